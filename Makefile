@@ -1,0 +1,57 @@
+# The two commands a user needs:
+#   make dst    set up and run the main job (dst-sim, 200 seeds, --strict, embedded reference platform)
+#   make test   run every test in the workspace (what .ci/run calls)
+SHELL := /bin/bash
+CARGO ?= cargo
+SEEDS ?= 0..200
+
+.PHONY: help setup dst test lint fmt install-hooks bench bench-hooks bench-dst bench-slop bench-verify e2e-hooks mutants
+
+help:
+	@echo "make dst            run dst-sim over $(SEEDS) with --strict against the embedded reference platform"
+	@echo "make test           run every test (fmt/clippy are in .ci/run)"
+	@echo "make install-hooks  merge hooks/settings.json into PROJECT=<dir>/.claude/settings.json"
+	@echo "make mutants        dst-sim scorecard: every planted bug must be caught"
+	@echo "make bench          all benchmarks (figures go in docs/PERFORMANCE.md)"
+	@echo "make e2e-hooks      hooks end to end inside the real Claude Code client"
+
+# Everything a fresh machine of this project's kind needs beyond the Rust toolchain.
+setup:
+	@bash scripts/setup.sh
+
+dst: setup
+	$(CARGO) run --release -p dst-sim -- run --seeds $(SEEDS) --strict
+
+mutants: setup
+	$(CARGO) run --release -p dst-sim -- mutants --seeds $(SEEDS)
+
+test: setup
+	$(CARGO) nextest run --workspace --all-targets --no-fail-fast
+	$(CARGO) test --workspace --doc
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+install-hooks:
+	@bash scripts/install-hooks.sh "$(PROJECT)"
+
+bench: bench-hooks bench-dst bench-slop bench-verify
+
+bench-hooks:
+	@bash scripts/bench-hooks.sh
+
+bench-dst:
+	@bash scripts/bench-dst.sh
+
+bench-slop:
+	@bash scripts/bench-slop.sh
+
+bench-verify:
+	@bash scripts/bench-verify.sh
+
+e2e-hooks:
+	@bash scripts/e2e-hooks.sh

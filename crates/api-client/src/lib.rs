@@ -1,0 +1,1 @@
+//! Typed async client for the Deep Sci-Fi platform HTTP API

@@ -1,0 +1,1 @@
+//! Deterministic simulation testing of the platform's game rules

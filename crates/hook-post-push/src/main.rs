@@ -1,0 +1,3 @@
+fn main() {
+    // placeholder until the crate lands
+}

@@ -1,0 +1,1 @@
+//! Per-project marker files and harness.toml config shared by the hooks and verify-deployment

@@ -1,0 +1,1 @@
+//! Project-specific static detectors over the platform's Python code

@@ -1,0 +1,1 @@
+//! Turns open platform feedback into a prioritized GitHub issue
