@@ -1,0 +1,1 @@
+//! GitHub Actions workflow runs for a commit (used by verify-deployment).

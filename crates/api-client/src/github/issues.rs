@@ -1,0 +1,1 @@
+//! GitHub issues and comments (used by triage-bot).

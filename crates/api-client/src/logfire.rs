@@ -1,0 +1,1 @@
+//! Logfire HTTP query API client (used by verify-deployment).
