@@ -1,5 +1,9 @@
-//! Our binaries the sessions need: the two hooks and the markers CLI. Built with cargo (a no-op when
-//! `make test` or scripts/e2e-hooks.sh already built them), so the sessions never run stale hooks.
+//! Our binaries the sessions need: the two hooks and the markers CLI, built from the checkout's source
+//! every run (a no-op when unchanged), so the sessions never run stale hooks.
+//!
+//! They are built into their own target directory (`<target>/hooks-e2e-bins`): a `cargo build -p …`
+//! into the shared `target/debug` could relink `target/debug/hook-post-push` with another feature set
+//! while other crates' tests (run in parallel by nextest) execute it.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -45,7 +49,9 @@ impl Tools {
 pub async fn build() -> Result<Tools, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.current_dir(workspace_root()).arg("build");
+    cmd.current_dir(workspace_root())
+        .env("CARGO_TARGET_DIR", target_dir())
+        .arg("build");
     for p in PACKAGES {
         cmd.args(["-p", p]);
     }
@@ -75,6 +81,15 @@ pub async fn build() -> Result<Tools, String> {
         }
     }
     Ok(Tools { bins })
+}
+
+/// `<workspace target dir>/hooks-e2e-bins`.
+pub fn target_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { workspace_root().join(p) })
+        .unwrap_or_else(|| workspace_root().join("target"));
+    target.join("hooks-e2e-bins")
 }
 
 fn tail(s: &str, max: usize) -> &str {
