@@ -1,3 +1,48 @@
-fn main() {
-    // placeholder until the crate lands
+//! Thin entry point; see the library docs for behaviour.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+const HELP: &str = "hook-post-push: Claude Code PostToolUse hook for the Bash tool.
+
+Reads one hook event (JSON) on stdin. When the command pushed to a branch that deploys (harness.toml
+`[[environments]] branches`; defaults main/master -> production, staging -> staging) or merged a PR
+into one, records a push-pending marker and prints hookSpecificOutput.additionalContext naming the
+exact `verify-deployment <env> --sha <sha>` command.
+
+Bad input (empty, not JSON, wrong shape, over 8 MiB, non-UTF-8) and marker-directory problems print
+one line on stderr, nothing on stdout, change no marker, and exit 0: a hook never breaks the session.
+
+Exit codes: always 0 (also for --help and --version).";
+
+fn main() -> ExitCode {
+    if let Some(arg) = std::env::args().nth(1) {
+        match arg.as_str() {
+            "--version" | "-V" => println!("hook-post-push {}", env!("CARGO_PKG_VERSION")),
+            _ => println!("{HELP}"),
+        }
+        return ExitCode::SUCCESS;
+    }
+    let input = match markers::hookio::read_stdin_limited(std::io::stdin().lock()) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("hook-post-push: cannot read stdin: {e}");
+            return ExitCode::SUCCESS;
+        }
+    };
+    let git = hook_post_push::git::SystemGit;
+    let ctx = hook_post_push::Context {
+        git: &git,
+        project_dir: hook_post_push::project_dir_from_env(),
+        marker_base: None,
+    };
+    let out = hook_post_push::run(&input, &ctx);
+    for line in &out.stderr {
+        eprintln!("{line}");
+    }
+    if let Some(json) = out.stdout {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{json}");
+    }
+    ExitCode::SUCCESS
 }

@@ -1,3 +1,49 @@
-fn main() {
-    // placeholder until the crate lands
+//! Thin entry point; see the library docs for behaviour.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+const HELP: &str = "hook-stop: Claude Code Stop hook that blocks ending the session while a deploy is unverified.
+
+Reads one Stop event (JSON) on stdin. While this project has a push-pending marker without a
+deploy-verified marker for the same environment and SHA written after it, prints
+{\"decision\":\"block\",\"reason\":...} naming `verify-deployment <env> --sha <sha>`. With
+stop_hook_active it blocks at most [stop_gate] block_budget times in a row (harness.toml, default 3),
+then lets the session end with a systemMessage. Verified pushes clear the markers.
+
+Bad input (empty, not JSON, wrong shape, over 8 MiB, non-UTF-8) and marker-directory problems print
+one line on stderr, nothing on stdout, and allow the stop: a hook never breaks the session.
+
+Exit codes: always 0 (also for --help and --version).";
+
+fn main() -> ExitCode {
+    if let Some(arg) = std::env::args().nth(1) {
+        match arg.as_str() {
+            "--version" | "-V" => println!("hook-stop {}", env!("CARGO_PKG_VERSION")),
+            _ => println!("{HELP}"),
+        }
+        return ExitCode::SUCCESS;
+    }
+    let input = match markers::hookio::read_stdin_limited(std::io::stdin().lock()) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("hook-stop: cannot read stdin: {e}");
+            return ExitCode::SUCCESS;
+        }
+    };
+    let ctx = hook_stop::Context {
+        project_dir: std::env::var_os("CLAUDE_PROJECT_DIR")
+            .filter(|v| !v.is_empty())
+            .map(Into::into),
+        marker_base: None,
+        now: markers::Timestamp::now(),
+    };
+    let out = hook_stop::run(&input, &ctx);
+    for line in &out.stderr {
+        eprintln!("{line}");
+    }
+    if let Some(json) = out.stdout {
+        let _ = writeln!(std::io::stdout().lock(), "{json}");
+    }
+    ExitCode::SUCCESS
 }

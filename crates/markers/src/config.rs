@@ -1,0 +1,377 @@
+//! `harness.toml`: the one configuration file every harness binary reads, at the project root.
+//!
+//! Absent file → [`HarnessConfig::default`]. Each tool's own settings live in a section of the same
+//! file (`[verify]`, `[slop]`, `[triage]`, `[dst]`), read with [`HarnessConfig::section`], so the
+//! shared parts are parsed in exactly one place.
+//!
+//! ```toml
+//! [markers]
+//! expiry_minutes = 240          # a stale push marker can't trap a later session
+//!
+//! [stop_gate]
+//! block_budget = 3              # Stop blocks per pending push before the session is let go
+//!
+//! [hooks]
+//! merge_environment = "production"   # `gh pr merge` whose base branch can't be resolved
+//!
+//! [[environments]]              # replaces the default entry of the same name
+//! name = "staging"
+//! branches = ["staging"]
+//! backend_url = "https://api.staging.example.com"
+//! frontend_url = "https://staging.example.com"
+//! frontend_marker = "Deep Sci-Fi"
+//! health_path = "/health"
+//! smoke = [{ path = "/api/worlds", expect_status = 200 }]
+//! ```
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// File name looked up at the project root.
+pub const FILE_NAME: &str = "harness.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid harness config: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("section [{section}] of {path} is invalid: {message}")]
+    Section {
+        path: PathBuf,
+        section: String,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmokeCheck {
+    pub path: String,
+    #[serde(default = "default_method")]
+    pub method: String,
+    #[serde(default = "default_status")]
+    pub expect_status: u16,
+}
+
+fn default_method() -> String {
+    "GET".into()
+}
+fn default_status() -> u16 {
+    200
+}
+fn default_health_path() -> String {
+    "/health".into()
+}
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    pub name: String,
+    #[serde(default)]
+    pub branches: Vec<String>,
+    #[serde(default)]
+    pub backend_url: Option<String>,
+    #[serde(default)]
+    pub frontend_url: Option<String>,
+    #[serde(default = "default_health_path")]
+    pub health_path: String,
+    #[serde(default)]
+    pub frontend_marker: Option<String>,
+    #[serde(default)]
+    pub smoke: Vec<SmokeCheck>,
+    /// Check GitHub Actions for the SHA (off for `local`).
+    #[serde(default = "yes")]
+    pub ci: bool,
+    /// Query Logfire for errors since the deploy (off for `local`).
+    #[serde(default = "yes")]
+    pub logfire: bool,
+    #[serde(default)]
+    pub service_name: Option<String>,
+}
+
+impl Environment {
+    fn named(name: &str, branches: &[&str]) -> Self {
+        Environment {
+            name: name.into(),
+            branches: branches.iter().map(|b| b.to_string()).collect(),
+            backend_url: None,
+            frontend_url: None,
+            health_path: default_health_path(),
+            frontend_marker: None,
+            smoke: Vec::new(),
+            ci: true,
+            logfire: true,
+            service_name: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkerSettings {
+    pub expiry: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StopGateSettings {
+    pub block_budget: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookSettings {
+    /// Environment armed for a `gh pr merge` whose base branch could not be resolved.
+    pub merge_environment: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct HarnessConfig {
+    pub environments: Vec<Environment>,
+    pub markers: MarkerSettings,
+    pub stop_gate: StopGateSettings,
+    pub hooks: HookSettings,
+    /// Where it came from (`None` for built-in defaults), for error messages.
+    pub source: Option<PathBuf>,
+    raw: toml::Table,
+}
+
+impl Default for HarnessConfig {
+    fn default() -> Self {
+        let mut local = Environment::named("local", &[]);
+        local.backend_url = Some("http://127.0.0.1:8000".into());
+        local.ci = false;
+        local.logfire = false;
+        HarnessConfig {
+            environments: vec![
+                local,
+                Environment::named("staging", &["staging"]),
+                Environment::named("production", &["main", "master"]),
+            ],
+            markers: MarkerSettings {
+                expiry: Duration::from_secs(4 * 3600),
+            },
+            stop_gate: StopGateSettings { block_budget: 3 },
+            hooks: HookSettings {
+                merge_environment: "production".into(),
+            },
+            source: None,
+            raw: toml::Table::new(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawMarkers {
+    expiry_minutes: Option<u64>,
+}
+#[derive(Deserialize)]
+struct RawStopGate {
+    block_budget: Option<u32>,
+}
+#[derive(Deserialize)]
+struct RawHooks {
+    merge_environment: Option<String>,
+}
+
+impl HarnessConfig {
+    /// `<project_root>/harness.toml`, or the defaults when there is none.
+    pub fn load(project_root: &Path) -> Result<Self, ConfigError> {
+        let path = project_root.join(FILE_NAME);
+        match std::fs::read(&path) {
+            Ok(bytes) => Self::from_bytes(&bytes, &path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(source) => Err(ConfigError::Read { path, source }),
+        }
+    }
+
+    /// An explicit file (`--config`): it must exist.
+    pub fn load_file(path: &Path) -> Result<Self, ConfigError> {
+        let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_bytes(&bytes, path)
+    }
+
+    fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self, ConfigError> {
+        let parse_err = |message: String| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        };
+        let text = std::str::from_utf8(bytes).map_err(|e| parse_err(format!("not UTF-8: {e}")))?;
+        Self::parse(text).map_err(parse_err).map(|mut c| {
+            c.source = Some(path.to_path_buf());
+            c
+        })
+    }
+
+    /// Parses TOML text over the defaults. Errors are one line.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let raw: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| e.message().to_string())?;
+        let mut cfg = HarnessConfig::default();
+        fn take<T: DeserializeOwned>(raw: &toml::Table, key: &str) -> Result<Option<T>, String> {
+            raw.get(key)
+                .map(|v| T::deserialize(v.clone()).map_err(|e| format!("[{key}]: {}", e.message())))
+                .transpose()
+        }
+        if let Some(m) = take::<RawMarkers>(&raw, "markers")? {
+            if let Some(min) = m.expiry_minutes {
+                cfg.markers.expiry = Duration::from_secs(min.saturating_mul(60));
+            }
+        }
+        if let Some(s) = take::<RawStopGate>(&raw, "stop_gate")? {
+            if let Some(b) = s.block_budget {
+                cfg.stop_gate.block_budget = b;
+            }
+        }
+        if let Some(h) = take::<RawHooks>(&raw, "hooks")? {
+            if let Some(e) = h.merge_environment {
+                cfg.hooks.merge_environment = e;
+            }
+        }
+        if let Some(envs) = take::<Vec<Environment>>(&raw, "environments")? {
+            for env in envs {
+                if env.name.trim().is_empty() {
+                    return Err("[[environments]]: an entry has an empty name".into());
+                }
+                match cfg.environments.iter_mut().find(|e| e.name == env.name) {
+                    Some(slot) => *slot = env,
+                    None => cfg.environments.push(env),
+                }
+            }
+        }
+        cfg.raw = raw;
+        Ok(cfg)
+    }
+
+    pub fn environment(&self, name: &str) -> Option<&Environment> {
+        self.environments.iter().find(|e| e.name == name)
+    }
+
+    /// The environment a push to `branch` deploys to; `None` when it deploys nowhere.
+    pub fn environment_for_branch(&self, branch: &str) -> Option<&Environment> {
+        self.environments
+            .iter()
+            .find(|e| e.branches.iter().any(|b| b == branch))
+    }
+
+    /// A tool's own section (`[verify]`, `[slop]`, …), `None` when absent.
+    pub fn section<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, ConfigError> {
+        let Some(v) = self.raw.get(name) else {
+            return Ok(None);
+        };
+        T::deserialize(v.clone())
+            .map(Some)
+            .map_err(|e| ConfigError::Section {
+                path: self
+                    .source
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(FILE_NAME)),
+                section: name.into(),
+                message: e.message().to_string(),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_map_main_to_production_and_feature_branches_nowhere() {
+        let c = HarnessConfig::default();
+        assert_eq!(c.environment_for_branch("main").unwrap().name, "production");
+        assert_eq!(
+            c.environment_for_branch("master").unwrap().name,
+            "production"
+        );
+        assert_eq!(c.environment_for_branch("staging").unwrap().name, "staging");
+        assert!(c.environment_for_branch("feature/maintenance").is_none());
+        assert!(c.environment_for_branch("mainline").is_none());
+        assert!(!c.environment("local").unwrap().ci);
+        assert_eq!(c.stop_gate.block_budget, 3);
+        assert_eq!(c.markers.expiry, Duration::from_secs(14_400));
+    }
+
+    #[test]
+    fn file_overrides_and_extends() {
+        let c = HarnessConfig::parse(
+            r#"
+            [markers]
+            expiry_minutes = 30
+            [stop_gate]
+            block_budget = 5
+            [[environments]]
+            name = "production"
+            branches = ["release"]
+            backend_url = "https://api.example.com"
+            smoke = [{ path = "/api/worlds" }]
+            [[environments]]
+            name = "preview"
+            branches = ["preview"]
+            [verify]
+            ci_grace_seconds = 7
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.markers.expiry, Duration::from_secs(1800));
+        assert_eq!(c.stop_gate.block_budget, 5);
+        assert!(c.environment_for_branch("main").is_none());
+        let prod = c.environment_for_branch("release").unwrap();
+        assert_eq!(
+            prod.smoke[0],
+            SmokeCheck {
+                path: "/api/worlds".into(),
+                method: "GET".into(),
+                expect_status: 200
+            }
+        );
+        assert_eq!(c.environment_for_branch("preview").unwrap().name, "preview");
+        #[derive(Deserialize)]
+        struct V {
+            ci_grace_seconds: u64,
+        }
+        assert_eq!(
+            c.section::<V>("verify").unwrap().unwrap().ci_grace_seconds,
+            7
+        );
+        assert!(c.section::<V>("slop").unwrap().is_none());
+    }
+
+    #[test]
+    fn errors_are_clear() {
+        assert!(
+            HarnessConfig::parse("[stop_gate]\nblock_budget = \"x\"")
+                .unwrap_err()
+                .contains("stop_gate")
+        );
+        assert!(HarnessConfig::parse("not toml = = 1").is_err());
+        let e = HarnessConfig::parse("[[environments]]\nname = \"p\"\nbogus = 1").unwrap_err();
+        assert!(e.contains("bogus"), "{e}");
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join(FILE_NAME), b"\xff\xfe").unwrap();
+        let err = HarnessConfig::load(tmp.path()).unwrap_err().to_string();
+        assert!(err.contains("not UTF-8"), "{err}");
+        assert!(matches!(
+            HarnessConfig::load_file(&tmp.path().join("nope.toml")),
+            Err(ConfigError::Read { .. })
+        ));
+    }
+
+    #[test]
+    fn missing_file_means_defaults() {
+        let tmp = tempfile::tempdir().unwrap();
+        let c = HarnessConfig::load(tmp.path()).unwrap();
+        assert!(c.source.is_none());
+        assert_eq!(c.environments.len(), 3);
+    }
+}

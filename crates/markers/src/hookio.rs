@@ -1,0 +1,68 @@
+//! Input handling shared by the Claude Code hooks: bounded stdin, and the event object.
+//!
+//! Both hooks must survive any stdin (empty, not JSON, not an object, oversized, non-UTF-8) without
+//! breaking the session, so the checks live here once.
+
+use serde_json::{Map, Value};
+
+/// Larger stdin than this is refused (a hook event is a few KB; tool output is capped upstream).
+pub const MAX_INPUT_BYTES: usize = 8 * 1024 * 1024;
+
+/// Reads at most `MAX_INPUT_BYTES + 1` bytes (so oversize is detectable) and drains the rest, so the
+/// writer never sees a broken pipe.
+pub fn read_stdin_limited(mut r: impl std::io::Read) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    r.by_ref()
+        .take(MAX_INPUT_BYTES as u64 + 1)
+        .read_to_end(&mut buf)?;
+    let _ = std::io::copy(&mut r, &mut std::io::sink());
+    Ok(buf)
+}
+
+/// The event object, or a one-line reason why the input is not one.
+pub fn parse_event(input: &[u8]) -> Result<Map<String, Value>, String> {
+    if input.len() > MAX_INPUT_BYTES {
+        return Err(format!("stdin is over the {MAX_INPUT_BYTES}-byte limit"));
+    }
+    if input.iter().all(u8::is_ascii_whitespace) {
+        return Err("stdin is empty".into());
+    }
+    match serde_json::from_slice::<Value>(input) {
+        Ok(Value::Object(o)) => Ok(o),
+        Ok(_) => Err("stdin is JSON but not an object".into()),
+        Err(e) => Err(format!("stdin is not valid JSON ({e})")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_each_kind_of_bad_input() {
+        assert!(parse_event(b"").unwrap_err().contains("empty"));
+        assert!(parse_event(b"  \n").unwrap_err().contains("empty"));
+        assert!(parse_event(b"[1]").unwrap_err().contains("not an object"));
+        assert!(
+            parse_event(b"{\"a\":")
+                .unwrap_err()
+                .contains("not valid JSON")
+        );
+        assert!(
+            parse_event(b"{\"a\":\"\xff\"}")
+                .unwrap_err()
+                .contains("not valid JSON")
+        );
+        let big = vec![b' '; MAX_INPUT_BYTES + 1];
+        assert!(parse_event(&big).unwrap_err().contains("limit"));
+        assert_eq!(parse_event(b"{\"a\":1}").unwrap()["a"], 1);
+    }
+
+    #[test]
+    fn reads_at_most_one_byte_past_the_limit() {
+        let data = vec![b'x'; MAX_INPUT_BYTES + 100];
+        let got = read_stdin_limited(&data[..]).unwrap();
+        assert_eq!(got.len(), MAX_INPUT_BYTES + 1);
+    }
+}
