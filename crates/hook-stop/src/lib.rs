@@ -74,7 +74,9 @@ pub fn run(input: &[u8], ctx: &Context) -> Outcome {
         (Some(Value::String(s)), None) => PathBuf::from(s),
         (Some(_), None) => return Outcome::note("cwd is not a string; allowing stop"),
         (None, None) => {
-            return Outcome::note("event has no cwd and CLAUDE_PROJECT_DIR is unset; allowing stop");
+            return Outcome::note(
+                "event has no cwd and CLAUDE_PROJECT_DIR is unset; allowing stop",
+            );
         }
     };
     let Ok(root) = markers::project_root(&dir) else {
