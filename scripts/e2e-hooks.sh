@@ -44,7 +44,7 @@ install_cli() {
   # Concurrent callers (nextest runs tests in parallel) serialize on a lock; the install goes to a
   # scratch directory first and is renamed into place whole, so a half-install is never used.
   exec 9>"$cache_root/.install.lock"
-  flock -w 600 9 || skip "timed out waiting for another install of the CLI"
+  flock -w 360 9 || skip "timed out waiting for another install of the CLI"
   if bin="$(find_bin)" && "$bin" --version 2>/dev/null | grep -qF "$version"; then
     echo "$bin"; return 0
   fi

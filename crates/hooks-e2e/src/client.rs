@@ -116,10 +116,16 @@ pub async fn locate_cli() -> Result<Cli, String> {
                 .await
                 .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
             if out.code != Some(0) {
+                // The installer's last stderr line says why (npm's own output comes before it).
+                let why = out
+                    .stderr
+                    .trim()
+                    .lines()
+                    .last()
+                    .unwrap_or("no reason given");
                 return Err(format!(
-                    "installing the Claude Code CLI failed (exit {:?}): {}",
-                    out.code,
-                    out.stderr.trim()
+                    "installing the Claude Code CLI failed (exit {:?}): {why}",
+                    out.code
                 ));
             }
             match out.stdout.lines().last() {

@@ -3,13 +3,12 @@
 //!
 //! - [`server`]: a scripted Messages-API server on loopback (SSE streaming, records every request).
 //! - [`client`]: finds or installs the pinned CLI and runs `claude -p` bounded in time.
-//! - [`scratch`]: a scratch git repo with a bare remote, our hooks installed the way a user installs them.
-//! - [`tools`]: builds our hook and markers binaries and finds them.
+//! - [`scratch`]: a scratch git repo with a bare remote, our hooks installed the way a user installs them
+//!   (`make install-hooks PROJECT=<repo>`: release build, binaries copied into `<repo>/.claude/bin`).
 
 pub mod client;
 pub mod scratch;
 pub mod server;
-pub mod tools;
 
 use serde_json::Value;
 

@@ -9,6 +9,8 @@ use tokio::process::Command;
 use crate::client::{run_bounded, workspace_root};
 
 const GIT_TIMEOUT: Duration = Duration::from_secs(60);
+/// `make install-hooks` builds the hooks in release mode (a no-op when up to date).
+pub const INSTALL_HOOKS_TIMEOUT: Duration = Duration::from_secs(600);
 
 pub struct Scratch {
     /// Owns every path below; removed on drop.
@@ -103,7 +105,7 @@ impl Scratch {
             "install-hooks",
             &format!("PROJECT={}", self.repo.display()),
         ]);
-        let out = run_bounded(cmd, GIT_TIMEOUT)
+        let out = run_bounded(cmd, INSTALL_HOOKS_TIMEOUT)
             .await
             .map_err(|e| format!("cannot run make: {e}"))?;
         if out.code != Some(0) {
@@ -121,6 +123,11 @@ impl Scratch {
             ));
         }
         Ok(())
+    }
+
+    /// Where `make install-hooks` put our binaries (`hook-post-push`, `hook-stop`, `harness-markers`).
+    pub fn bin_dir(&self) -> PathBuf {
+        self.repo.join(".claude/bin")
     }
 
     pub fn settings_path(&self) -> PathBuf {

@@ -6,12 +6,9 @@
 //! hooks are not in the checkout; `HOOKS_E2E_REQUIRE=1` (set by scripts/e2e-hooks.sh) turns a skip
 //! into a failure.
 
-use std::path::PathBuf;
-
 use hooks_e2e::client::{self, Cli, DUMMY_API_KEY, Launch, SessionRun};
 use hooks_e2e::scratch::Scratch;
 use hooks_e2e::server::{RecordedRequest, ScriptedServer, Turn};
-use hooks_e2e::tools::{self, Tools};
 use hooks_e2e::{input_since_last_assistant, skip, tool_results_since_last_assistant};
 use serde_json::Value;
 
@@ -20,7 +17,6 @@ const PROMPT: &str = "Ship the current branch to the team's remote.";
 /// What every session needs; `None` means the test was skipped (reason already printed).
 struct Bench {
     cli: Cli,
-    tools: Tools,
     scratch: Scratch,
 }
 
@@ -35,13 +31,6 @@ async fn bench(test: &str, harness_toml: Option<&str>) -> Option<Bench> {
             return None;
         }
     };
-    let tools = match tools::build().await {
-        Ok(t) => t,
-        Err(why) => {
-            skip(test, &format!("our hook binaries did not build: {why}"));
-            return None;
-        }
-    };
     let scratch = Scratch::new(harness_toml)
         .await
         .unwrap_or_else(|e| panic!("{test}: scratch repo: {e}"));
@@ -49,21 +38,10 @@ async fn bench(test: &str, harness_toml: Option<&str>) -> Option<Bench> {
         skip(test, &format!("our hooks cannot be installed: {why}"));
         return None;
     }
-    Some(Bench {
-        cli,
-        tools,
-        scratch,
-    })
+    Some(Bench { cli, scratch })
 }
 
 impl Bench {
-    fn markers_cli(&self) -> PathBuf {
-        self.tools
-            .get("harness-markers")
-            .cloned()
-            .unwrap_or_else(|e| panic!("{e}"))
-    }
-
     async fn play(&self, server: &ScriptedServer) -> SessionRun {
         let base_url = server.base_url();
         let launch = Launch {
@@ -72,7 +50,7 @@ impl Bench {
             project: &self.scratch.repo,
             home: &self.scratch.home,
             marker_dir: &self.scratch.markers,
-            extra_path: self.tools.bin_dir().into_iter().collect(),
+            extra_path: vec![],
             prompt: PROMPT,
         };
         let run = client::run_session(&launch)
@@ -95,7 +73,7 @@ impl Bench {
 
     /// `harness-markers show` for the scratch project, with the session's marker dir.
     async fn markers(&self) -> Value {
-        let mut cmd = tokio::process::Command::new(self.markers_cli());
+        let mut cmd = tokio::process::Command::new(self.scratch.bin_dir().join("harness-markers"));
         cmd.arg("-C")
             .arg(&self.scratch.repo)
             .arg("show")
@@ -334,7 +312,7 @@ async fn session2_stop_blocks_until_deploy_verified() {
         Turn::Bash("git push origin main".into()),
         Turn::Text("Pushed, all done.".into()),
         Turn::Bash(format!(
-            "harness-markers verify production --sha {sha} --check e2e-scripted"
+            ".claude/bin/harness-markers verify production --sha {sha} --check e2e-scripted"
         )),
         Turn::Text("Deployment verified.".into()),
     ])
