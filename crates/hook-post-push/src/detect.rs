@@ -190,13 +190,11 @@ impl Walker<'_> {
                 if let Some(i) = args
                     .iter()
                     .position(|a| a == "-c" || a == "-lc" || a == "-ec")
+                    && let Some(script) = args.get(i + 1)
+                    && self.depth < 4
                 {
-                    if let Some(script) = args.get(i + 1) {
-                        if self.depth < 4 {
-                            // A parse error inside -c '…' means bash would fail too: nothing ran.
-                            let _ = find_into(script, dir, self.out, self.depth + 1);
-                        }
-                    }
+                    // A parse error inside -c '…' means bash would fail too: nothing ran.
+                    let _ = find_into(script, dir, self.out, self.depth + 1);
                 }
             }
             "git" => {
@@ -229,10 +227,10 @@ fn unquote(s: &str) -> String {
 }
 
 fn join(dir: &Path, target: &str) -> PathBuf {
-    if let Some(rest) = target.strip_prefix("~/") {
-        if let Some(home) = std::env::var_os("HOME") {
-            return PathBuf::from(home).join(rest);
-        }
+    if let Some(rest) = target.strip_prefix("~/")
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return PathBuf::from(home).join(rest);
     }
     dir.join(target)
 }

@@ -52,10 +52,10 @@ pub fn run(input: &[u8], ctx: &Context) -> Outcome {
         Ok(o) => o,
         Err(why) => return Outcome::note(format!("{why}; ignored")),
     };
-    if let Some(name) = obj.get("hook_event_name") {
-        if name.as_str() != Some("PostToolUse") {
-            return Outcome::note(format!("not a PostToolUse event ({name}); ignored"));
-        }
+    if let Some(name) = obj.get("hook_event_name")
+        && name.as_str() != Some("PostToolUse")
+    {
+        return Outcome::note(format!("not a PostToolUse event ({name}); ignored"));
     }
     if obj.get("tool_name").and_then(Value::as_str) != Some("Bash") {
         return Outcome::default();
@@ -249,10 +249,10 @@ pub fn failure_reason(resp: Option<&Value>) -> Option<String> {
                 return Some("the command was interrupted".into());
             }
             for key in ["exit_code", "exitCode", "returnCode", "return_code"] {
-                if let Some(code) = o.get(key).and_then(Value::as_i64) {
-                    if code != 0 {
-                        return Some(format!("exit code {code}"));
-                    }
+                if let Some(code) = o.get(key).and_then(Value::as_i64)
+                    && code != 0
+                {
+                    return Some(format!("exit code {code}"));
                 }
             }
             for key in ["stdout", "stderr", "output", "error"] {

@@ -55,10 +55,10 @@ pub fn run(input: &[u8], ctx: &Context) -> Outcome {
         Ok(o) => o,
         Err(why) => return Outcome::note(format!("{why}; allowing stop")),
     };
-    if let Some(name) = obj.get("hook_event_name") {
-        if !matches!(name.as_str(), Some("Stop") | Some("SubagentStop")) {
-            return Outcome::note(format!("not a Stop event ({name}); allowing stop"));
-        }
+    if let Some(name) = obj.get("hook_event_name")
+        && !matches!(name.as_str(), Some("Stop") | Some("SubagentStop"))
+    {
+        return Outcome::note(format!("not a Stop event ({name}); allowing stop"));
     }
     let stop_hook_active = match obj.get("stop_hook_active") {
         None | Some(Value::Null) => false,

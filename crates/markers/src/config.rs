@@ -223,20 +223,20 @@ impl HarnessConfig {
                 .map(|v| T::deserialize(v.clone()).map_err(|e| format!("[{key}]: {}", e.message())))
                 .transpose()
         }
-        if let Some(m) = take::<RawMarkers>(&raw, "markers")? {
-            if let Some(min) = m.expiry_minutes {
-                cfg.markers.expiry = Duration::from_secs(min.saturating_mul(60));
-            }
+        if let Some(m) = take::<RawMarkers>(&raw, "markers")?
+            && let Some(min) = m.expiry_minutes
+        {
+            cfg.markers.expiry = Duration::from_secs(min.saturating_mul(60));
         }
-        if let Some(s) = take::<RawStopGate>(&raw, "stop_gate")? {
-            if let Some(b) = s.block_budget {
-                cfg.stop_gate.block_budget = b;
-            }
+        if let Some(s) = take::<RawStopGate>(&raw, "stop_gate")?
+            && let Some(b) = s.block_budget
+        {
+            cfg.stop_gate.block_budget = b;
         }
-        if let Some(h) = take::<RawHooks>(&raw, "hooks")? {
-            if let Some(e) = h.merge_environment {
-                cfg.hooks.merge_environment = e;
-            }
+        if let Some(h) = take::<RawHooks>(&raw, "hooks")?
+            && let Some(e) = h.merge_environment
+        {
+            cfg.hooks.merge_environment = e;
         }
         if let Some(envs) = take::<Vec<Environment>>(&raw, "environments")? {
             for env in envs {

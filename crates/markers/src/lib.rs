@@ -12,6 +12,7 @@ pub mod config;
 pub mod gha;
 pub mod hookio;
 pub mod project;
+pub mod settings;
 pub mod store;
 pub mod term;
 pub mod time;

@@ -29,6 +29,13 @@ enum Command {
     Show,
     /// Remove every marker of the project.
     Clear,
+    /// Merge hook wiring (default: the harness's hooks/settings.json) into PROJECT/.claude/settings.json,
+    /// keeping the user's other settings and hooks; running it again changes nothing.
+    MergeSettings {
+        /// The wiring to merge.
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Record that ENVIRONMENT was verified at SHA (what verify-deployment writes on success).
     Verify {
         environment: String,
@@ -52,6 +59,9 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), String> {
+    if let Command::MergeSettings { from } = &cli.command {
+        return merge_settings(&cli.project, from);
+    }
     let root = project_root(&cli.project).map_err(|e| e.to_string())?;
     let store = MarkerStore::open(&root).map_err(|e| e.to_string())?;
     match cli.command {
@@ -66,6 +76,7 @@ fn run(cli: Cli) -> Result<(), String> {
             });
             println!("{}", serde_json::to_string_pretty(&show).expect("json"));
         }
+        Command::MergeSettings { .. } => unreachable!("handled above"),
         Command::Clear => store.clear().map_err(|e| e.to_string())?,
         Command::Verify {
             environment,
@@ -92,5 +103,29 @@ fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
         }
     }
+    Ok(())
+}
+
+fn merge_settings(project: &std::path::Path, from: &std::path::Path) -> Result<(), String> {
+    let ours = std::fs::read_to_string(from)
+        .map_err(|e| format!("cannot read {}: {e}", from.display()))?;
+    let dir = project.join(".claude");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join("settings.json");
+    let existing = match std::fs::read_to_string(&path) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let merged = markers::settings::merge(&existing, &ours).map_err(|e| e.to_string())?;
+    if merged == existing {
+        eprintln!("{} already has the harness hooks", path.display());
+        return Ok(());
+    }
+    // write-then-rename: an interrupted install never leaves a half-written settings file
+    let tmp = dir.join(".settings.json.harness-tmp");
+    std::fs::write(&tmp, merged).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).map_err(|e| format!("cannot replace {}: {e}", path.display()))?;
+    eprintln!("merged the harness hooks into {}", path.display());
     Ok(())
 }
