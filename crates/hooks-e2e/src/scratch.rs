@@ -93,12 +93,19 @@ impl Scratch {
         })
     }
 
+    /// Why our hooks cannot be installed in this checkout at all (`None`: they can). Only their absence
+    /// is a reason to skip; a failing install is a test failure.
+    pub fn hooks_missing() -> Option<String> {
+        let root = workspace_root();
+        ["hooks/settings.json", "scripts/install-hooks.sh"]
+            .iter()
+            .find(|p| !root.join(p).is_file())
+            .map(|p| format!("{p} is not in this checkout"))
+    }
+
     /// `make install-hooks PROJECT=<repo>`: the documented way a user wires our hooks.
     pub async fn install_hooks(&self) -> Result<(), String> {
         let root = workspace_root();
-        if !root.join("hooks/settings.json").is_file() {
-            return Err("hooks/settings.json is not in this checkout yet".to_string());
-        }
         let mut cmd = Command::new("make");
         cmd.current_dir(&root).args([
             "-s",

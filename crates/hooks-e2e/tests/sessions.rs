@@ -31,13 +31,17 @@ async fn bench(test: &str, harness_toml: Option<&str>) -> Option<Bench> {
             return None;
         }
     };
+    if let Some(why) = Scratch::hooks_missing() {
+        skip(test, &format!("our hooks are not here: {why}"));
+        return None;
+    }
     let scratch = Scratch::new(harness_toml)
         .await
         .unwrap_or_else(|e| panic!("{test}: scratch repo: {e}"));
-    if let Err(why) = scratch.install_hooks().await {
-        skip(test, &format!("our hooks cannot be installed: {why}"));
-        return None;
-    }
+    scratch
+        .install_hooks()
+        .await
+        .unwrap_or_else(|e| panic!("{test}: {e}"));
     Some(Bench { cli, scratch })
 }
 
