@@ -74,5 +74,5 @@ if [[ $install_only == 1 ]]; then echo "$bin"; exit 0; fi
 echo "e2e-hooks: Claude Code $("$bin" --version) at $bin" >&2
 cd "$root"
 export HOOKS_E2E_CLAUDE_BIN="$bin" HOOKS_E2E_REQUIRE="${HOOKS_E2E_REQUIRE:-1}"
-# The tests build the hooks and the markers CLI themselves (into target/hooks-e2e-bins).
+# Each test wires the hooks into its scratch repo with `make install-hooks PROJECT=<repo>`.
 cargo nextest run -p hooks-e2e --no-fail-fast
