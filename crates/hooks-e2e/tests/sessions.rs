@@ -96,9 +96,9 @@ impl Bench {
         })
     }
 
-    /// Replaces the installed PostToolUse command `C` with `C | shape-breaker`: the real hook still
-    /// runs, but its stdout reaches the client in the old, wrong shape (top-level additionalContext).
-    fn break_post_push_shape(&self) {
+    /// Replaces the installed PostToolUse command `C` with `C | shape-breaker <mode>`: the real hook
+    /// still runs (and writes its marker), but its stdout reaches the client in a wrong shape.
+    fn break_post_push_shape(&self, mode: &str) {
         let breaker = env!("CARGO_BIN_EXE_shape-breaker");
         let path = self.scratch.settings_path();
         let text = std::fs::read_to_string(&path).expect("read settings.json");
@@ -111,7 +111,7 @@ impl Bench {
                         continue;
                     };
                     if cmd.contains("hook-post-push") {
-                        hook["command"] = Value::String(format!("{cmd} | '{breaker}'"));
+                        hook["command"] = Value::String(format!("{cmd} | '{breaker}' {mode}"));
                         rewired += 1;
                     }
                 }
@@ -267,19 +267,11 @@ async fn session1_push_injects_verify_deployment_context() {
     assert_eq!(pending["branch"], "main", "push-pending marker: {markers}");
 }
 
-/// The proof the first session's assertion is honest: the same session with the real hook's output
-/// rewritten to a top-level `additionalContext` (what the old bash hook printed) must fail it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn session1_assertion_fails_on_top_level_additional_context() {
-    let Some(bench) = bench(
-        "broken-shape proof",
-        Some("[stop_gate]\nblock_budget = 1\n"),
-    )
-    .await
-    else {
-        return;
-    };
-    bench.break_post_push_shape();
+/// Plays session 1 with the hook's output broken by `shape-breaker <mode>` and returns session 1's
+/// assertion result.
+async fn session1_with_broken_shape(test: &str, mode: &str) -> Option<Result<(), String>> {
+    let bench = bench(test, Some("[stop_gate]\nblock_budget = 1\n")).await?;
+    bench.break_post_push_shape(mode);
     let sha = bench.scratch.head_sha.clone();
     let server = ScriptedServer::start(vec![
         Turn::Bash("git push origin main".into()),
@@ -289,14 +281,39 @@ async fn session1_assertion_fails_on_top_level_additional_context() {
     .await
     .expect("start scripted server");
     let _run = bench.play(&server).await;
-
     assert_eq!(
         bench.scratch.remote_main().await,
         sha,
         "the push did not reach the bare remote"
     );
-    let err = assert_push_context(&server, &sha)
+    Some(assert_push_context(&server, &sha))
+}
+
+/// The proof the first session's assertion is honest: the same session with the real hook's output
+/// rewritten to a top-level `additionalContext` (what the old bash hook printed) must fail it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session1_assertion_fails_on_top_level_additional_context() {
+    let Some(result) = session1_with_broken_shape("broken-shape proof", "top-level").await else {
+        return;
+    };
+    let err = result
         .expect_err("the broken shape reached the model: session 1's assertion cannot catch it");
+    assert!(
+        err.contains("lacks our additionalContext"),
+        "session 1's assertion failed for another reason than the missing context: {err}"
+    );
+}
+
+/// Same proof for the other silent drop the spec names: `hookEventName` not equal to the firing event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session1_assertion_fails_on_wrong_hook_event_name() {
+    let Some(result) = session1_with_broken_shape("wrong-event proof", "wrong-event").await else {
+        return;
+    };
+    let err = result.expect_err(
+        "context with hookEventName PreToolUse reached the model after PostToolUse: the client \
+         no longer drops it, or session 1's assertion cannot catch it",
+    );
     assert!(
         err.contains("lacks our additionalContext"),
         "session 1's assertion failed for another reason than the missing context: {err}"
