@@ -368,6 +368,13 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_example_parses() {
+        let c = HarnessConfig::parse(include_str!("../../../harness.toml.example")).unwrap();
+        assert_eq!(c.environment_for_branch("main").unwrap().name, "production");
+        assert_eq!(c.environment("staging").unwrap().smoke.len(), 2);
+    }
+
+    #[test]
     fn missing_file_means_defaults() {
         let tmp = tempfile::tempdir().unwrap();
         let c = HarnessConfig::load(tmp.path()).unwrap();
