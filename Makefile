@@ -5,11 +5,13 @@ SHELL := /bin/bash
 CARGO ?= cargo
 SEEDS ?= 0..200
 
-.PHONY: help setup dst test lint fmt install-hooks bench bench-hooks bench-dst bench-slop bench-verify e2e-hooks mutants
+DEMO := scripts/demo-hooks.sh
+.PHONY: help setup demo dst test lint fmt install-hooks bench bench-hooks bench-dst bench-slop bench-verify e2e-hooks mutants
 
 help:
 	@echo "make dst            run dst-sim over $(SEEDS) with --strict against the embedded reference platform"
 	@echo "make test           run every test (fmt/clippy are in .ci/run)"
+	@echo "make demo           the deploy gate in a scratch repository (push -> blocked -> verified -> open)"
 	@echo "make install-hooks  merge hooks/settings.json into PROJECT=<dir>/.claude/settings.json"
 	@echo "make mutants        dst-sim scorecard: every planted bug must be caught"
 	@echo "make bench          all benchmarks (figures go in docs/PERFORMANCE.md)"
@@ -24,6 +26,9 @@ dst: setup
 
 mutants: setup
 	$(CARGO) run --release -p dst-sim -- mutants --seeds $(SEEDS)
+
+demo:
+	@bash $(DEMO)
 
 test: setup
 	$(CARGO) nextest run --workspace --all-targets --no-fail-fast
