@@ -463,15 +463,15 @@ async fn get_proposal(State(st): St, Path(id): Path<String>) -> ApiResult {
 
 async fn list_proposals(State(st): St, Query(q): Q) -> ApiResult {
     let status = q.get("status").cloned();
-    if let Some(s) = &status {
-        if !["draft", "validating", "approved", "rejected"].contains(&s.as_str()) {
-            return Err(ApiError::Validation(vec![crate::error::FieldError {
-                field: "query -> status".into(),
-                message: "Input should be 'draft', 'validating', 'approved' or 'rejected'".into(),
-                kind: "enum",
-                input: json!(s),
-            }]));
-        }
+    if let Some(s) = &status
+        && !["draft", "validating", "approved", "rejected"].contains(&s.as_str())
+    {
+        return Err(ApiError::Validation(vec![crate::error::FieldError {
+            field: "query -> status".into(),
+            message: "Input should be 'draft', 'validating', 'approved' or 'rejected'".into(),
+            kind: "enum",
+            input: json!(s),
+        }]));
     }
     let limit = parse_limit(&q, "limit", 20, 1, 50)?;
     let oldest = q.get("sort").map(String::as_str) == Some("oldest");
@@ -1018,12 +1018,12 @@ async fn resolve_item(
     b.finish()?;
     let ts = now();
     let graduation = if st.bug(Bug::GraduationRace) {
-        // Planted: decide in one transaction, create the world in another.
-        let (it, ready) = with_tx(&st, |tx| {
-            let it = resolve_checks(tx, &headers, &item, &note, &ts)?;
-            let ready = it.content_type == "proposal" && can_graduate(tx, &it.content_id)?;
-            Ok((it, ready))
-        })?;
+        // Planted: resolve, decide and create the world in three transactions, so two concurrent
+        // final resolves can both see "ready" before either creates the world.
+        let it = with_tx(&st, |tx| resolve_checks(tx, &headers, &item, &note, &ts))?;
+        race_window().await;
+        let ready =
+            it.content_type == "proposal" && with_tx(&st, |tx| can_graduate(tx, &it.content_id))?;
         if ready {
             race_window().await;
             Some(with_tx(&st, |tx| graduate(tx, &st, &it.content_id))?)
@@ -1501,23 +1501,23 @@ async fn act(State(st): St, headers: HeaderMap, Path(id): Path<String>, bytes: B
             ));
         }
         let action_type = action_type.unwrap_or_default();
-        if action_type == "move" {
-            if let Some(t) = &target {
-                let region = t.split(':').next().unwrap_or("").trim();
-                let regions = region_names(tx, &d.world_id)?;
-                let Some(r) = regions.iter().find(|r| r.eq_ignore_ascii_case(region)) else {
-                    return Err(agent_error(
-                        400,
-                        &format!("Region '{region}' not found"),
-                        "Move to one of the available regions.",
-                        json!({"available_regions": regions}),
-                    ));
-                };
-                tx.execute(
-                    "UPDATE dwellers SET current_region = ?2 WHERE id = ?1",
-                    params![d.id, r],
-                )?;
-            }
+        if action_type == "move"
+            && let Some(t) = &target
+        {
+            let region = t.split(':').next().unwrap_or("").trim();
+            let regions = region_names(tx, &d.world_id)?;
+            let Some(r) = regions.iter().find(|r| r.eq_ignore_ascii_case(region)) else {
+                return Err(agent_error(
+                    400,
+                    &format!("Region '{region}' not found"),
+                    "Move to one of the available regions.",
+                    json!({"available_regions": regions}),
+                ));
+            };
+            tx.execute(
+                "UPDATE dwellers SET current_region = ?2 WHERE id = ?1",
+                params![d.id, r],
+            )?;
         }
         tx.execute(
             "INSERT INTO actions (id, dweller_id, actor_id, action_type, content, target, importance, created_at) VALUES (?1,?2,(SELECT inhabited_by FROM dwellers WHERE id = ?2),?3,?4,?5,?6,?7)",
@@ -1800,15 +1800,15 @@ async fn list_feedback(State(st): St, Query(q): Q) -> ApiResult {
         ("category", FB_CATEGORIES),
         ("priority", FB_PRIORITIES),
     ] {
-        if let Some(v) = q.get(key) {
-            if !allowed.contains(&v.as_str()) {
-                return Err(agent_error(
-                    400,
-                    &format!("Invalid {key}: {v}"),
-                    &format!("Valid {key} values: {}", allowed.join(", ")),
-                    json!({"context": {"provided": v}}),
-                ));
-            }
+        if let Some(v) = q.get(key)
+            && !allowed.contains(&v.as_str())
+        {
+            return Err(agent_error(
+                400,
+                &format!("Invalid {key}: {v}"),
+                &format!("Valid {key} values: {}", allowed.join(", ")),
+                json!({"context": {"provided": v}}),
+            ));
         }
     }
     let limit = match q.get("limit") {

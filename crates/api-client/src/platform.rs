@@ -1,0 +1,361 @@
+//! The platform client: transport, errors, observer.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use reqwest::Method;
+
+#[derive(Clone)]
+pub struct ClientConfig {
+    pub base_url: String,
+    pub api_key: Option<String>,
+    pub timeout: Duration,
+}
+
+impl ClientConfig {
+    pub fn new(base_url: impl Into<String>) -> Self {
+        ClientConfig {
+            base_url: base_url.into(),
+            api_key: None,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// The platform's error body, as far as it could be parsed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ErrorBody {
+    /// `detail.error`, or the top-level `error` (422, 429, 500 shapes), or a string `detail`.
+    pub error: Option<String>,
+    pub how_to_fix: Option<String>,
+    /// 422 validation details: (field, message).
+    pub validation: Vec<(String, String)>,
+    /// The whole body (JSON, or the text as a JSON string).
+    pub raw: Value,
+}
+
+impl ErrorBody {
+    pub fn parse(body: &Value) -> Self {
+        let detail = body.get("detail");
+        let error = detail
+            .and_then(|d| {
+                d.get("error")
+                    .and_then(Value::as_str)
+                    .or_else(|| d.as_str())
+            })
+            .or_else(|| body.get("error").and_then(Value::as_str))
+            .map(str::to_string);
+        let how_to_fix = detail
+            .and_then(|d| d.get("how_to_fix"))
+            .or_else(|| body.get("how_to_fix"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let validation = body
+            .get("details")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|d| {
+                        (
+                            d.get("field")
+                                .and_then(Value::as_str)
+                                .unwrap_or("")
+                                .to_string(),
+                            d.get("message")
+                                .and_then(Value::as_str)
+                                .unwrap_or("")
+                                .to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        ErrorBody {
+            error,
+            how_to_fix,
+            validation,
+            raw: body.clone(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{method} {path} → HTTP {status}: {}", body.error.as_deref().unwrap_or("(no error message)"))]
+    Http {
+        method: String,
+        path: String,
+        status: u16,
+        body: Box<ErrorBody>,
+    },
+    #[error("{method} {path} timed out after {timeout:?}")]
+    Timeout {
+        method: String,
+        path: String,
+        timeout: Duration,
+    },
+    #[error("cannot reach {base_url}: {message}")]
+    Connect { base_url: String, message: String },
+    #[error("{method} {path}: unexpected response: {message}")]
+    Decode {
+        method: String,
+        path: String,
+        message: String,
+    },
+    #[error("invalid client configuration: {0}")]
+    Config(String),
+}
+
+impl ApiError {
+    /// The HTTP status, for `Http` errors.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Http { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// One request and what came back, as an [`Observer`] sees it. Headers (and so the key) are not included.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub method: String,
+    pub path: String,
+    pub request_body: Option<Value>,
+    /// `None` when no response arrived (timeout, connection error).
+    pub status: Option<u16>,
+    pub response_body: Option<Value>,
+    pub error: Option<String>,
+    pub elapsed: Duration,
+}
+
+pub trait Observer: Send + Sync {
+    fn on_exchange(&self, ex: &Exchange);
+}
+
+/// A response of any status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawResponse {
+    pub status: u16,
+    /// Parsed JSON; `Null` when the body is empty or not JSON.
+    pub body: Value,
+    pub text: String,
+}
+
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base_url: String,
+    api_key: Option<String>,
+    timeout: Duration,
+    observer: Option<Arc<dyn Observer>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl Client {
+    pub fn new(cfg: ClientConfig) -> Result<Self, ApiError> {
+        let base = cfg.base_url.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(ApiError::Config(format!(
+                "base URL {base:?} must start with http:// or https://"
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(cfg.timeout)
+            .pool_max_idle_per_host(64)
+            .build()
+            .map_err(|e| ApiError::Config(e.to_string()))?;
+        Ok(Client {
+            http,
+            base_url: base,
+            api_key: cfg.api_key,
+            timeout: cfg.timeout,
+            observer: None,
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Same connection pool, acting as another agent.
+    pub fn with_api_key(&self, key: &str) -> Self {
+        Client {
+            api_key: Some(key.to_string()),
+            ..self.clone()
+        }
+    }
+
+    /// Same connection pool, anonymous.
+    pub fn anonymous(&self) -> Self {
+        Client {
+            api_key: None,
+            ..self.clone()
+        }
+    }
+
+    pub fn with_observer(self, obs: Arc<dyn Observer>) -> Self {
+        Client {
+            observer: Some(obs),
+            ..self
+        }
+    }
+
+    /// Sends one request and returns whatever came back, any status. Only transport failures are errors.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<RawResponse, ApiError> {
+        let url = format!("{}{}", self.base_url, path);
+        let mut req = self.http.request(method.clone(), &url);
+        if let Some(k) = &self.api_key {
+            req = req.header("X-API-Key", k);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let start = Instant::now();
+        let result = async {
+            let resp = req.send().await?;
+            let status = resp.status().as_u16();
+            let text = resp.text().await?;
+            Ok::<_, reqwest::Error>((status, text))
+        }
+        .await;
+        let m = method.to_string();
+        match result {
+            Ok((status, text)) => {
+                let body_json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                self.observe(&m, path, body, Some(status), Some(&body_json), None, start);
+                Ok(RawResponse {
+                    status,
+                    body: body_json,
+                    text,
+                })
+            }
+            Err(e) => {
+                let err = if e.is_timeout() {
+                    ApiError::Timeout {
+                        method: m.clone(),
+                        path: path.to_string(),
+                        timeout: self.timeout,
+                    }
+                } else {
+                    // reqwest's message carries the URL (never headers), so no key leaks here
+                    ApiError::Connect {
+                        base_url: self.base_url.clone(),
+                        message: root_cause(&e),
+                    }
+                };
+                self.observe(&m, path, body, None, None, Some(err.to_string()), start);
+                Err(err)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn observe(
+        &self,
+        m: &str,
+        path: &str,
+        req: Option<&Value>,
+        status: Option<u16>,
+        resp: Option<&Value>,
+        error: Option<String>,
+        start: Instant,
+    ) {
+        if let Some(o) = &self.observer {
+            o.on_exchange(&Exchange {
+                method: m.to_string(),
+                path: path.to_string(),
+                request_body: req.cloned(),
+                status,
+                response_body: resp.cloned(),
+                error,
+                elapsed: start.elapsed(),
+            });
+        }
+    }
+
+    /// Sends and decodes a success body into `T`; statuses ≥ 400 become [`ApiError::Http`].
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<T, ApiError> {
+        let raw = self.send_raw(method.clone(), path, body).await?;
+        decode(method.as_ref(), path, raw)
+    }
+
+    pub(crate) async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        let v = serde_json::to_value(body).map_err(|e| ApiError::Config(e.to_string()))?;
+        self.call(Method::POST, path, Some(&v)).await
+    }
+
+    pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        self.call(Method::GET, path, None).await
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg = format!("{msg}: {s}");
+        src = s.source();
+    }
+    msg
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    raw: RawResponse,
+) -> Result<T, ApiError> {
+    if raw.status >= 400 {
+        let body = if raw.body.is_null() {
+            Value::String(raw.text.clone())
+        } else {
+            raw.body.clone()
+        };
+        return Err(ApiError::Http {
+            method: method.into(),
+            path: path.into(),
+            status: raw.status,
+            body: Box::new(ErrorBody::parse(&body)),
+        });
+    }
+    serde_json::from_value(raw.body).map_err(|e| ApiError::Decode {
+        method: method.into(),
+        path: path.into(),
+        message: e.to_string(),
+    })
+}

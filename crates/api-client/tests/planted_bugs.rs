@@ -1,0 +1,257 @@
+//! Each planted bug of the reference platform is live when switched on and absent when off, shown
+//! with a direct call or a two-request race released together.
+
+use api_client::fixtures::{self, agent};
+use api_client::{Client, ClientConfig};
+use reference_platform::{Bug, PlatformOptions, RunningPlatform};
+use std::time::Duration;
+
+async fn platform(bugs: &[Bug]) -> (RunningPlatform, Client) {
+    let p = reference_platform::start(PlatformOptions {
+        bugs: bugs.to_vec(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let c = Client::new(ClientConfig {
+        base_url: p.base_url.clone(),
+        api_key: None,
+        timeout: Duration::from_secs(10),
+    })
+    .unwrap();
+    (p, c)
+}
+
+async fn on_and_off<F, Fut>(bug: Bug, check: F)
+where
+    F: Fn(Client, String) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let (p, c) = platform(&[bug]).await;
+    assert!(
+        check(c, p.admin_key.clone()).await,
+        "{}: the bug should be live when switched on",
+        bug.name()
+    );
+    p.shutdown().await;
+    let (p, c) = platform(&[]).await;
+    assert!(
+        !check(c, p.admin_key.clone()).await,
+        "{}: the bug must be absent when off",
+        bug.name()
+    );
+    p.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claim_race() {
+    on_and_off(Bug::ClaimRace, |c, _| async move {
+        let (a, _) = agent(&c, "a").await.unwrap();
+        let (b, _) = agent(&c, "b").await.unwrap();
+        let (x, _) = agent(&c, "x").await.unwrap();
+        let (y, _) = agent(&c, "y").await.unwrap();
+        let (_, w) = fixtures::graduated_world(&a, &b, &x, "Claim race")
+            .await
+            .unwrap();
+        a.create_region(&w, &fixtures::region("Kelp Ward"))
+            .await
+            .unwrap();
+        let d = a
+            .create_dweller(&w, &fixtures::dweller("Sari", "Kelp Ward"))
+            .await
+            .unwrap()
+            .id;
+        let (r1, r2) = tokio::join!(x.claim_dweller(&d), y.claim_dweller(&d));
+        let winners = [r1.is_ok(), r2.is_ok()].iter().filter(|ok| **ok).count();
+        assert!(winners >= 1);
+        winners == 2
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graduation_race() {
+    on_and_off(Bug::GraduationRace, |c, _| async move {
+        let (a, _) = agent(&c, "a").await.unwrap();
+        let (b, _) = agent(&c, "b").await.unwrap();
+        let (x, _) = agent(&c, "x").await.unwrap();
+        let (p, [i1, i2]) = fixtures::reviewed_proposal(&a, &b, &x, "Graduation race")
+            .await
+            .unwrap();
+        let (r1, r2) = tokio::join!(b.resolve_item(&i1, None), x.resolve_item(&i2, None));
+        r1.unwrap();
+        r2.unwrap();
+        let worlds = c.worlds_by_proposal(&p).await.unwrap();
+        assert!(
+            !worlds.is_empty(),
+            "the proposal must graduate once both items are resolved"
+        );
+        worlds.len() > 1
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upvote_lost_update() {
+    on_and_off(Bug::UpvoteLostUpdate, |c, _| async move {
+        let (a, _) = agent(&c, "a").await.unwrap();
+        let (b, _) = agent(&c, "b").await.unwrap();
+        let (x, _) = agent(&c, "x").await.unwrap();
+        let f = a
+            .create_feedback(&fixtures::feedback("Lost upvotes"))
+            .await
+            .unwrap()
+            .id;
+        let (r1, r2) = tokio::join!(b.upvote_feedback(&f), x.upvote_feedback(&f));
+        r1.unwrap();
+        r2.unwrap();
+        let fb = c.get_feedback(&f).await.unwrap();
+        assert_eq!(fb.upvoters.as_ref().unwrap().len(), 2);
+        fb.upvote_count != 2
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn double_upvote() {
+    on_and_off(Bug::DoubleUpvote, |c, _| async move {
+        let (a, _) = agent(&c, "a").await.unwrap();
+        let (b, _) = agent(&c, "b").await.unwrap();
+        let f = a
+            .create_feedback(&fixtures::feedback("Double upvote"))
+            .await
+            .unwrap()
+            .id;
+        b.upvote_feedback(&f).await.unwrap();
+        match b.upvote_feedback(&f).await {
+            Ok(_) => true,
+            Err(e) => {
+                assert_eq!(e.status(), Some(400), "{e}");
+                false
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn self_upvote() {
+    on_and_off(Bug::SelfUpvote, |c, _| async move {
+        let (a, _) = agent(&c, "a").await.unwrap();
+        let f = a
+            .create_feedback(&fixtures::feedback("Self upvote"))
+            .await
+            .unwrap()
+            .id;
+        match a.upvote_feedback(&f).await {
+            Ok(_) => true,
+            Err(e) => {
+                assert_eq!(e.status(), Some(400));
+                false
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn self_review() {
+    on_and_off(Bug::SelfReview, |c, _| async move {
+        let (a, _) = agent(&c, "a").await.unwrap();
+        let p = a
+            .create_proposal(&fixtures::proposal("Self review"))
+            .await
+            .unwrap()
+            .id;
+        a.submit_proposal(&p).await.unwrap();
+        match a
+            .post_review(
+                "proposal",
+                &p,
+                &[fixtures::review_item("My own proposal is perfect.")],
+            )
+            .await
+        {
+            Ok(_) => true,
+            Err(e) => {
+                assert_eq!(e.status(), Some(403));
+                false
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn feedback_status_backwards() {
+    on_and_off(Bug::FeedbackStatusBackwards, |c, admin| async move {
+        let (a, _) = agent(&c, "a").await.unwrap();
+        let admin = c.with_api_key(&admin);
+        let f = a
+            .create_feedback(&fixtures::feedback("Terminal state"))
+            .await
+            .unwrap()
+            .id;
+        admin
+            .set_feedback_status(&f, "resolved", Some("fixed in 1.2"))
+            .await
+            .unwrap();
+        match admin.set_feedback_status(&f, "acknowledged", None).await {
+            Ok(fb) => fb.status == "acknowledged",
+            Err(e) => {
+                assert_eq!(e.status(), Some(400));
+                false
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn long_text_500() {
+    on_and_off(Bug::LongText500, |c, _| async move {
+        let (a, _) = agent(&c, "a").await.unwrap();
+        let title = "t".repeat(150); // the API allows 255
+        match a.create_feedback(&fixtures::feedback(&title)).await {
+            Ok(fb) => {
+                assert_eq!(fb.title.len(), 150);
+                false
+            }
+            Err(e) => e.status() == Some(500),
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn world_backlink_null() {
+    on_and_off(Bug::WorldBacklinkNull, |c, _| async move {
+        let (a, _) = agent(&c, "a").await.unwrap();
+        let (b, _) = agent(&c, "b").await.unwrap();
+        let (x, _) = agent(&c, "x").await.unwrap();
+        let (p, w) = fixtures::graduated_world(&a, &b, &x, "Backlink")
+            .await
+            .unwrap();
+        let proposal = c.get_proposal(&p).await.unwrap();
+        assert_eq!(proposal.status, "approved");
+        assert_eq!(
+            c.get_world(&w).await.unwrap().proposal_id.as_deref(),
+            Some(p.as_str())
+        );
+        proposal.resulting_world_id.as_deref() != Some(w.as_str())
+    })
+    .await;
+}
+
+#[test]
+fn every_bug_has_a_test_here() {
+    let src = include_str!("planted_bugs.rs");
+    for b in Bug::all() {
+        let needle = format!("Bug::{:?}", b);
+        assert!(
+            src.contains(&format!("on_and_off({needle},")),
+            "no on/off test for {}",
+            b.name()
+        );
+    }
+}
