@@ -1,0 +1,425 @@
+//! The command line: `run`, `replay`, `merge`.
+
+use crate::report::{FailedSeed, Summary};
+use crate::run::{self, Execution, RunError, Target, Trace};
+use clap::{Args, Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub const EXIT_PASS: u8 = 0;
+pub const EXIT_VIOLATION: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "dst-sim",
+    version,
+    about = "Deterministic simulation testing of the Deep Sci-Fi game rules against a live target",
+    after_help = "Exit codes: 0 every seed passed; 1 an invariant was violated (or, with --strict, coverage fell short);\n\
+                  2 usage or infrastructure error (bad arguments, unreadable trace, target unreachable — never a violation)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run seeds against the embedded reference platform (default) or --target.
+    Run(RunArgs),
+    /// Re-run a failing seed's trace; exits 1 when the same invariant breaks again.
+    Replay(ReplayArgs),
+    /// Combine `--json` summaries of shards into one.
+    Merge(MergeArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TargetArgs {
+    /// Base URL of a running platform (default: start the reference platform in-process).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Admin key for the admin feedback-status rule (env DSF_ADMIN_KEY).
+    #[arg(long, env = "DSF_ADMIN_KEY", hide_env_values = true)]
+    pub admin_key: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Seed range A..B (B exclusive).
+    #[arg(long, default_value = "0..20", conflicts_with = "seed")]
+    pub seeds: String,
+    /// A single seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Steps per seed.
+    #[arg(long, default_value_t = 80)]
+    pub steps: usize,
+    /// Seeds run concurrently.
+    #[arg(long, default_value_t = 2)]
+    pub jobs: usize,
+    /// Where failing traces are written.
+    #[arg(long, default_value = "dst-out")]
+    pub out: PathBuf,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Coverage warnings become errors (exit 1).
+    #[arg(long)]
+    pub strict: bool,
+    /// Effective-step ratio floor.
+    #[arg(long, default_value_t = 0.9)]
+    pub floor: f64,
+    /// Planted bug to switch on in the embedded target (repeatable).
+    #[arg(long = "bug")]
+    pub bugs: Vec<String>,
+    /// Also write JUnit XML here.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Run only shard K of N (K in 1..=N) of the seed range.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Shrink iterations per failing seed.
+    #[arg(long, default_value_t = 200)]
+    pub shrink_iters: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    pub files: Vec<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long)]
+    pub strict: bool,
+    #[arg(long, default_value_t = 0.9)]
+    pub floor: f64,
+}
+
+pub fn parse_range(s: &str) -> Result<std::ops::Range<u64>, String> {
+    let (a, b) = s
+        .split_once("..")
+        .ok_or_else(|| format!("--seeds {s:?}: expected A..B"))?;
+    let a: u64 = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("--seeds {s:?}: {a:?} is not a number"))?;
+    let b: u64 = b
+        .trim()
+        .parse()
+        .map_err(|_| format!("--seeds {s:?}: {b:?} is not a number"))?;
+    if b <= a {
+        return Err(format!("--seeds {s:?}: the range is empty"));
+    }
+    Ok(a..b)
+}
+
+/// Seeds of shard `k` of `n` (1-based): every n-th seed, so shards get similar work.
+pub fn shard(seeds: Vec<u64>, spec: &str) -> Result<Vec<u64>, String> {
+    let (k, n) = spec
+        .split_once('/')
+        .ok_or_else(|| format!("--shard {spec:?}: expected K/N"))?;
+    let k: usize = k.parse().map_err(|_| format!("--shard {spec:?}: bad K"))?;
+    let n: usize = n.parse().map_err(|_| format!("--shard {spec:?}: bad N"))?;
+    if n == 0 || k == 0 || k > n {
+        return Err(format!("--shard {spec:?}: need 1 <= K <= N"));
+    }
+    Ok(seeds
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % n == k - 1)
+        .map(|(_, s)| s)
+        .collect())
+}
+
+async fn target(t: &TargetArgs, bugs: &[String]) -> Result<Target, RunError> {
+    match &t.target {
+        Some(url) => {
+            if !bugs.is_empty() {
+                return Err(RunError::Usage("--bug switches bugs in the embedded target; it cannot be combined with --target".into()));
+            }
+            let tag = format!(
+                "{:x}",
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis())
+                    .unwrap_or(0)
+                    % 0xffff_ffff
+            );
+            Target::remote(url, t.admin_key.clone(), tag).await
+        }
+        None => {
+            let mut list = Vec::new();
+            for b in bugs {
+                list.push(reference_platform::Bug::from_name(b).ok_or_else(|| {
+                    RunError::Usage(format!(
+                        "unknown bug {b:?}; `reference-platform --list-bugs` lists them"
+                    ))
+                })?);
+            }
+            Target::embedded(&list).await
+        }
+    }
+}
+
+/// Runs `dst-sim run`; returns the summary (and writes traces).
+pub async fn run(args: &RunArgs, progress: bool) -> Result<Summary, RunError> {
+    let mut seeds: Vec<u64> = match args.seed {
+        Some(s) => vec![s],
+        None => parse_range(&args.seeds).map_err(RunError::Usage)?.collect(),
+    };
+    if let Some(spec) = &args.shard {
+        seeds = shard(seeds, spec).map_err(RunError::Usage)?;
+    }
+    if args.steps == 0 || args.jobs == 0 {
+        return Err(RunError::Usage(
+            "--steps and --jobs must be at least 1".into(),
+        ));
+    }
+    let target = Arc::new(target(&args.target, &args.bugs).await?);
+    let start = Instant::now();
+    let bar = progress.then(|| {
+        let b = indicatif::ProgressBar::new(seeds.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} seeds {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let sem = Arc::new(tokio::sync::Semaphore::new(args.jobs));
+    let mut set = tokio::task::JoinSet::new();
+    for &seed in &seeds {
+        let (target, sem, steps) = (target.clone(), sem.clone(), args.steps);
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            let ts = run::transitions(seed, steps);
+            let ex = run::execute(
+                &target,
+                format!("dst-{}s{seed}-t0", target.tag),
+                &ts,
+                None,
+                false,
+            )
+            .await;
+            (seed, ex)
+        });
+    }
+    let mut results: Vec<(u64, Execution)> = Vec::new();
+    while let Some(r) = set.join_next().await {
+        let r = r.map_err(|e| RunError::Io(format!("a seed task failed: {e}")))?;
+        if let Some(b) = &bar {
+            b.inc(1);
+            if r.1.violation.is_some() {
+                b.set_message("(failures)");
+            }
+        }
+        results.push(r);
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    results.sort_by_key(|(s, _)| *s);
+    let mut summary = Summary::default();
+    for (seed, ex) in &results {
+        summary.add(*seed, ex);
+    }
+    // shrink and write a trace per failing seed
+    for (seed, ex) in results.iter().filter(|(_, ex)| ex.violation.is_some()) {
+        let (ts, shrunk, iters) =
+            run::shrink(&target, *seed, args.steps, ex, args.shrink_iters).await;
+        let violation = shrunk
+            .violation
+            .clone()
+            .or_else(|| ex.violation.clone())
+            .expect("failing seed");
+        std::fs::create_dir_all(&args.out)
+            .map_err(|e| RunError::Io(format!("cannot create {}: {e}", args.out.display())))?;
+        let file = args.out.join(format!("seed-{seed}.json"));
+        let reproduce = match &args.target.target {
+            Some(url) => format!("dst-sim replay {} --target {url}", file.display()),
+            None => format!("dst-sim replay {}", file.display()),
+        };
+        let trace = Trace {
+            seed: *seed,
+            steps_generated: args.steps,
+            bugs: target.bugs.clone(),
+            target: args.target.target.clone(),
+            violation: violation.clone(),
+            transitions: ts.clone(),
+            steps: shrunk.trace.clone(),
+            shrink_iterations: iters,
+            reproduce: reproduce.clone(),
+        };
+        let text = serde_json::to_string_pretty(&trace).map_err(|e| RunError::Io(e.to_string()))?;
+        std::fs::write(&file, text)
+            .map_err(|e| RunError::Io(format!("cannot write {}: {e}", file.display())))?;
+        summary.failures.push(FailedSeed {
+            seed: *seed,
+            invariant: violation.invariant.name().into(),
+            message: violation.message.clone(),
+            shrunk_steps: shrunk.trace.len(),
+            trace_file: Some(file.display().to_string()),
+            reproduce,
+        });
+    }
+    summary.elapsed_seconds = start.elapsed().as_secs_f64();
+    summary.compute_warnings(args.floor);
+    if let Ok(t) = Arc::try_unwrap(target) {
+        if let Some(p) = t.embedded {
+            p.shutdown().await;
+        }
+    }
+    Ok(summary)
+}
+
+/// Outcome of `replay`: the execution and whether it broke the trace's invariant again.
+pub async fn replay(args: &ReplayArgs) -> Result<(Trace, Execution, bool), RunError> {
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| RunError::Usage(format!("cannot read {}: {e}", args.file.display())))?;
+    let trace: Trace = serde_json::from_str(&text).map_err(|e| {
+        RunError::Usage(format!(
+            "{} is not a dst-sim trace: {e}",
+            args.file.display()
+        ))
+    })?;
+    let bugs = if args.target.target.is_some() {
+        Vec::new()
+    } else {
+        trace.bugs.clone()
+    };
+    let t = target(&args.target, &bugs).await?;
+    let ex = run::execute(
+        &t,
+        format!("dst-replay{}-s{}", t.tag, trace.seed),
+        &trace.transitions,
+        None,
+        true,
+    )
+    .await;
+    let same = ex.violation.as_ref().map(|v| v.invariant) == Some(trace.violation.invariant);
+    if let Some(p) = t.embedded {
+        p.shutdown().await;
+    }
+    Ok((trace, ex, same))
+}
+
+/// The process: parses arguments, runs, prints, returns the exit code.
+pub fn main_with(cli: Cli) -> u8 {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("dst-sim: cannot start the runtime: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    rt.block_on(async move {
+        match cli.command {
+            Command::Run(args) => {
+                let progress = std::io::stderr().is_terminal() && !markers::gha::in_github_actions() && !args.json;
+                match run(&args, progress).await {
+                    Err(e) => {
+                        eprintln!("dst-sim: {e}");
+                        EXIT_USAGE
+                    }
+                    Ok(summary) => finish(&summary, args.json, args.strict, args.junit.as_deref()),
+                }
+            }
+            Command::Replay(args) => match replay(&args).await {
+                Err(e) => {
+                    eprintln!("dst-sim: {e}");
+                    EXIT_USAGE
+                }
+                Ok((trace, ex, same)) => {
+                    if args.json {
+                        println!("{}", serde_json::json!({"seed": trace.seed, "expected_invariant": trace.violation.invariant.name(), "violation": ex.violation, "reproduced": same}));
+                    } else {
+                        match &ex.violation {
+                            Some(v) => println!("replay of seed {}: {} at step {} — {}", trace.seed, v.invariant.name(), v.step, v.message),
+                            None => println!("replay of seed {}: no violation (the trace expected {})", trace.seed, trace.violation.invariant.name()),
+                        }
+                        println!("{}", if same { "reproduced" } else { "did not reproduce" });
+                    }
+                    if ex.violation.is_some() { EXIT_VIOLATION } else { EXIT_PASS }
+                }
+            },
+            Command::Merge(args) => {
+                let mut total = Summary::default();
+                for f in &args.files {
+                    let text = match std::fs::read_to_string(f) {
+                        Ok(t) => t,
+                        Err(e) => {
+                            eprintln!("dst-sim: cannot read {}: {e}", f.display());
+                            return EXIT_USAGE;
+                        }
+                    };
+                    match serde_json::from_str::<Summary>(&text) {
+                        Ok(s) => total.merge(s),
+                        Err(e) => {
+                            eprintln!("dst-sim: {} is not a dst-sim --json summary: {e}", f.display());
+                            return EXIT_USAGE;
+                        }
+                    }
+                }
+                total.seeds.sort();
+                total.compute_warnings(args.floor);
+                finish(&total, args.json, args.strict, None)
+            }
+        }
+    })
+}
+
+fn finish(summary: &Summary, json: bool, strict: bool, junit: Option<&std::path::Path>) -> u8 {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(summary).unwrap_or_default()
+        );
+    } else {
+        print!("{}", summary.table());
+    }
+    if let Some(path) = junit {
+        if let Err(e) = std::fs::write(path, summary.junit()) {
+            eprintln!("dst-sim: cannot write {}: {e}", path.display());
+            return EXIT_USAGE;
+        }
+    }
+    if markers::gha::in_github_actions() {
+        let _ = markers::gha::append_step_summary(&summary.markdown());
+        for f in &summary.failures {
+            eprintln!(
+                "{}",
+                markers::gha::annotation(
+                    markers::gha::Level::Error,
+                    None,
+                    Some(&format!("dst-sim seed {}", f.seed)),
+                    &format!("{}: {} ({})", f.invariant, f.message, f.reproduce)
+                )
+            );
+        }
+    }
+    if !summary.failures.is_empty() {
+        EXIT_VIOLATION
+    } else if strict && !summary.warnings.is_empty() {
+        eprintln!(
+            "dst-sim: --strict: {} coverage warning(s)",
+            summary.warnings.len()
+        );
+        EXIT_VIOLATION
+    } else {
+        EXIT_PASS
+    }
+}

@@ -1,0 +1,225 @@
+//! Run summaries: coverage accounting, the table, JSON, JUnit and the GitHub step summary.
+
+use crate::driver::RuleCount;
+use crate::invariants::Invariant;
+use crate::model::Rule;
+use crate::run::Execution;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FailedSeed {
+    pub seed: u64,
+    pub invariant: String,
+    pub message: String,
+    pub shrunk_steps: usize,
+    pub trace_file: Option<String>,
+    pub reproduce: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Summary {
+    pub seeds: Vec<u64>,
+    pub steps: u64,
+    pub effective_steps: u64,
+    pub rules: BTreeMap<String, RuleCount>,
+    pub invariants: BTreeMap<String, u64>,
+    /// Seeds in which every rule fired / every invariant had a non-vacuous check.
+    pub seeds_all_rules: u64,
+    pub seeds_all_invariants: u64,
+    pub failures: Vec<FailedSeed>,
+    pub warnings: Vec<String>,
+    pub elapsed_seconds: f64,
+}
+
+impl Summary {
+    pub fn add(&mut self, seed: u64, ex: &Execution) {
+        self.seeds.push(seed);
+        self.steps += ex.steps_run as u64;
+        self.effective_steps += ex.effective_steps;
+        for (k, v) in &ex.rules {
+            let e = self.rules.entry(k.clone()).or_default();
+            e.fired += v.fired;
+            e.succeeded += v.succeeded;
+            e.rejected_as_predicted += v.rejected_as_predicted;
+        }
+        for (k, v) in &ex.invariants {
+            *self.invariants.entry(k.clone()).or_default() += v;
+        }
+        if ex.rules.values().all(|r| r.fired > 0) {
+            self.seeds_all_rules += 1;
+        }
+        if ex.invariants.values().all(|n| *n > 0) {
+            self.seeds_all_invariants += 1;
+        }
+    }
+
+    pub fn merge(&mut self, other: Summary) {
+        self.seeds.extend(other.seeds);
+        self.steps += other.steps;
+        self.effective_steps += other.effective_steps;
+        for (k, v) in other.rules {
+            let e = self.rules.entry(k).or_default();
+            e.fired += v.fired;
+            e.succeeded += v.succeeded;
+            e.rejected_as_predicted += v.rejected_as_predicted;
+        }
+        for (k, v) in other.invariants {
+            *self.invariants.entry(k).or_default() += v;
+        }
+        self.seeds_all_rules += other.seeds_all_rules;
+        self.seeds_all_invariants += other.seeds_all_invariants;
+        self.failures.extend(other.failures);
+        self.elapsed_seconds = self.elapsed_seconds.max(other.elapsed_seconds);
+    }
+
+    pub fn effective_ratio(&self) -> f64 {
+        if self.steps == 0 {
+            0.0
+        } else {
+            self.effective_steps as f64 / self.steps as f64
+        }
+    }
+
+    /// Coverage warnings: below the floor, or a rule / invariant that never fired.
+    pub fn compute_warnings(&mut self, floor: f64) {
+        self.warnings.clear();
+        if self.effective_ratio() < floor {
+            self.warnings.push(format!(
+                "effective-step ratio {:.3} is below the floor {floor}",
+                self.effective_ratio()
+            ));
+        }
+        for r in Rule::ALL {
+            if self.rules.get(r.name()).is_none_or(|c| c.fired == 0) {
+                self.warnings.push(format!("rule {} never fired", r.name()));
+            }
+        }
+        for i in Invariant::ALL {
+            if self.invariants.get(i.name()).is_none_or(|n| *n == 0) {
+                self.warnings.push(format!(
+                    "invariant {} was never checked non-vacuously",
+                    i.name()
+                ));
+            }
+        }
+    }
+
+    pub fn table(&self) -> String {
+        let mut s = String::new();
+        let n = self.seeds.len();
+        s.push_str(&format!(
+            "dst-sim: {n} seeds, {} steps ({} effective, ratio {:.3}), {} failing seed(s), {:.1}s\n",
+            self.steps,
+            self.effective_steps,
+            self.effective_ratio(),
+            self.failures.len(),
+            self.elapsed_seconds
+        ));
+        s.push_str(&format!(
+            "every rule fired in {}/{n} seeds; every invariant checked in {}/{n} seeds\n\n",
+            self.seeds_all_rules, self.seeds_all_invariants
+        ));
+        s.push_str(&format!(
+            "{:<24} {:>8} {:>10} {:>10}\n",
+            "rule", "fired", "succeeded", "rejected✓"
+        ));
+        for r in Rule::ALL {
+            let c = self.rules.get(r.name()).cloned().unwrap_or_default();
+            s.push_str(&format!(
+                "{:<24} {:>8} {:>10} {:>10}\n",
+                r.name(),
+                c.fired,
+                c.succeeded,
+                c.rejected_as_predicted
+            ));
+        }
+        s.push_str(&format!("\n{:<26} {:>10}\n", "invariant", "checks"));
+        for i in Invariant::ALL {
+            s.push_str(&format!(
+                "{:<26} {:>10}\n",
+                i.name(),
+                self.invariants.get(i.name()).copied().unwrap_or(0)
+            ));
+        }
+        for f in &self.failures {
+            s.push_str(&format!(
+                "\nFAILED seed {}: {} — {}\n  shrunk to {} steps; reproduce: {}\n",
+                f.seed, f.invariant, f.message, f.shrunk_steps, f.reproduce
+            ));
+        }
+        for w in &self.warnings {
+            s.push_str(&format!("warning: {w}\n"));
+        }
+        s
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut s = format!(
+            "## dst-sim\n\n{} seeds · {} steps · effective ratio {:.3} · **{} failing**\n\n| rule | fired | succeeded | rejected as predicted |\n|---|---:|---:|---:|\n",
+            self.seeds.len(),
+            self.steps,
+            self.effective_ratio(),
+            self.failures.len()
+        );
+        for r in Rule::ALL {
+            let c = self.rules.get(r.name()).cloned().unwrap_or_default();
+            s.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                r.name(),
+                c.fired,
+                c.succeeded,
+                c.rejected_as_predicted
+            ));
+        }
+        s.push_str("\n| invariant | checks |\n|---|---:|\n");
+        for i in Invariant::ALL {
+            s.push_str(&format!(
+                "| {} | {} |\n",
+                i.name(),
+                self.invariants.get(i.name()).copied().unwrap_or(0)
+            ));
+        }
+        for f in &self.failures {
+            s.push_str(&format!(
+                "\n**seed {}**: `{}` — {} (`{}`)\n",
+                f.seed,
+                f.invariant,
+                markers::gha::md_cell(&f.message),
+                f.reproduce
+            ));
+        }
+        s
+    }
+
+    /// JUnit XML: one test case per seed.
+    pub fn junit(&self) -> String {
+        fn esc(s: &str) -> String {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+        }
+        let mut s = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n<testsuite name=\"dst-sim\" tests=\"{}\" failures=\"{}\">\n",
+            self.seeds.len(),
+            self.failures.len()
+        );
+        for seed in &self.seeds {
+            s.push_str(&format!(
+                "  <testcase classname=\"dst-sim\" name=\"seed {seed}\""
+            ));
+            match self.failures.iter().find(|f| f.seed == *seed) {
+                Some(f) => s.push_str(&format!(
+                    ">\n    <failure message=\"{}\">{}\n{}</failure>\n  </testcase>\n",
+                    esc(&f.invariant),
+                    esc(&f.message),
+                    esc(&f.reproduce)
+                )),
+                None => s.push_str("/>\n"),
+            }
+        }
+        s.push_str("</testsuite>\n</testsuites>\n");
+        s
+    }
+}
