@@ -22,7 +22,7 @@ setup:
 	@bash scripts/setup.sh
 
 dst: setup
-	$(CARGO) run --release -p dst-sim -- run --seeds $(SEEDS) --strict
+	$(CARGO) run --release -p dst-sim -- run --seeds $(SEEDS) --steps 200 --strict
 
 mutants: setup
 	$(CARGO) run --release -p dst-sim -- mutants --seeds $(SEEDS)

@@ -56,7 +56,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Steps per seed.
-    #[arg(long, default_value_t = 80)]
+    #[arg(long, default_value_t = 200)]
     pub steps: usize,
     /// Seeds run concurrently.
     #[arg(long, default_value_t = 2)]
@@ -275,11 +275,10 @@ pub async fn run(args: &RunArgs, progress: bool) -> Result<Summary, RunError> {
     }
     summary.elapsed_seconds = start.elapsed().as_secs_f64();
     summary.compute_warnings(args.floor);
-    if let Ok(t) = Arc::try_unwrap(target) {
-        if let Some(p) = t.embedded {
+    if let Ok(t) = Arc::try_unwrap(target)
+        && let Some(p) = t.embedded {
             p.shutdown().await;
         }
-    }
     Ok(summary)
 }
 
@@ -391,12 +390,11 @@ fn finish(summary: &Summary, json: bool, strict: bool, junit: Option<&std::path:
     } else {
         print!("{}", summary.table());
     }
-    if let Some(path) = junit {
-        if let Err(e) = std::fs::write(path, summary.junit()) {
+    if let Some(path) = junit
+        && let Err(e) = std::fs::write(path, summary.junit()) {
             eprintln!("dst-sim: cannot write {}: {e}", path.display());
             return EXIT_USAGE;
         }
-    }
     if markers::gha::in_github_actions() {
         let _ = markers::gha::append_step_summary(&summary.markdown());
         for f in &summary.failures {

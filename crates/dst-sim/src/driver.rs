@@ -54,8 +54,10 @@ impl Observer for Recorder {
 
 /// Replaces issued API keys in a response body (registration returns one) with a placeholder.
 fn redact_keys(mut v: Value) -> Value {
-    if let Some(k) = v.pointer_mut("/api_key/key") {
-        *k = json!("<redacted>");
+    for ptr in ["/api_key/key", "/api_key/prefix"] {
+        if let Some(k) = v.pointer_mut(ptr) {
+            *k = json!("<redacted>");
+        }
     }
     v
 }

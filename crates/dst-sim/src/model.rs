@@ -584,7 +584,7 @@ impl ReferenceStateMachine for Model {
             options.push((64 / (1 + fired).min(16) + 1, s));
         };
         let n = st.agents;
-        if n < 4 || st.step % 23 == 0 {
+        if n < 4 || st.step.is_multiple_of(23) {
             add(Rule::RegisterAgent, Just(Transition::RegisterAgent).boxed());
         }
         if n > 0 {

@@ -225,11 +225,10 @@ pub async fn execute(
             }
         }
     }
-    if ex.violation.is_none() {
-        if let Err(v) = d.check_all(&st).await {
+    if ex.violation.is_none()
+        && let Err(v) = d.check_all(&st).await {
             ex.violation = Some(v);
         }
-    }
     let all = d
         .recorder
         .exchanges

@@ -1,0 +1,119 @@
+//! The dst-sim binary: exit codes and messages for bad input.
+
+use assert_cmd::Command;
+
+#[test]
+fn unreachable_target_is_exit_2_not_a_violation() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = Command::cargo_bin("dst-sim")
+        .unwrap()
+        .args([
+            "run",
+            "--seed",
+            "1",
+            "--target",
+            &format!("http://127.0.0.1:{port}"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unreachable"));
+}
+
+#[test]
+fn bad_arguments_are_exit_2() {
+    for args in [
+        vec!["run", "--seeds", "5..2"],
+        vec!["run", "--seeds", "a..b"],
+        vec!["run", "--shard", "3/2"],
+        vec!["run", "--bug", "nope", "--seed", "1"],
+    ] {
+        let out = Command::cargo_bin("dst-sim")
+            .unwrap()
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}
+
+#[test]
+fn malformed_trace_is_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("t.json");
+    std::fs::write(&f, "{not json").unwrap();
+    let out = Command::cargo_bin("dst-sim")
+        .unwrap()
+        .args(["replay", f.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a dst-sim trace"));
+}
+
+#[test]
+fn json_summary_merges_across_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for k in 1..=2 {
+        let out = Command::cargo_bin("dst-sim")
+            .unwrap()
+            .args([
+                "run",
+                "--seeds",
+                "0..6",
+                "--steps",
+                "40",
+                "--json",
+                "--shard",
+                &format!("{k}/2"),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let f = dir.path().join(format!("s{k}.json"));
+        std::fs::write(&f, &out.stdout).unwrap();
+        files.push(f);
+    }
+    let out = Command::cargo_bin("dst-sim")
+        .unwrap()
+        .arg("merge")
+        .args(&files)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["seeds"], serde_json::json!([0, 1, 2, 3, 4, 5]));
+}
+
+#[test]
+fn junit_lists_every_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = dir.path().join("j.xml");
+    let out = Command::cargo_bin("dst-sim")
+        .unwrap()
+        .args([
+            "run",
+            "--seeds",
+            "0..3",
+            "--steps",
+            "30",
+            "--junit",
+            j.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let xml = std::fs::read_to_string(j).unwrap();
+    assert_eq!(xml.matches("<testcase").count(), 3);
+}
