@@ -238,6 +238,18 @@ pub struct NewRegion {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+pub struct Region {
+    pub name: String,
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RegionList {
+    pub world_id: String,
+    pub regions: Vec<Region>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
 pub struct RegionCreated {
     pub world_id: String,
     pub total_regions: i64,
@@ -579,6 +591,10 @@ impl Client {
     ) -> Result<RegionCreated, ApiError> {
         self.post(&format!("/api/dwellers/worlds/{world}/regions"), r)
             .await
+    }
+
+    pub async fn list_regions(&self, world: &str) -> Result<RegionList, ApiError> {
+        self.get(&format!("/api/dwellers/worlds/{world}/regions")).await
     }
 
     pub async fn create_dweller(&self, world: &str, d: &NewDweller) -> Result<Dweller, ApiError> {
