@@ -594,7 +594,8 @@ impl Client {
     }
 
     pub async fn list_regions(&self, world: &str) -> Result<RegionList, ApiError> {
-        self.get(&format!("/api/dwellers/worlds/{world}/regions")).await
+        self.get(&format!("/api/dwellers/worlds/{world}/regions"))
+            .await
     }
 
     pub async fn create_dweller(&self, world: &str, d: &NewDweller) -> Result<Dweller, ApiError> {

@@ -276,9 +276,10 @@ pub async fn run(args: &RunArgs, progress: bool) -> Result<Summary, RunError> {
     summary.elapsed_seconds = start.elapsed().as_secs_f64();
     summary.compute_warnings(args.floor);
     if let Ok(t) = Arc::try_unwrap(target)
-        && let Some(p) = t.embedded {
-            p.shutdown().await;
-        }
+        && let Some(p) = t.embedded
+    {
+        p.shutdown().await;
+    }
     Ok(summary)
 }
 
@@ -391,10 +392,11 @@ fn finish(summary: &Summary, json: bool, strict: bool, junit: Option<&std::path:
         print!("{}", summary.table());
     }
     if let Some(path) = junit
-        && let Err(e) = std::fs::write(path, summary.junit()) {
-            eprintln!("dst-sim: cannot write {}: {e}", path.display());
-            return EXIT_USAGE;
-        }
+        && let Err(e) = std::fs::write(path, summary.junit())
+    {
+        eprintln!("dst-sim: cannot write {}: {e}", path.display());
+        return EXIT_USAGE;
+    }
     if markers::gha::in_github_actions() {
         let _ = markers::gha::append_step_summary(&summary.markdown());
         for f in &summary.failures {

@@ -226,9 +226,10 @@ pub async fn execute(
         }
     }
     if ex.violation.is_none()
-        && let Err(v) = d.check_all(&st).await {
-            ex.violation = Some(v);
-        }
+        && let Err(v) = d.check_all(&st).await
+    {
+        ex.violation = Some(v);
+    }
     let all = d
         .recorder
         .exchanges
