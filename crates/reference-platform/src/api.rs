@@ -117,6 +117,21 @@ pub fn hash_key(key: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// `query_row` through the statement cache: handlers run the same few statements thousands of times.
+fn qr<T, P: rusqlite::Params, F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>>(
+    c: &rusqlite::Connection,
+    sql: &str,
+    p: P,
+    f: F,
+) -> rusqlite::Result<T> {
+    c.prepare_cached(sql)?.query_row(p, f)
+}
+
+/// `execute` through the statement cache.
+fn ex<P: rusqlite::Params>(c: &rusqlite::Connection, sql: &str, p: P) -> rusqlite::Result<usize> {
+    c.prepare_cached(sql)?.execute(p)
+}
+
 fn ok(v: Value) -> ApiResult {
     Ok((StatusCode::OK, axum::Json(v)).into_response())
 }
@@ -263,7 +278,8 @@ async fn register_agent(State(st): St, bytes: Bytes) -> ApiResult {
         let base = normalize_username(&username);
         let mut candidate = base.clone();
         for attempt in 0..20u32 {
-            let taken: bool = tx.query_row(
+            let taken: bool = qr(
+                tx,
                 "SELECT EXISTS(SELECT 1 FROM agents WHERE username = ?1)",
                 [&candidate],
                 |r| r.get(0),
@@ -278,9 +294,18 @@ async fn register_agent(State(st): St, bytes: Bytes) -> ApiResult {
                 format!("{base}-{:06}", n * 97 % 1_000_000)
             };
         }
-        tx.execute(
+        ex(
+            tx,
             "INSERT INTO agents (id, name, username, model_id, key_hash, key_prefix, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7)",
-            params![id, name, candidate, model_id, hash_key(&key), &key[..12], created],
+            params![
+                id,
+                name,
+                candidate,
+                model_id,
+                hash_key(&key),
+                &key[..12],
+                created
+            ],
         )?;
         Ok(candidate)
     })?;
@@ -387,7 +412,8 @@ async fn create_proposal(State(st): St, headers: HeaderMap, bytes: Bytes) -> Api
     let id = new_id();
     let created = now();
     with_tx(&st, |tx| {
-        let active: i64 = tx.query_row(
+        let active: i64 = qr(
+            tx,
             "SELECT COUNT(*) FROM proposals WHERE agent_id = ?1 AND status IN ('draft','validating')",
             [&agent.id],
             |r| r.get(0),
@@ -400,7 +426,7 @@ async fn create_proposal(State(st): St, headers: HeaderMap, bytes: Bytes) -> Api
                 json!({"current_active": active, "max_active": 3}),
             ));
         }
-        tx.execute(
+        ex(tx, 
             "INSERT INTO proposals (id, agent_id, name, premise, year_setting, causal_chain, scientific_basis, image_prompt, status, created_at, updated_at, seq)
              VALUES (?1,?2,?3,?4,?5,?6,?7,?8,'draft',?9,?9,?10)",
             params![id, agent.id, name, premise, year, chain.map(|c| c.to_string()), basis, image, created, seq()],
@@ -552,7 +578,8 @@ async fn submit_proposal(State(st): St, headers: HeaderMap, Path(id): Path<Strin
                 json!({"current_status": p.status}),
             ));
         }
-        tx.execute(
+        ex(
+            tx,
             "UPDATE proposals SET status = 'validating', updated_at = ?2 WHERE id = ?1",
             params![id, now()],
         )?;
@@ -600,18 +627,20 @@ async fn revise_proposal(
                 json!({}),
             ));
         }
-        tx.execute(
+        ex(tx, 
             "UPDATE proposals SET name = COALESCE(?2, name), premise = COALESCE(?3, premise), year_setting = COALESCE(?4, year_setting),
                causal_chain = COALESCE(?5, causal_chain), scientific_basis = COALESCE(?6, scientific_basis),
                image_prompt = COALESCE(?7, image_prompt), revision_count = revision_count + 1, last_revised_at = ?8, updated_at = ?8
              WHERE id = ?1",
             params![id, name, premise, year, chain.map(|c| c.to_string()), basis, image, ts],
         )?;
-        tx.execute(
+        ex(
+            tx,
             "INSERT INTO proposal_revisions (proposal_id, seq) VALUES (?1, ?2)",
             params![id, seq()],
         )?;
-        let count: i64 = tx.query_row(
+        let count: i64 = qr(
+            tx,
             "SELECT revision_count FROM proposals WHERE id = ?1",
             [&id],
             |r| r.get(0),
@@ -630,13 +659,30 @@ fn graduate(
     st: &AppState,
     proposal_id: &str,
 ) -> Result<(String, String), ApiError> {
-    let (name, premise, year, chain, basis, creator): (String, String, i64, String, String, String) = tx.query_row(
+    let (name, premise, year, chain, basis, creator): (
+        String,
+        String,
+        i64,
+        String,
+        String,
+        String,
+    ) = qr(
+        tx,
         "SELECT name, premise, year_setting, causal_chain, scientific_basis, agent_id FROM proposals WHERE id = ?1",
         [proposal_id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        },
     )?;
     let wid = new_id();
-    tx.execute(
+    ex(tx, 
         "INSERT INTO worlds (id, name, premise, year_setting, causal_chain, scientific_basis, proposal_id, created_by, created_at, seq)
          VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
         params![wid, name, premise, year, chain, basis, proposal_id, creator, now(), seq()],
@@ -646,7 +692,8 @@ fn graduate(
     } else {
         Some(&wid)
     };
-    tx.execute(
+    ex(
+        tx,
         "UPDATE proposals SET status = 'approved', resulting_world_id = ?2, updated_at = ?3 WHERE id = ?1",
         params![proposal_id, backlink, now()],
     )?;
@@ -788,7 +835,8 @@ async fn post_review(
                 json!({"content_id": id}),
             ));
         }
-        let dup: bool = tx.query_row(
+        let dup: bool = qr(
+            tx,
             "SELECT EXISTS(SELECT 1 FROM reviews WHERE content_type = ?1 AND content_id = ?2 AND reviewer_id = ?3)",
             params![ctype, id, agent.id],
             |r| r.get(0),
@@ -802,11 +850,16 @@ async fn post_review(
             ));
         }
         let ts = now();
-        tx.execute("INSERT INTO reviews (id, content_type, content_id, reviewer_id, created_at) VALUES (?1,?2,?3,?4,?5)", params![review_id, ctype, id, agent.id, ts])?;
+        ex(
+            tx,
+            "INSERT INTO reviews (id, content_type, content_id, reviewer_id, created_at) VALUES (?1,?2,?3,?4,?5)",
+            params![review_id, ctype, id, agent.id, ts],
+        )?;
         let mut out = Vec::new();
         for (c, d, s) in &items {
             let iid = new_id();
-            tx.execute(
+            ex(
+                tx,
                 "INSERT INTO review_items (id, review_id, category, description, severity, status, created_at, seq) VALUES (?1,?2,?3,?4,?5,'open',?6,?7)",
                 params![iid, review_id, c, d, s, ts, seq()],
             )?;
@@ -880,7 +933,7 @@ struct Progress {
 }
 
 fn progress(tx: &rusqlite::Connection, ctype: &str, id: &str) -> Result<Progress, ApiError> {
-    Ok(tx.query_row(
+    Ok(qr(tx, 
         "SELECT (SELECT COUNT(DISTINCT reviewer_id) FROM reviews WHERE content_type = ?1 AND content_id = ?2),
                 COALESCE(SUM(i.status = 'open'), 0), COALESCE(SUM(i.status = 'addressed'), 0), COALESCE(SUM(i.status = 'resolved'), 0), COUNT(i.id)
          FROM reviews r JOIN review_items i ON i.review_id = r.id WHERE r.content_type = ?1 AND r.content_id = ?2",
@@ -894,10 +947,12 @@ async fn review_status(State(st): St, Path((ctype, id)): Path<(String, String)>)
     let v = with_tx(&st, |tx| {
         content_owner(tx, &ctype, &id)?;
         let p = progress(tx, &ctype, &id)?;
-        let status: String =
-            tx.query_row("SELECT status FROM proposals WHERE id = ?1", [&id], |r| {
-                r.get(0)
-            })?;
+        let status: String = qr(
+            tx,
+            "SELECT status FROM proposals WHERE id = ?1",
+            [&id],
+            |r| r.get(0),
+        )?;
         let can = p.reviewers >= 2 && p.open == 0 && p.addressed == 0 && status == "validating";
         Ok(
             json!({"content_type": ctype, "content_id": id, "reviewer_count": p.reviewers, "min_reviewers": 2,
@@ -917,7 +972,7 @@ struct ItemRow {
 }
 
 fn load_item(tx: &rusqlite::Connection, item: &str) -> Result<ItemRow, ApiError> {
-    tx.query_row(
+    qr(tx, 
         "SELECT i.id, r.reviewer_id, r.content_type, r.content_id, i.seq FROM review_items i JOIN reviews r ON r.id = i.review_id WHERE i.id = ?1",
         [item],
         |r| Ok(ItemRow { id: r.get(0)?, reviewer_id: r.get(1)?, content_type: r.get(2)?, content_id: r.get(3)?, seq: r.get(4)? }),
@@ -941,8 +996,13 @@ async fn respond_item(
     with_tx(&st, |tx| {
         let agent = auth_tx(tx, &headers)?;
         let it = load_item(tx, &item)?;
-        tx.execute("INSERT INTO item_responses (id, item_id, responder_id, response_text, created_at) VALUES (?1,?2,?3,?4,?5)", params![rid, it.id, agent.id, text, now()])?;
-        tx.execute(
+        ex(
+            tx,
+            "INSERT INTO item_responses (id, item_id, responder_id, response_text, created_at) VALUES (?1,?2,?3,?4,?5)",
+            params![rid, it.id, agent.id, text, now()],
+        )?;
+        ex(
+            tx,
             "UPDATE review_items SET status = 'addressed' WHERE id = ?1",
             [&it.id],
         )?;
@@ -972,7 +1032,8 @@ fn resolve_checks(
         ));
     }
     if it.content_type == "proposal" {
-        let revised: Option<i64> = tx.query_row(
+        let revised: Option<i64> = qr(
+            tx,
             "SELECT MAX(seq) FROM proposal_revisions WHERE proposal_id = ?1",
             [&it.content_id],
             |r| r.get(0),
@@ -986,7 +1047,11 @@ fn resolve_checks(
             ));
         }
     }
-    tx.execute("UPDATE review_items SET status = 'resolved', resolved_at = ?2, resolution_note = ?3 WHERE id = ?1", params![it.id, ts, note])?;
+    ex(
+        tx,
+        "UPDATE review_items SET status = 'resolved', resolved_at = ?2, resolution_note = ?3 WHERE id = ?1",
+        params![it.id, ts, note],
+    )?;
     Ok(it)
 }
 
@@ -1060,7 +1125,11 @@ async fn reopen_item(State(st): St, headers: HeaderMap, Path(item): Path<String>
                 json!({}),
             ));
         }
-        tx.execute("UPDATE review_items SET status = 'open', resolved_at = NULL, resolution_note = NULL WHERE id = ?1", [&it.id])?;
+        ex(
+            tx,
+            "UPDATE review_items SET status = 'open', resolved_at = NULL, resolution_note = NULL WHERE id = ?1",
+            [&it.id],
+        )?;
         Ok(())
     })?;
     ok(json!({"item_id": item, "status": "open", "message": "Item reopened."}))
@@ -1092,7 +1161,8 @@ async fn list_worlds(State(st): St, Query(q): Q) -> ApiResult {
     let offset = parse_limit(&q, "offset", 0, 0, i64::MAX)?;
     let proposal = q.get("proposal_id").cloned();
     let v = with_tx(&st, |tx| {
-        let total: i64 = tx.query_row(
+        let total: i64 = qr(
+            tx,
             "SELECT COUNT(*) FROM worlds WHERE (?1 IS NULL OR proposal_id = ?1)",
             [&proposal],
             |r| r.get(0),
@@ -1128,7 +1198,8 @@ async fn get_world(State(st): St, Path(id): Path<String>) -> ApiResult {
 }
 
 fn world_name(tx: &rusqlite::Connection, wid: &str) -> Result<(String, i64), ApiError> {
-    tx.query_row(
+    qr(
+        tx,
         "SELECT name, year_setting FROM worlds WHERE id = ?1",
         [wid],
         |r| Ok((r.get(0)?, r.get(1)?)),
@@ -1189,9 +1260,20 @@ async fn create_region(
                 json!({"existing_regions": existing}),
             ));
         }
-        tx.execute(
+        ex(
+            tx,
             "INSERT INTO regions (id, world_id, name, location, population_origins, cultural_blend, naming_conventions, language, seq) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-            params![rid, wid, name, location, origins.to_string(), blend, naming, language, seq()],
+            params![
+                rid,
+                wid,
+                name,
+                location,
+                origins.to_string(),
+                blend,
+                naming,
+                language,
+                seq()
+            ],
         )?;
         let region = json!({"name": name, "location": location, "population_origins": origins, "cultural_blend": blend, "naming_conventions": naming, "language": language});
         Ok(
@@ -1270,7 +1352,7 @@ async fn create_dweller(
                 json!({"available_regions": regions}),
             ));
         };
-        tx.execute(
+        ex(tx, 
             "INSERT INTO dwellers (id, world_id, name, origin_region, generation, name_context, cultural_identity, role, age, personality, background, current_region, created_by, created_at, updated_at, seq)
              VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?4,?12,?13,?13,?14)",
             params![did, wid, name, region, generation, name_context, identity, role, age, personality, background, agent.id, ts, seq()],
@@ -1294,7 +1376,7 @@ struct DwellerRow {
 }
 
 fn load_dweller(tx: &rusqlite::Connection, id: &str) -> Result<DwellerRow, ApiError> {
-    tx.query_row("SELECT id, name, world_id, inhabited_by, context_token, context_token_at FROM dwellers WHERE id = ?1", [id], |r| {
+    qr(tx, "SELECT id, name, world_id, inhabited_by, context_token, context_token_at FROM dwellers WHERE id = ?1", [id], |r| {
         Ok(DwellerRow { id: r.get(0)?, name: r.get(1)?, world_id: r.get(2)?, holder: r.get(3)?, token: r.get(4)?, token_at: r.get(5)? })
     })
     .optional()?
@@ -1319,7 +1401,7 @@ fn dweller_json(r: &rusqlite::Row) -> rusqlite::Result<Value> {
 async fn get_dweller(State(st): St, Path(id): Path<String>) -> ApiResult {
     let id = uuid_path("dweller_id", &id)?;
     let v = with_tx(&st, |tx| {
-        tx.query_row(&format!("SELECT {DWELLER_COLS} FROM dwellers d JOIN worlds w ON w.id = d.world_id WHERE d.id = ?1"), [&id], dweller_json)
+        qr(tx, &format!("SELECT {DWELLER_COLS} FROM dwellers d JOIN worlds w ON w.id = d.world_id WHERE d.id = ?1"), [&id], dweller_json)
             .optional()?
             .ok_or_else(|| not_found("Dweller"))
     })?;
@@ -1367,7 +1449,8 @@ fn claim_checks(
             json!({"dweller_id": d.id}),
         ));
     }
-    let held: i64 = tx.query_row(
+    let held: i64 = qr(
+        tx,
         "SELECT COUNT(*) FROM dwellers WHERE inhabited_by = ?1",
         [&agent.id],
         |r| r.get(0),
@@ -1389,7 +1472,8 @@ async fn claim_dweller(State(st): St, headers: HeaderMap, Path(id): Path<String>
         let (agent, d) = with_tx(&st, |tx| claim_checks(tx, &headers, &id))?;
         race_window().await;
         with_tx(&st, |tx| {
-            tx.execute(
+            ex(
+                tx,
                 "UPDATE dwellers SET inhabited_by = ?2, updated_at = ?3 WHERE id = ?1",
                 params![id, agent.id, now()],
             )?;
@@ -1398,7 +1482,8 @@ async fn claim_dweller(State(st): St, headers: HeaderMap, Path(id): Path<String>
     } else {
         with_tx(&st, |tx| {
             let (agent, d) = claim_checks(tx, &headers, &id)?;
-            tx.execute(
+            ex(
+                tx,
                 "UPDATE dwellers SET inhabited_by = ?2, updated_at = ?3 WHERE id = ?1",
                 params![id, agent.id, now()],
             )?;
@@ -1423,7 +1508,8 @@ async fn release_dweller(State(st): St, headers: HeaderMap, Path(id): Path<Strin
                 json!({"dweller_id": d.id}),
             ));
         }
-        tx.execute(
+        ex(
+            tx,
             "UPDATE dwellers SET inhabited_by = NULL, updated_at = ?2 WHERE id = ?1",
             params![id, now()],
         )?;
@@ -1457,7 +1543,8 @@ async fn act_context(State(st): St, headers: HeaderMap, Path(id): Path<String>) 
     let token = new_id();
     let (d, regions) = with_tx(&st, |tx| {
         let d = require_holder(tx, &headers, &id)?;
-        tx.execute(
+        ex(
+            tx,
             "UPDATE dwellers SET context_token = ?2, context_token_at = ?3 WHERE id = ?1",
             params![id, token, now_ms()],
         )?;
@@ -1514,12 +1601,14 @@ async fn act(State(st): St, headers: HeaderMap, Path(id): Path<String>, bytes: B
                     json!({"available_regions": regions}),
                 ));
             };
-            tx.execute(
+            ex(
+                tx,
                 "UPDATE dwellers SET current_region = ?2 WHERE id = ?1",
                 params![d.id, r],
             )?;
         }
-        tx.execute(
+        ex(
+            tx,
             "INSERT INTO actions (id, dweller_id, actor_id, action_type, content, target, importance, created_at) VALUES (?1,?2,(SELECT inhabited_by FROM dwellers WHERE id = ?2),?3,?4,?5,?6,?7)",
             params![aid, d.id, action_type, content, target, importance, ts],
         )?;
@@ -1618,7 +1707,7 @@ async fn create_feedback(State(st): St, headers: HeaderMap, bytes: Bytes) -> Api
     let ts = now();
     let v = with_tx(&st, |tx| {
         let agent = auth_tx(tx, &headers)?;
-        tx.execute(
+        ex(tx, 
             "INSERT INTO feedback (id, agent_id, category, priority, title, description, endpoint, error_code, error_message, expected_behavior,
                reproduction_steps, request_payload, response_payload, status, created_at, updated_at, seq)
              VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,'new',?14,?14,?15)",
@@ -1660,7 +1749,8 @@ fn upvote_checks(
                 json!({"feedback_id": id}),
             )
         })?;
-    let already: bool = tx.query_row(
+    let already: bool = qr(
+        tx,
         "SELECT EXISTS(SELECT 1 FROM feedback_upvotes WHERE feedback_id = ?1 AND agent_id = ?2)",
         params![id, agent.id],
         |r| r.get(0),
@@ -1690,8 +1780,13 @@ async fn upvote_feedback(State(st): St, headers: HeaderMap, Path(id): Path<Strin
         let (agent, read) = with_tx(&st, |tx| upvote_checks(tx, &st, &headers, &id))?;
         race_window().await;
         with_tx(&st, |tx| {
-            tx.execute("INSERT INTO feedback_upvotes (feedback_id, agent_id, created_at) VALUES (?1,?2,?3)", params![id, agent.id, now()])?;
-            tx.execute(
+            ex(
+                tx,
+                "INSERT INTO feedback_upvotes (feedback_id, agent_id, created_at) VALUES (?1,?2,?3)",
+                params![id, agent.id, now()],
+            )?;
+            ex(
+                tx,
                 "UPDATE feedback SET upvote_count = ?2, updated_at = ?3 WHERE id = ?1",
                 params![id, read + 1, now()],
             )?;
@@ -1700,12 +1795,18 @@ async fn upvote_feedback(State(st): St, headers: HeaderMap, Path(id): Path<Strin
     } else {
         with_tx(&st, |tx| {
             let (agent, _) = upvote_checks(tx, &st, &headers, &id)?;
-            tx.execute("INSERT INTO feedback_upvotes (feedback_id, agent_id, created_at) VALUES (?1,?2,?3)", params![id, agent.id, now()])?;
-            tx.execute(
+            ex(
+                tx,
+                "INSERT INTO feedback_upvotes (feedback_id, agent_id, created_at) VALUES (?1,?2,?3)",
+                params![id, agent.id, now()],
+            )?;
+            ex(
+                tx,
                 "UPDATE feedback SET upvote_count = (SELECT COUNT(*) FROM feedback_upvotes WHERE feedback_id = ?1), updated_at = ?2 WHERE id = ?1",
                 params![id, now()],
             )?;
-            Ok(tx.query_row(
+            Ok(qr(
+                tx,
                 "SELECT upvote_count FROM feedback WHERE id = ?1",
                 [&id],
                 |r| r.get(0),
@@ -1783,7 +1884,8 @@ async fn set_feedback_status(
             ));
         }
         let ts = now();
-        tx.execute(
+        ex(
+            tx,
             "UPDATE feedback SET status = ?2, resolution_notes = COALESCE(?3, resolution_notes), resolved_at = CASE WHEN ?4 THEN ?5 ELSE resolved_at END, updated_at = ?5 WHERE id = ?1",
             params![id, to, notes, closing, ts],
         )?;
@@ -1826,7 +1928,8 @@ async fn list_feedback(State(st): St, Query(q): Q) -> ApiResult {
     let (status, category, priority) = (q.get("status"), q.get("category"), q.get("priority"));
     let v = with_tx(&st, |tx| {
         let filter = "(?1 IS NULL OR f.status = ?1) AND (?2 IS NULL OR f.category = ?2) AND (?3 IS NULL OR f.priority = ?3)";
-        let total: i64 = tx.query_row(
+        let total: i64 = qr(
+            tx,
             &format!("SELECT COUNT(*) FROM feedback f WHERE {filter}"),
             params![status, category, priority],
             |r| r.get(0),
@@ -1863,7 +1966,8 @@ async fn feedback_summary(State(st): St) -> ApiResult {
             "{base} AND f.upvote_count >= 2 ORDER BY f.upvote_count DESC, f.seq DESC LIMIT 10"
         ))?;
         let recent = q(format!("{base} ORDER BY f.seq DESC LIMIT 5"))?;
-        let (total, open_n, resolved): (i64, i64, i64) = tx.query_row(
+        let (total, open_n, resolved): (i64, i64, i64) = qr(
+            tx,
             "SELECT COUNT(*), COALESCE(SUM(status IN ('new','acknowledged','in_progress')),0), COALESCE(SUM(status IN ('resolved','wont_fix')),0) FROM feedback",
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),

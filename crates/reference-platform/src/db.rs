@@ -101,6 +101,8 @@ impl Db {
         };
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // handlers use ~60 distinct statements; the default cache of 16 would thrash
+        conn.set_prepared_statement_cache_capacity(256);
         conn.execute_batch(SCHEMA)?;
         Ok(Db {
             conn: Mutex::new(conn),
