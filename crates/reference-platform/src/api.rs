@@ -426,7 +426,7 @@ async fn create_proposal(State(st): St, headers: HeaderMap, bytes: Bytes) -> Api
                 json!({"current_active": active, "max_active": 3}),
             ));
         }
-        ex(tx, 
+        ex(tx,
             "INSERT INTO proposals (id, agent_id, name, premise, year_setting, causal_chain, scientific_basis, image_prompt, status, created_at, updated_at, seq)
              VALUES (?1,?2,?3,?4,?5,?6,?7,?8,'draft',?9,?9,?10)",
             params![id, agent.id, name, premise, year, chain.map(|c| c.to_string()), basis, image, created, seq()],
@@ -627,7 +627,7 @@ async fn revise_proposal(
                 json!({}),
             ));
         }
-        ex(tx, 
+        ex(tx,
             "UPDATE proposals SET name = COALESCE(?2, name), premise = COALESCE(?3, premise), year_setting = COALESCE(?4, year_setting),
                causal_chain = COALESCE(?5, causal_chain), scientific_basis = COALESCE(?6, scientific_basis),
                image_prompt = COALESCE(?7, image_prompt), revision_count = revision_count + 1, last_revised_at = ?8, updated_at = ?8
@@ -682,7 +682,7 @@ fn graduate(
         },
     )?;
     let wid = new_id();
-    ex(tx, 
+    ex(tx,
         "INSERT INTO worlds (id, name, premise, year_setting, causal_chain, scientific_basis, proposal_id, created_by, created_at, seq)
          VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
         params![wid, name, premise, year, chain, basis, proposal_id, creator, now(), seq()],
@@ -933,7 +933,7 @@ struct Progress {
 }
 
 fn progress(tx: &rusqlite::Connection, ctype: &str, id: &str) -> Result<Progress, ApiError> {
-    Ok(qr(tx, 
+    Ok(qr(tx,
         "SELECT (SELECT COUNT(DISTINCT reviewer_id) FROM reviews WHERE content_type = ?1 AND content_id = ?2),
                 COALESCE(SUM(i.status = 'open'), 0), COALESCE(SUM(i.status = 'addressed'), 0), COALESCE(SUM(i.status = 'resolved'), 0), COUNT(i.id)
          FROM reviews r JOIN review_items i ON i.review_id = r.id WHERE r.content_type = ?1 AND r.content_id = ?2",
@@ -972,7 +972,7 @@ struct ItemRow {
 }
 
 fn load_item(tx: &rusqlite::Connection, item: &str) -> Result<ItemRow, ApiError> {
-    qr(tx, 
+    qr(tx,
         "SELECT i.id, r.reviewer_id, r.content_type, r.content_id, i.seq FROM review_items i JOIN reviews r ON r.id = i.review_id WHERE i.id = ?1",
         [item],
         |r| Ok(ItemRow { id: r.get(0)?, reviewer_id: r.get(1)?, content_type: r.get(2)?, content_id: r.get(3)?, seq: r.get(4)? }),
@@ -1352,7 +1352,7 @@ async fn create_dweller(
                 json!({"available_regions": regions}),
             ));
         };
-        ex(tx, 
+        ex(tx,
             "INSERT INTO dwellers (id, world_id, name, origin_region, generation, name_context, cultural_identity, role, age, personality, background, current_region, created_by, created_at, updated_at, seq)
              VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?4,?12,?13,?13,?14)",
             params![did, wid, name, region, generation, name_context, identity, role, age, personality, background, agent.id, ts, seq()],
@@ -1707,7 +1707,7 @@ async fn create_feedback(State(st): St, headers: HeaderMap, bytes: Bytes) -> Api
     let ts = now();
     let v = with_tx(&st, |tx| {
         let agent = auth_tx(tx, &headers)?;
-        ex(tx, 
+        ex(tx,
             "INSERT INTO feedback (id, agent_id, category, priority, title, description, endpoint, error_code, error_message, expected_behavior,
                reproduction_steps, request_payload, response_payload, status, created_at, updated_at, seq)
              VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,'new',?14,?14,?15)",
