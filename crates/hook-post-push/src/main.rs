@@ -1,6 +1,5 @@
 //! Thin entry point; see the library docs for behaviour.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 const HELP: &str = "hook-post-push: Claude Code PostToolUse hook for the Bash tool.
@@ -16,33 +15,17 @@ one line on stderr, nothing on stdout, change no marker, and exit 0: a hook neve
 Exit codes: always 0 (also for --help and --version).";
 
 fn main() -> ExitCode {
-    if let Some(arg) = std::env::args().nth(1) {
-        match arg.as_str() {
-            "--version" | "-V" => println!("hook-post-push {}", env!("CARGO_PKG_VERSION")),
-            _ => println!("{HELP}"),
+    markers::hookio::hook_main("hook-post-push", env!("CARGO_PKG_VERSION"), HELP, |input| {
+        let git = hook_post_push::git::SystemGit;
+        let ctx = hook_post_push::Context {
+            git: &git,
+            project_dir: hook_post_push::project_dir_from_env(),
+            marker_base: None,
+        };
+        let out = hook_post_push::run(input, &ctx);
+        markers::hookio::HookOutput {
+            stdout: out.stdout,
+            stderr: out.stderr,
         }
-        return ExitCode::SUCCESS;
-    }
-    let input = match markers::hookio::read_stdin_limited(std::io::stdin().lock()) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("hook-post-push: cannot read stdin: {e}");
-            return ExitCode::SUCCESS;
-        }
-    };
-    let git = hook_post_push::git::SystemGit;
-    let ctx = hook_post_push::Context {
-        git: &git,
-        project_dir: hook_post_push::project_dir_from_env(),
-        marker_base: None,
-    };
-    let out = hook_post_push::run(&input, &ctx);
-    for line in &out.stderr {
-        eprintln!("{line}");
-    }
-    if let Some(json) = out.stdout {
-        let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(stdout, "{json}");
-    }
-    ExitCode::SUCCESS
+    })
 }

@@ -1,6 +1,5 @@
 //! Thin entry point; see the library docs for behaviour.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 const HELP: &str = "hook-stop: Claude Code Stop hook that blocks ending the session while a deploy is unverified.
@@ -17,33 +16,18 @@ one line on stderr, nothing on stdout, and allow the stop: a hook never breaks t
 Exit codes: always 0 (also for --help and --version).";
 
 fn main() -> ExitCode {
-    if let Some(arg) = std::env::args().nth(1) {
-        match arg.as_str() {
-            "--version" | "-V" => println!("hook-stop {}", env!("CARGO_PKG_VERSION")),
-            _ => println!("{HELP}"),
+    markers::hookio::hook_main("hook-stop", env!("CARGO_PKG_VERSION"), HELP, |input| {
+        let ctx = hook_stop::Context {
+            project_dir: std::env::var_os("CLAUDE_PROJECT_DIR")
+                .filter(|v| !v.is_empty())
+                .map(Into::into),
+            marker_base: None,
+            now: markers::Timestamp::now(),
+        };
+        let out = hook_stop::run(input, &ctx);
+        markers::hookio::HookOutput {
+            stdout: out.stdout,
+            stderr: out.stderr,
         }
-        return ExitCode::SUCCESS;
-    }
-    let input = match markers::hookio::read_stdin_limited(std::io::stdin().lock()) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("hook-stop: cannot read stdin: {e}");
-            return ExitCode::SUCCESS;
-        }
-    };
-    let ctx = hook_stop::Context {
-        project_dir: std::env::var_os("CLAUDE_PROJECT_DIR")
-            .filter(|v| !v.is_empty())
-            .map(Into::into),
-        marker_base: None,
-        now: markers::Timestamp::now(),
-    };
-    let out = hook_stop::run(&input, &ctx);
-    for line in &out.stderr {
-        eprintln!("{line}");
-    }
-    if let Some(json) = out.stdout {
-        let _ = writeln!(std::io::stdout().lock(), "{json}");
-    }
-    ExitCode::SUCCESS
+    })
 }

@@ -35,6 +35,45 @@ pub fn parse_event(input: &[u8]) -> Result<Map<String, Value>, String> {
     }
 }
 
+/// What one hook invocation produced.
+pub struct HookOutput {
+    pub stdout: Option<String>,
+    pub stderr: Vec<String>,
+}
+
+/// The whole `main` of a hook binary: `--help`/`--version`, bounded stdin, the decision, output.
+/// Always exits 0: a hook never breaks the session.
+pub fn hook_main(
+    name: &str,
+    version: &str,
+    help: &str,
+    decide: impl FnOnce(&[u8]) -> HookOutput,
+) -> std::process::ExitCode {
+    use std::io::Write;
+    if let Some(arg) = std::env::args().nth(1) {
+        match arg.as_str() {
+            "--version" | "-V" => println!("{name} {version}"),
+            _ => println!("{help}"),
+        }
+        return std::process::ExitCode::SUCCESS;
+    }
+    let input = match read_stdin_limited(std::io::stdin().lock()) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("{name}: cannot read stdin: {e}");
+            return std::process::ExitCode::SUCCESS;
+        }
+    };
+    let out = decide(&input);
+    for line in &out.stderr {
+        eprintln!("{line}");
+    }
+    if let Some(json) = out.stdout {
+        let _ = writeln!(std::io::stdout().lock(), "{json}");
+    }
+    std::process::ExitCode::SUCCESS
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
