@@ -144,6 +144,10 @@ pub struct Exchange {
 
 pub trait Observer: Send + Sync {
     fn on_exchange(&self, ex: &Exchange);
+    /// Whether `on_exchange` needs the request and response bodies (copying them costs time).
+    fn wants_bodies(&self) -> bool {
+        true
+    }
 }
 
 /// A response of any status.
@@ -288,12 +292,13 @@ impl Client {
         start: Instant,
     ) {
         if let Some(o) = &self.observer {
+            let bodies = o.wants_bodies();
             o.on_exchange(&Exchange {
                 method: m.to_string(),
                 path: path.to_string(),
-                request_body: req.cloned(),
+                request_body: if bodies { req.cloned() } else { None },
                 status,
-                response_body: resp.cloned(),
+                response_body: if bodies { resp.cloned() } else { None },
                 error,
                 elapsed: start.elapsed(),
             });
