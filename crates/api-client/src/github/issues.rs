@@ -50,7 +50,9 @@ impl Issue {
     }
 
     pub fn has_label(&self, name: &str) -> bool {
-        self.labels.iter().any(|l| l.name.eq_ignore_ascii_case(name))
+        self.labels
+            .iter()
+            .any(|l| l.name.eq_ignore_ascii_case(name))
     }
 
     pub fn author(&self) -> Option<&str> {
@@ -228,7 +230,9 @@ impl GitHub {
                 query_escape(user)
             ))
             .await?;
-        Ok(p.role_name.filter(|r| !r.is_empty()).unwrap_or(p.permission))
+        Ok(p.role_name
+            .filter(|r| !r.is_empty())
+            .unwrap_or(p.permission))
     }
 }
 
