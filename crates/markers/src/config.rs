@@ -96,6 +96,9 @@ pub struct Environment {
     pub logfire: bool,
     #[serde(default)]
     pub service_name: Option<String>,
+    /// Logfire's `deployment_environment` for this environment, when it differs from `name`.
+    #[serde(default)]
+    pub logfire_environment: Option<String>,
 }
 
 impl Environment {
@@ -111,6 +114,7 @@ impl Environment {
             ci: true,
             logfire: true,
             service_name: None,
+            logfire_environment: None,
         }
     }
 }
