@@ -1,0 +1,405 @@
+//! Pass 1: project facts every detector needs, gathered from all scanned files before any file is
+//! checked. Model classes and their `relationship()`s (with the target class and whether the default
+//! load is lazy), table names from `__tablename__` / `Table("name", …)`, and Pydantic schemas (class →
+//! field names, inheritance resolved).
+
+use crate::source::Module;
+use ruff_python_ast::{self as ast, Expr, Stmt};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelInfo {
+    /// Target class name, when written as a string, a name or in `Mapped[...]`.
+    pub target: Option<String>,
+    /// True when the default loader is lazy (`lazy` absent, `"select"` or `True`): reading it in async
+    /// code without eager loading raises.
+    pub lazy: bool,
+}
+
+#[derive(Debug, Default, Clone)]
+struct ClassInfo {
+    bases: Vec<String>,
+    rels: BTreeMap<String, RelInfo>,
+    fields: Vec<String>,
+    model_marker: bool,
+}
+
+/// What one file contributes.
+#[derive(Debug, Default)]
+pub struct FileFacts {
+    classes: Vec<(String, ClassInfo, bool)>,
+    tables: Vec<(String, Option<String>)>,
+    /// (class the backref lands on, attribute name, class it points to, lazy)
+    backrefs: Vec<(String, String, String, bool)>,
+}
+
+/// The merged facts of a scan.
+#[derive(Debug, Default)]
+pub struct Facts {
+    /// Lower-case table names.
+    pub tables: HashSet<String>,
+    /// Table → model class, for hints.
+    pub table_models: HashMap<String, String>,
+    models: HashMap<String, BTreeMap<String, RelInfo>>,
+    schemas: HashMap<String, Vec<String>>,
+}
+
+const WRAPPERS: &[&str] = &[
+    "Mapped", "list", "List", "set", "Set", "Optional", "Union", "Sequence", "tuple", "Tuple",
+    "None",
+];
+
+fn last_segment(m: &Module, e: &Expr) -> Option<String> {
+    match e {
+        Expr::Subscript(s) => last_segment(m, &s.value),
+        _ => m.callee_name(e),
+    }
+}
+
+/// The class named inside an annotation like `Mapped[list["Dweller"]]`.
+fn annotation_target(e: &Expr) -> Option<String> {
+    match e {
+        Expr::StringLiteral(s) => {
+            let s = s.value.to_str().trim();
+            // "Dweller" or a string annotation such as "list[Dweller]"
+            let inner = s
+                .rsplit(['[', ','])
+                .next()
+                .unwrap_or(s)
+                .trim_matches([']', ' ', '"', '\'']);
+            (!inner.is_empty() && !WRAPPERS.contains(&inner)).then(|| inner.to_string())
+        }
+        Expr::Name(n) => {
+            let id = n.id.as_str();
+            (!WRAPPERS.contains(&id)).then(|| id.to_string())
+        }
+        Expr::Attribute(a) => Some(a.attr.id.to_string()),
+        Expr::Subscript(s) => annotation_target(&s.slice),
+        Expr::Tuple(t) => t.elts.iter().find_map(annotation_target),
+        Expr::BinOp(b) => annotation_target(&b.left).or_else(|| annotation_target(&b.right)),
+        _ => None,
+    }
+}
+
+fn kw<'a>(call: &'a ast::ExprCall, name: &str) -> Option<&'a Expr> {
+    call.arguments
+        .keywords
+        .iter()
+        .find(|k| k.arg.as_ref().is_some_and(|a| a.id.as_str() == name))
+        .map(|k| &k.value)
+}
+
+fn lazy_of(call: &ast::ExprCall) -> bool {
+    match kw(call, "lazy") {
+        None => true,
+        Some(Expr::StringLiteral(s)) => s.value.to_str() == "select",
+        Some(Expr::BooleanLiteral(b)) => b.value,
+        Some(_) => false,
+    }
+}
+
+fn string_or_name(e: &Expr) -> Option<String> {
+    match e {
+        Expr::StringLiteral(s) => Some(s.value.to_str().to_string()),
+        Expr::Name(n) => Some(n.id.to_string()),
+        _ => None,
+    }
+}
+
+/// Pass 1 over one file.
+pub fn collect(m: &Module) -> FileFacts {
+    let mut out = FileFacts::default();
+    collect_body(m, m.suite(), &mut out);
+    out
+}
+
+fn collect_body(m: &Module, body: &[Stmt], out: &mut FileFacts) {
+    for stmt in body {
+        match stmt {
+            Stmt::ClassDef(c) => collect_class(m, c, out),
+            Stmt::If(i) => {
+                collect_body(m, &i.body, out);
+                for clause in &i.elif_else_clauses {
+                    collect_body(m, &clause.body, out);
+                }
+            }
+            Stmt::Assign(a) if m.is_model_file => tables_in(m, &a.value, out),
+            _ => {}
+        }
+    }
+}
+
+fn tables_in(m: &Module, value: &Expr, out: &mut FileFacts) {
+    if let Expr::Call(c) = value
+        && m.callee_name(&c.func).as_deref() == Some("Table")
+        && let Some(Expr::StringLiteral(s)) = c.arguments.args.first()
+    {
+        out.tables.push((s.value.to_str().to_lowercase(), None));
+    }
+}
+
+fn collect_class(m: &Module, c: &ast::StmtClassDef, out: &mut FileFacts) {
+    let name = c.name.id.to_string();
+    let mut info = ClassInfo::default();
+    if let Some(args) = &c.arguments {
+        info.bases = args
+            .args
+            .iter()
+            .filter_map(|b| last_segment(m, b))
+            .collect();
+    }
+    for stmt in &c.body {
+        let (target, annotation, value) = match stmt {
+            Stmt::Assign(a) => match a.targets.as_slice() {
+                [Expr::Name(n)] => (n.id.as_str(), None, Some(&*a.value)),
+                _ => continue,
+            },
+            Stmt::AnnAssign(a) => match &*a.target {
+                Expr::Name(n) => (n.id.as_str(), Some(&*a.annotation), a.value.as_deref()),
+                _ => continue,
+            },
+            _ => continue,
+        };
+        if target == "__tablename__" || target == "__table__" {
+            info.model_marker = true;
+            if m.is_model_file {
+                if let Some(Expr::StringLiteral(s)) = value {
+                    out.tables
+                        .push((s.value.to_str().to_lowercase(), Some(name.clone())));
+                } else if let Some(v) = value {
+                    tables_in(m, v, out);
+                }
+            }
+            continue;
+        }
+        if annotation.is_some() && !target.starts_with('_') {
+            info.fields.push(target.to_string());
+        }
+        let Some(Expr::Call(call)) = value else {
+            continue;
+        };
+        match m.callee_name(&call.func).as_deref() {
+            Some("relationship" | "Relationship") => {
+                info.model_marker = true;
+                let write_only = annotation.is_some_and(|a| {
+                    matches!(
+                        last_segment(m, a).as_deref(),
+                        Some("WriteOnlyMapped" | "DynamicMapped")
+                    )
+                });
+                let target_class = call
+                    .arguments
+                    .args
+                    .first()
+                    .and_then(string_or_name)
+                    .or_else(|| annotation.and_then(annotation_target));
+                let lazy = lazy_of(call) && !write_only;
+                if let Some(target_class) = &target_class {
+                    match kw(call, "backref") {
+                        Some(Expr::StringLiteral(s)) => out.backrefs.push((
+                            target_class.clone(),
+                            s.value.to_str().to_string(),
+                            name.clone(),
+                            true,
+                        )),
+                        Some(Expr::Call(b)) => {
+                            if let Some(Expr::StringLiteral(s)) = b.arguments.args.first() {
+                                out.backrefs.push((
+                                    target_class.clone(),
+                                    s.value.to_str().to_string(),
+                                    name.clone(),
+                                    lazy_of(b),
+                                ));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                info.rels.insert(
+                    target.to_string(),
+                    RelInfo {
+                        target: target_class,
+                        lazy,
+                    },
+                );
+            }
+            Some("mapped_column" | "Column" | "column_property") => info.model_marker = true,
+            _ => {}
+        }
+    }
+    out.classes.push((name, info, m.is_model_file));
+}
+
+impl Facts {
+    /// Merges every file's facts and resolves inheritance.
+    pub fn merge(files: impl IntoIterator<Item = FileFacts>, extra_tables: &[String]) -> Facts {
+        let mut classes: HashMap<String, ClassInfo> = HashMap::new();
+        let mut model_file_classes: HashSet<String> = HashSet::new();
+        let mut facts = Facts::default();
+        let mut backrefs = Vec::new();
+        for f in files {
+            for (name, info, in_model_file) in f.classes {
+                if in_model_file {
+                    model_file_classes.insert(name.clone());
+                }
+                let slot = classes.entry(name).or_default();
+                slot.bases.extend(info.bases);
+                slot.fields.extend(info.fields);
+                slot.rels.extend(info.rels);
+                slot.model_marker |= info.model_marker;
+            }
+            for (t, model) in f.tables {
+                if let Some(model) = model {
+                    facts.table_models.insert(t.clone(), model);
+                }
+                facts.tables.insert(t);
+            }
+            backrefs.extend(f.backrefs);
+        }
+        facts.tables.extend(extra_tables.iter().cloned());
+        for (on, attr, points_to, lazy) in backrefs {
+            model_file_classes.insert(on.clone());
+            let slot = classes.entry(on).or_default();
+            slot.model_marker = true;
+            slot.rels.entry(attr).or_insert(RelInfo {
+                target: Some(points_to),
+                lazy,
+            });
+        }
+        // A model is a class with model markers in a model file, or one inheriting from a model;
+        // a schema is a class that reaches pydantic's BaseModel.
+        let is_model = |name: &str, classes: &HashMap<String, ClassInfo>| {
+            reaches(name, classes, &mut HashSet::new(), &|n, c: &ClassInfo| {
+                c.model_marker && model_file_classes.contains(n)
+            })
+        };
+        let is_schema = |name: &str, classes: &HashMap<String, ClassInfo>| {
+            reaches(name, classes, &mut HashSet::new(), &|_, c: &ClassInfo| {
+                c.bases.iter().any(|b| b == "BaseModel")
+            })
+        };
+        for name in classes.keys() {
+            if is_model(name, &classes) {
+                let mut rels = BTreeMap::new();
+                inherited(name, &classes, &mut HashSet::new(), &mut |c| {
+                    for (k, v) in &c.rels {
+                        rels.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                });
+                facts.models.insert(name.clone(), rels);
+            } else if is_schema(name, &classes) {
+                let mut fields = Vec::new();
+                inherited(name, &classes, &mut HashSet::new(), &mut |c| {
+                    fields.extend(c.fields.iter().cloned())
+                });
+                fields.sort();
+                fields.dedup();
+                facts.schemas.insert(name.clone(), fields);
+            }
+        }
+        facts
+    }
+
+    pub fn is_model(&self, class: &str) -> bool {
+        self.models.contains_key(class)
+    }
+
+    pub fn relationship(&self, model: &str, attr: &str) -> Option<&RelInfo> {
+        self.models.get(model)?.get(attr)
+    }
+
+    pub fn schema_fields(&self, schema: &str) -> Option<&[String]> {
+        self.schemas.get(schema).map(Vec::as_slice)
+    }
+
+    pub fn model_count(&self) -> usize {
+        self.models.len()
+    }
+}
+
+fn reaches(
+    name: &str,
+    classes: &HashMap<String, ClassInfo>,
+    seen: &mut HashSet<String>,
+    pred: &dyn Fn(&str, &ClassInfo) -> bool,
+) -> bool {
+    if !seen.insert(name.to_string()) {
+        return false;
+    }
+    let Some(c) = classes.get(name) else {
+        return false;
+    };
+    pred(name, c) || c.bases.iter().any(|b| reaches(b, classes, seen, pred))
+}
+
+fn inherited(
+    name: &str,
+    classes: &HashMap<String, ClassInfo>,
+    seen: &mut HashSet<String>,
+    f: &mut dyn FnMut(&ClassInfo),
+) {
+    if !seen.insert(name.to_string()) {
+        return;
+    }
+    if let Some(c) = classes.get(name) {
+        f(c);
+        for b in &c.bases {
+            inherited(b, classes, seen, f);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(src: &str) -> Facts {
+        let m = Module::parse("db/models.py".into(), src.into()).unwrap();
+        Facts::merge([collect(&m)], &["audit_log".into()])
+    }
+
+    #[test]
+    fn relationships_targets_laziness_tables_and_schemas() {
+        let f = facts(
+            r#"
+from sqlalchemy.orm import relationship as rel, Mapped, mapped_column
+from pydantic import BaseModel
+class Base(DeclarativeBase): pass
+class World(Base):
+    __tablename__ = "platform_worlds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    creator: Mapped["User"] = rel(back_populates="worlds")
+    dwellers: Mapped[list["Dweller"]] = rel(lazy="selectin")
+    events = rel("Event", backref="world")
+class ArchivedWorld(World):
+    pass
+class WorldOut(BaseModel):
+    id: int
+    dwellers: list[str]
+class WorldDetail(WorldOut):
+    creator: str
+"#,
+        );
+        let creator = f.relationship("World", "creator").unwrap();
+        assert_eq!(creator.target.as_deref(), Some("User"));
+        assert!(creator.lazy);
+        assert!(!f.relationship("World", "dwellers").unwrap().lazy);
+        assert_eq!(
+            f.relationship("World", "events").unwrap().target.as_deref(),
+            Some("Event")
+        );
+        assert_eq!(
+            f.relationship("Event", "world").unwrap().target.as_deref(),
+            Some("World")
+        );
+        assert!(f.relationship("ArchivedWorld", "creator").is_some());
+        assert!(f.relationship("World", "id").is_none());
+        assert!(f.tables.contains("platform_worlds") && f.tables.contains("audit_log"));
+        assert_eq!(f.table_models["platform_worlds"], "World");
+        assert_eq!(
+            f.schema_fields("WorldDetail").unwrap(),
+            &["creator".to_string(), "dwellers".into(), "id".into()]
+        );
+        assert!(!f.is_model("WorldOut"));
+    }
+}
