@@ -167,9 +167,18 @@ pub struct Diagnostic {
     pub message: String,
 }
 
-/// Collapses all whitespace, so a fingerprint survives re-indentation and reflowed calls.
+/// Drops all whitespace and trailing commas before a closing bracket, so a fingerprint survives
+/// re-indentation and a formatter reflowing a call (Black's "magic trailing comma").
 pub(crate) fn normalize(text: &str) -> String {
-    text.chars().filter(|c| !c.is_whitespace()).collect()
+    let compact: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut out = String::with_capacity(compact.len());
+    for (i, c) in compact.iter().enumerate() {
+        if *c == ',' && matches!(compact.get(i + 1), Some(')' | ']' | '}')) {
+            continue;
+        }
+        out.push(*c);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -184,5 +193,11 @@ mod tests {
         }
         assert_eq!(Rule::from_id("agent_error"), Some(Rule::AgentError));
         assert_eq!(Rule::from_id("nope"), None);
+    }
+
+    #[test]
+    fn normalize_ignores_layout_and_trailing_commas() {
+        assert_eq!(normalize("f(\n    a,\n    b,\n)"), normalize("f(a, b)"));
+        assert_ne!(normalize("f(a, b)"), normalize("f(b, a)"));
     }
 }

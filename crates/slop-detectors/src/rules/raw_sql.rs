@@ -11,7 +11,7 @@ use super::Checker;
 use crate::finding::{Rule, normalize};
 use crate::source::{fstring_text, string_text};
 use ruff_python_ast::{self as ast, Expr};
-use ruff_text_size::Ranged;
+use ruff_text_size::{Ranged, TextRange};
 use std::collections::HashSet;
 
 const SINK_METHODS: &[&str] = &[
@@ -100,9 +100,22 @@ impl<'a> Checker<'a> {
             return;
         };
         self.covered.push(sql_arg.range());
-        for sql in self.sql_of(sql_arg) {
+        let texts: Vec<String> = match sql_arg {
+            // An f-string assigned to a variable is reported where it is written (if it is SQL).
+            Expr::Name(n) => self
+                .bound(n.id.as_str())
+                .into_iter()
+                .filter(|v| {
+                    !matches!(v, Expr::FString(f)
+                        if sql_mentions_table(&fstring_text(f), &self.facts.tables, true).is_some())
+                })
+                .filter_map(string_text)
+                .collect(),
+            _ => self.sql_of(sql_arg),
+        };
+        for sql in texts {
             if let Some(table) = sql_mentions_table(&sql, &self.facts.tables, false) {
-                self.report_table(sql_arg, &table, via, &sql);
+                self.report_table(call.range(), &table, via, &sql);
                 return;
             }
         }
@@ -115,18 +128,18 @@ impl<'a> Checker<'a> {
         }
         let sql = fstring_text(f);
         if let Some(table) = sql_mentions_table(&sql, &self.facts.tables, true) {
-            self.report_table(&Expr::FString(f.clone()), &table, "an f-string", &sql);
+            self.report_table(r, &table, "an f-string", &sql);
         }
     }
 
-    fn report_table(&mut self, at: &Expr, table: &str, via: &str, sql: &str) {
+    fn report_table(&mut self, at: TextRange, table: &str, via: &str, sql: &str) {
         let hint = match self.facts.table_models.get(table) {
             Some(model) => format!("query through the ORM model `{model}` instead of SQL text"),
             None => Rule::RawSql.hint().to_string(),
         };
         self.report(
             Rule::RawSql,
-            at.range(),
+            at,
             format!("raw SQL in {via} names table `{table}`"),
             hint,
             format!("{table}|{}", normalize(sql)),

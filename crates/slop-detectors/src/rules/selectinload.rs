@@ -64,22 +64,21 @@ const RUNNERS: &[&str] = &["execute", "scalars", "scalar", "stream", "stream_sca
 const SERIALIZERS: &[&str] = &["model_validate", "from_orm", "parse_obj", "validate"];
 
 /// Relationship names an endpoint eager-loads, and the module-level functions it calls.
-struct LoadCollector {
+struct LoadCollector<'m> {
+    m: &'m Module,
     loaded: HashSet<String>,
     called: Vec<String>,
 }
 
-impl<'a> Visitor<'a> for LoadCollector {
+impl<'a> Visitor<'a> for LoadCollector<'_> {
     fn visit_expr(&mut self, expr: &'a Expr) {
         if let Expr::Call(c) = expr {
-            let callee = match &*c.func {
-                Expr::Name(n) => {
-                    self.called.push(n.id.to_string());
-                    Some(n.id.as_str())
-                }
-                Expr::Attribute(a) => Some(a.attr.id.as_str()),
-                _ => None,
-            };
+            if let Expr::Name(n) = &*c.func {
+                self.called.push(n.id.to_string());
+            }
+            // Through import aliases: `from sqlalchemy.orm import selectinload as eager`.
+            let callee = self.m.callee_name(&c.func);
+            let callee = callee.as_deref();
             if callee.is_some_and(|n| LOADERS.contains(&n)) {
                 for a in &c.arguments.args {
                     self.note(a);
@@ -98,7 +97,7 @@ impl<'a> Visitor<'a> for LoadCollector {
     }
 }
 
-impl LoadCollector {
+impl LoadCollector<'_> {
     fn note(&mut self, e: &Expr) {
         match e {
             Expr::Attribute(a) => {
@@ -367,6 +366,7 @@ impl<'a> Checker<'a> {
     ) {
         // What the endpoint loads, following calls into module-level functions (transitively).
         let mut lc = LoadCollector {
+            m: self.m,
             loaded: HashSet::new(),
             called: Vec::new(),
         };
