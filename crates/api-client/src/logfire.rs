@@ -140,7 +140,8 @@ pub fn resolve_token(project_root: &Path) -> Result<Option<(String, TokenSource)
     if let Some(v) = std::env::var_os(TOKEN_ENV) {
         let v = v.to_string_lossy().trim().to_string();
         if !v.is_empty() {
-            return validate_token(&v, &format!("in ${TOKEN_ENV}")).map(|t| Some((t, TokenSource::Env)));
+            return validate_token(&v, &format!("in ${TOKEN_ENV}"))
+                .map(|t| Some((t, TokenSource::Env)));
         }
     }
     let path = project_root.join(TOKEN_FILE);
@@ -362,7 +363,9 @@ fn parse_rows(text: &str) -> Result<QueryRows, LogfireError> {
         .iter()
         .map(|r| match r {
             Value::Object(m) => Ok(m.clone()),
-            _ => Err(LogfireError::Decode("a row of `data` is not an object".into())),
+            _ => Err(LogfireError::Decode(
+                "a row of `data` is not an object".into(),
+            )),
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(QueryRows { columns, rows })
@@ -421,7 +424,10 @@ mod tests {
             base_url_for_token("pylf_v1_eu_x"),
             "https://logfire-eu.pydantic.dev"
         );
-        assert_eq!(base_url_for_token("plain"), "https://logfire-us.pydantic.dev");
+        assert_eq!(
+            base_url_for_token("plain"),
+            "https://logfire-us.pydantic.dev"
+        );
         assert_eq!(
             mcp_url_for_token("pylf_v1_eu_x"),
             "https://logfire-eu.pydantic.dev/mcp"
@@ -445,9 +451,19 @@ mod tests {
             Err(TokenError::Invalid { .. })
         ));
         std::fs::write(&p, b"\xff\xfe").unwrap();
-        assert!(read_token_file(&p).unwrap_err().to_string().contains("UTF-8"));
+        assert!(
+            read_token_file(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("UTF-8")
+        );
         std::fs::write(&p, "\n").unwrap();
-        assert!(read_token_file(&p).unwrap_err().to_string().contains("empty"));
+        assert!(
+            read_token_file(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("empty")
+        );
         assert!(matches!(
             read_token_file(tmp.path()),
             Err(TokenError::NotAFile { .. })

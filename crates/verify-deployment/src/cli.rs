@@ -144,7 +144,9 @@ pub fn main_with(cli: Cli, env: &EnvVars) -> u8 {
         Ok(rt) => rt,
         Err(e) => return usage_error(cli.json, &format!("cannot start the async runtime: {e}")),
     };
-    let progress = Progress::stderr(markers::term::color_enabled(std::io::stderr().is_terminal()));
+    let progress = Progress::stderr(markers::term::color_enabled(
+        std::io::stderr().is_terminal(),
+    ));
     eprintln!(
         "verify-deployment: verifying {} at {} (SHA from {})",
         plan.environment, plan.sha, plan.sha_source
@@ -153,7 +155,9 @@ pub fn main_with(cli: Cli, env: &EnvVars) -> u8 {
     if let Err(e) = crate::run::finish(&plan, &mut report) {
         return usage_error(
             cli.json,
-            &format!("every check passed, but the deploy-verified marker could not be written: {e}"),
+            &format!(
+                "every check passed, but the deploy-verified marker could not be written: {e}"
+            ),
         );
     }
     if cli.json {
@@ -164,7 +168,9 @@ pub fn main_with(cli: Cli, env: &EnvVars) -> u8 {
     } else {
         print!(
             "{}",
-            report.human(markers::term::color_enabled(std::io::stdout().is_terminal()))
+            report.human(markers::term::color_enabled(
+                std::io::stdout().is_terminal()
+            ))
         );
     }
     if markers::gha::in_github_actions() {

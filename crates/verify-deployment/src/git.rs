@@ -38,7 +38,12 @@ pub fn resolve_commit(dir: &Path, rev: &str) -> Result<Option<String>, String> {
     }
     git(
         dir,
-        &["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")],
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ],
     )
 }
 

@@ -50,9 +50,15 @@ pub struct EnvVars {
 impl std::fmt::Debug for EnvVars {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EnvVars")
-            .field("github_token", &self.github_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "github_token",
+                &self.github_token.as_ref().map(|_| "<redacted>"),
+            )
             .field("github_api_url", &self.github_api_url)
-            .field("logfire_token", &self.logfire_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "logfire_token",
+                &self.logfire_token.as_ref().map(|_| "<redacted>"),
+            )
             .field("logfire_base_url", &self.logfire_base_url)
             .finish()
     }
@@ -114,9 +120,7 @@ pub struct Plan {
 fn check_url(what: &str, url: &str) -> Result<String, PlanError> {
     let u = url.trim().trim_end_matches('/');
     if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() <= "https://".len() {
-        return err(format!(
-            "{what} `{url}` is not an http:// or https:// URL"
-        ));
+        return err(format!("{what} `{url}` is not an http:// or https:// URL"));
     }
     Ok(u.to_string())
 }
@@ -199,6 +203,12 @@ pub fn plan(opts: &Options, env: &EnvVars) -> Result<Plan, PlanError> {
             .entry(Step::Smoke)
             .or_insert_with(|| format!("no smoke endpoints configured for {env_name}"));
     }
+    if skipped.contains_key(&Step::Backend) && !skipped.contains_key(&Step::Schema) {
+        skipped.insert(
+            Step::Schema,
+            "the schema is read from the backend health check, which is skipped".into(),
+        );
+    }
     let backend_url = opts
         .backend_url
         .clone()
@@ -212,12 +222,6 @@ pub fn plan(opts: &Options, env: &EnvVars) -> Result<Plan, PlanError> {
         return err(format!(
             "environment `{env_name}` has no backend_url: set it in harness.toml or pass --backend-url URL"
         ));
-    }
-    if skipped.contains_key(&Step::Backend) && !skipped.contains_key(&Step::Schema) {
-        skipped.insert(
-            Step::Schema,
-            "the schema is read from the backend health check, which is skipped".into(),
-        );
     }
     let frontend_url = opts
         .frontend_url
@@ -402,12 +406,13 @@ fn resolve_sha(
     if let Some(s) = &opts.sha {
         let s = s.trim();
         if !git::looks_like_sha(s) {
-            return err(format!("--sha `{s}` is not a commit SHA (7 to 40 hex digits)"));
+            return err(format!(
+                "--sha `{s}` is not a commit SHA (7 to 40 hex digits)"
+            ));
         }
         return Ok((expand(s)?, "--sha".into()));
     }
-    if let Some(p) = pending.filter(|p| p.environment == env.name && git::looks_like_sha(&p.sha))
-    {
+    if let Some(p) = pending.filter(|p| p.environment == env.name && git::looks_like_sha(&p.sha)) {
         return Ok((expand(&p.sha)?, "push-pending marker".into()));
     }
     let current = git::current_branch(root).map_err(PlanError)?;

@@ -238,7 +238,10 @@ impl Report {
                 gha::annotation(
                     gha::Level::Error,
                     None,
-                    Some(&format!("verify-deployment {}: {}", self.environment, s.step)),
+                    Some(&format!(
+                        "verify-deployment {}: {}",
+                        self.environment, s.step
+                    )),
                     &msg,
                 )
             })

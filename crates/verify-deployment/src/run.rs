@@ -52,7 +52,7 @@ pub async fn run(plan: &Plan, progress: &Progress) -> Report {
     // 2. backend health
     let mut health = None;
     let backend = if !gate_open {
-        not_run(Step::Backend, "ci")
+        skipped(plan, Step::Backend).unwrap_or_else(|| not_run(Step::Backend, "ci"))
     } else {
         match skipped(plan, Step::Backend) {
             Some(r) => r,
@@ -80,8 +80,8 @@ pub async fn run(plan: &Plan, progress: &Progress) -> Report {
         Some(t) => (t.clone(), "first workflow run of the SHA".into()),
         None => (run_started_utc.clone(), "start of this verification".into()),
     });
-    let logfire_since = (!plan.skipped.contains_key(&Step::Logfire))
-        .then(|| format!("{} ({})", since.0, since.1));
+    let logfire_since =
+        (!plan.skipped.contains_key(&Step::Logfire)).then(|| format!("{} ({})", since.0, since.1));
 
     // 3–6 together
     if gate_open {
@@ -118,9 +118,7 @@ pub async fn run(plan: &Plan, progress: &Progress) -> Report {
         reports.extend([f, s, sc, l]);
     } else {
         for step in [Step::Frontend, Step::Smoke, Step::Schema, Step::Logfire] {
-            reports.push(
-                skipped(plan, step).unwrap_or_else(|| not_run(step, failed_gate)),
-            );
+            reports.push(skipped(plan, step).unwrap_or_else(|| not_run(step, failed_gate)));
         }
     }
 

@@ -82,10 +82,22 @@ impl Timings {
         set(&mut t.ci_timeout, &raw.ci_timeout, "ci_timeout")?;
         set(&mut t.ci_grace, &raw.ci_grace, "ci_grace")?;
         set(&mut t.health_timeout, &raw.health_timeout, "health_timeout")?;
-        set(&mut t.frontend_timeout, &raw.frontend_timeout, "frontend_timeout")?;
-        set(&mut t.logfire_timeout, &raw.logfire_timeout, "logfire_timeout")?;
+        set(
+            &mut t.frontend_timeout,
+            &raw.frontend_timeout,
+            "frontend_timeout",
+        )?;
+        set(
+            &mut t.logfire_timeout,
+            &raw.logfire_timeout,
+            "logfire_timeout",
+        )?;
         set(&mut t.poll_interval, &raw.poll_interval, "poll_interval")?;
-        set(&mut t.request_timeout, &raw.request_timeout, "request_timeout")?;
+        set(
+            &mut t.request_timeout,
+            &raw.request_timeout,
+            "request_timeout",
+        )?;
         Ok(t)
     }
 }

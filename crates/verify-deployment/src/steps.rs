@@ -58,7 +58,9 @@ fn snippet(s: &str) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub enum CiState {
     /// No run for the SHA (runs for other commits listed, so the message can say why).
-    NoRuns { other_shas: Vec<WorkflowRun> },
+    NoRuns {
+        other_shas: Vec<WorkflowRun>,
+    },
     Pending {
         runs: Vec<WorkflowRun>,
         pending: Vec<WorkflowRun>,
@@ -67,7 +69,9 @@ pub enum CiState {
         bad: Vec<WorkflowRun>,
         pending: Vec<WorkflowRun>,
     },
-    Passed { runs: Vec<WorkflowRun> },
+    Passed {
+        runs: Vec<WorkflowRun>,
+    },
 }
 
 /// Conclusions that let a deploy through.
@@ -85,7 +89,9 @@ pub fn evaluate_runs(sha: &str, runs: Vec<WorkflowRun>) -> CiState {
     let mut seen = std::collections::HashSet::new();
     ours.retain(|r| {
         let key = (
-            r.workflow_id.map(|w| w.to_string()).unwrap_or_else(|| r.label()),
+            r.workflow_id
+                .map(|w| w.to_string())
+                .unwrap_or_else(|| r.label()),
             r.event.clone(),
         );
         seen.insert(key)
@@ -118,7 +124,12 @@ fn describe_run(r: &WorkflowRun) -> String {
         (_, Some(c)) => c.clone(),
         _ => "unknown".into(),
     };
-    let mut s = format!("{} ({}) on {}: {state}", r.label(), r.event, short(&r.head_sha));
+    let mut s = format!(
+        "{} ({}) on {}: {state}",
+        r.label(),
+        r.event,
+        short(&r.head_sha)
+    );
     if let Some(u) = &r.html_url {
         s.push_str(&format!(" — {u}"));
     }
@@ -126,7 +137,10 @@ fn describe_run(r: &WorkflowRun) -> String {
 }
 
 fn names(runs: &[WorkflowRun]) -> String {
-    runs.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ")
+    runs.iter()
+        .map(|r| r.label())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn transient_github(e: &GitHubError) -> bool {
@@ -268,10 +282,7 @@ pub async fn ci(plan: &Plan, overall: Instant, progress: &Progress) -> CiOutcome
             return CiOutcome {
                 report: StepReport::failed(
                     Step::Ci,
-                    format!(
-                        "gave up after {}: {last}",
-                        human(start.elapsed())
-                    ),
+                    format!("gave up after {}: {last}", human(start.elapsed())),
                     Vec::new(),
                 ),
                 earliest_run: None,
@@ -327,10 +338,9 @@ pub async fn backend(plan: &Plan, overall: Instant, progress: &Progress) -> Back
                     }
                     reported => {
                         let summary = match reported {
-                            Some(_) => format!(
-                                "{url}: 200, deployed commit {} matches",
-                                short(&plan.sha)
-                            ),
+                            Some(_) => {
+                                format!("{url}: 200, deployed commit {} matches", short(&plan.sha))
+                            }
                             None => format!(
                                 "{url}: 200 (it reports no deployed commit, so the SHA was not compared)"
                             ),
@@ -575,12 +585,11 @@ pub fn logfire_sql(service_name: Option<&str>) -> String {
 
 fn describe_error_row(row: &serde_json::Map<String, Value>) -> String {
     let s = |k: &str| {
-        row.get(k)
-            .and_then(|v| match v {
-                Value::String(s) if !s.is_empty() => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
+        row.get(k).and_then(|v| match v {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
     };
     let mut out = format!("{}×", s("n").unwrap_or_else(|| "?".into()));
     if let Some(t) = s("exception_type") {
@@ -589,7 +598,10 @@ fn describe_error_row(row: &serde_json::Map<String, Value>) -> String {
     if let Some(st) = s("status") {
         out.push_str(&format!(" HTTP {st}"));
     }
-    out.push_str(&format!(" in {}", s("span_name").unwrap_or_else(|| "?".into())));
+    out.push_str(&format!(
+        " in {}",
+        s("span_name").unwrap_or_else(|| "?".into())
+    ));
     if let Some(m) = s("example_message") {
         out.push_str(&format!(": {}", snippet(&m)));
     }
@@ -618,7 +630,10 @@ pub async fn logfire(
         since.0,
         since.1
     );
-    progress.say(Step::Logfire, &format!("querying {} for {scope}", lf.base_url()));
+    progress.say(
+        Step::Logfire,
+        &format!("querying {} for {scope}", lf.base_url()),
+    );
     let req = QueryRequest {
         sql: logfire_sql(plan.service_name.as_deref()),
         min_timestamp: since.0.clone(),
@@ -737,7 +752,13 @@ mod tests {
             ],
         );
         assert!(matches!(s, CiState::Passed { ref runs } if runs.len() == 2));
-        for bad in ["cancelled", "timed_out", "neutral", "action_required", "stale"] {
+        for bad in [
+            "cancelled",
+            "timed_out",
+            "neutral",
+            "action_required",
+            "stale",
+        ] {
             let s = evaluate_runs(SHA, vec![run(1, SHA, "push", "completed", Some(bad))]);
             assert!(matches!(s, CiState::Failed { .. }), "{bad}");
         }
@@ -775,11 +796,21 @@ mod tests {
             }),
             deployed_commit: None,
         };
-        assert_eq!(schema(&h("healthy", true), &Value::Null).verdict, Verdict::Passed);
+        assert_eq!(
+            schema(&h("healthy", true), &Value::Null).verdict,
+            Verdict::Passed
+        );
         let r = schema(&h("degraded", false), &Value::Null);
         assert_eq!(r.verdict, Verdict::Failed);
-        assert!(r.failures[0].contains("expected_version=b2"), "{:?}", r.failures);
+        assert!(
+            r.failures[0].contains("expected_version=b2"),
+            "{:?}",
+            r.failures
+        );
         assert!(r.failures[0].contains("migrations pending"));
-        assert_eq!(schema(&h("healthy", false), &Value::Null).verdict, Verdict::Failed);
+        assert_eq!(
+            schema(&h("healthy", false), &Value::Null).verdict,
+            Verdict::Failed
+        );
     }
 }
