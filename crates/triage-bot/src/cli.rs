@@ -172,7 +172,7 @@ struct Settings {
     github: Option<GitHubConfig>,
 }
 
-fn settings(cli: &Cli) -> Result<Settings, CliError> {
+fn settings(cli: &Cli, env: &Env) -> Result<Settings, CliError> {
     let api = cli
         .api
         .clone()
@@ -219,10 +219,12 @@ fn settings(cli: &Cli) -> Result<Settings, CliError> {
             )
         })?;
     let repo = RepoSlug::parse(repo).map_err(|e| CliError::Usage(e.to_string()))?;
-    let mut github = GitHubConfig::from_env();
-    if let Some(base) = &cli.github_api {
-        github.api_base = base.clone();
-    }
+    let base = cli
+        .github_api
+        .clone()
+        .or_else(|| env.github_api_url.clone())
+        .unwrap_or_else(|| api_client::github::DEFAULT_API_BASE.to_string());
+    let mut github = GitHubConfig::new(base, env.github_token.clone());
     github.timeout = Duration::from_secs(cli.timeout);
     if github.token.is_none() {
         return Err(CliError::Usage(
@@ -245,29 +247,68 @@ fn env_secret(name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// Secrets this process knows about, so any message can be scrubbed of them before printing.
-pub fn known_secrets() -> Vec<String> {
-    [
-        "GITHUB_TOKEN",
-        "GH_TOKEN",
-        "DSF_API_KEY",
-        "DSF_ADMIN_KEY",
-        "ANTHROPIC_API_KEY",
-    ]
-    .iter()
-    .filter_map(|k| env_secret(k))
-    .collect()
+/// The secrets and endpoints triage-bot takes from the environment (never from flags, which `ps`
+/// shows). Tests build one directly instead of changing the process environment.
+#[derive(Clone, Default)]
+pub struct Env {
+    /// `GITHUB_TOKEN`, else `GH_TOKEN`.
+    pub github_token: Option<String>,
+    /// `GITHUB_API_URL`.
+    pub github_api_url: Option<String>,
+    /// `DSF_API_KEY`.
+    pub platform_key: Option<String>,
+    /// `ANTHROPIC_API_KEY`.
+    pub anthropic_key: Option<String>,
+    /// Other secret values to scrub from output (`DSF_ADMIN_KEY`).
+    pub other_secrets: Vec<String>,
+}
+
+impl Env {
+    pub fn from_process() -> Env {
+        Env {
+            github_token: api_client::github::token_from_env(),
+            github_api_url: env_secret("GITHUB_API_URL"),
+            platform_key: env_secret("DSF_API_KEY"),
+            anthropic_key: env_secret("ANTHROPIC_API_KEY"),
+            other_secrets: ["DSF_ADMIN_KEY", "GH_TOKEN"]
+                .iter()
+                .filter_map(|k| env_secret(k))
+                .collect(),
+        }
+    }
+
+    /// Every secret value, for [`sanitize::redact`].
+    pub fn secrets(&self) -> Vec<String> {
+        [&self.github_token, &self.platform_key, &self.anthropic_key]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .chain(self.other_secrets.iter().cloned())
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let r = |o: &Option<String>| o.as_ref().map(|_| "<redacted>");
+        f.debug_struct("Env")
+            .field("github_token", &r(&self.github_token))
+            .field("github_api_url", &self.github_api_url)
+            .field("platform_key", &r(&self.platform_key))
+            .field("anthropic_key", &r(&self.anthropic_key))
+            .finish()
+    }
 }
 
 /// Does the work; prints nothing.
-pub async fn run(cli: &Cli) -> Result<RunResult, CliError> {
-    let s = settings(cli)?;
+pub async fn run(cli: &Cli, env: &Env) -> Result<RunResult, CliError> {
+    let s = settings(cli, env)?;
     let gh = match &s.github {
         Some(cfg) => Some(GitHub::new(cfg.clone()).map_err(|e| CliError::Usage(e.to_string()))?),
         None => None,
     };
     let mut ccfg = ClientConfig::new(s.api.clone());
-    ccfg.api_key = env_secret("DSF_API_KEY");
+    ccfg.api_key = env.platform_key.clone();
     ccfg.timeout = Duration::from_secs(cli.timeout);
     let client = Client::new(ccfg).map_err(|e| CliError::Usage(e.to_string()))?;
     let collected = collect::collect(&client, s.since).await?;
@@ -290,13 +331,13 @@ pub async fn run(cli: &Cli) -> Result<RunResult, CliError> {
     let model = if cli.summarize {
         let cfg = ModelConfig {
             api_base: cli.anthropic_api.clone(),
-            api_key: env_secret("ANTHROPIC_API_KEY"),
+            api_key: env.anthropic_key.clone(),
             model: cli.model.clone(),
             timeout: Duration::from_secs(cli.timeout),
         };
         match summarize::summarize(&cfg, &groups).await {
             Ok(m) => ModelNote::Summaries(m),
-            Err(e) => ModelNote::Failed(sanitize::redact(&e.to_string(), &known_secrets())),
+            Err(e) => ModelNote::Failed(sanitize::redact(&e.to_string(), &env.secrets())),
         }
     } else {
         ModelNote::NotRequested
@@ -325,7 +366,8 @@ pub async fn run(cli: &Cli) -> Result<RunResult, CliError> {
 
 /// Runs and prints; returns the exit code.
 pub fn main_with(cli: Cli) -> u8 {
-    let secrets = known_secrets();
+    let env = Env::from_process();
+    let secrets = env.secrets();
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -337,7 +379,7 @@ pub fn main_with(cli: Cli) -> u8 {
         }
     };
     let color = term::color_enabled(std::io::stderr().is_terminal());
-    match rt.block_on(run(&cli)) {
+    match rt.block_on(run(&cli, &env)) {
         Ok(r) => {
             print_result(&cli, &r, color);
             EXIT_OK

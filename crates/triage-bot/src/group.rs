@@ -106,7 +106,7 @@ pub enum GroupKey {
 #[derive(Debug, Clone)]
 pub struct Group {
     pub key: GroupKey,
-    /// Built only from normalized data (route charset, lowercase word tokens): safe outside a quote.
+    /// Built only from normalized data (a plain route, a known category, counts): safe outside a quote.
     pub title: String,
     /// Oldest first.
     pub items: Vec<Item>,
@@ -146,9 +146,7 @@ impl Group {
     pub fn main_category(&self) -> String {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         for i in &self.items {
-            *counts
-                .entry(sanitize::token(&i.feedback.category, 40))
-                .or_default() += 1;
+            *counts.entry(category(&i.feedback.category)).or_default() += 1;
         }
         counts
             .into_iter()
@@ -182,10 +180,32 @@ impl Group {
     }
 }
 
+/// The platform's feedback categories; anything else shows as `other`.
+pub const CATEGORIES: &[&str] = &[
+    "api_bug",
+    "api_usability",
+    "documentation",
+    "feature_request",
+    "error_message",
+    "performance",
+];
+
+/// A known category, or `other`.
+pub fn category(s: &str) -> String {
+    let c = s.trim().to_ascii_lowercase();
+    if CATEGORIES.contains(&c.as_str()) {
+        c
+    } else {
+        "other".into()
+    }
+}
+
 /// Normalizes an endpoint as agents report it (`POST /api/dwellers/3f2a…/claim?x=1`,
 /// `https://host/api/x/`) to a route key (`/api/dwellers/{id}/claim`): no method, scheme, host,
 /// query or fragment; lowercase; id-like segments (numbers, UUIDs, long hex, `{…}`, `:name`) become
-/// `{id}`; only `[a-z0-9._-]` kept per segment; at most 120 characters. `None` when nothing is left.
+/// `{id}`; at most 120 characters. `None` when nothing is left or when any other segment has a
+/// character outside `[a-z0-9._-]` (then it is not a route, and the report is grouped by its text):
+/// so a route shown outside a quote can only ever be a plain path.
 pub fn normalize_route(endpoint: &str) -> Option<String> {
     let mut s = sanitize::clean_line(endpoint, 500);
     if let Some((first, rest)) = s.split_once(char::is_whitespace)
@@ -203,22 +223,23 @@ pub fn normalize_route(endpoint: &str) -> Option<String> {
         .split(['?', '#'])
         .next()
         .unwrap_or("")
+        .trim()
         .to_ascii_lowercase();
-    let segments: Vec<String> = s
-        .split('/')
-        .filter(|seg| !seg.trim().is_empty())
-        .map(|seg| {
-            let seg = seg.trim();
-            if is_id_segment(seg) {
-                "{id}".to_string()
-            } else {
-                seg.chars()
-                    .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-                    .collect()
-            }
-        })
-        .filter(|seg: &String| !seg.is_empty())
-        .collect();
+    let mut segments = Vec::new();
+    for seg in s.split('/').filter(|seg| !seg.is_empty()) {
+        if is_id_segment(seg) {
+            segments.push("{id}".to_string());
+        } else if seg.len() <= 60
+            && seg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
+            segments.push(seg.to_string());
+        } else {
+            // Not a route (spaces, markup, quotes…): the item is grouped by its text instead.
+            return None;
+        }
+    }
     if segments.is_empty() {
         return None;
     }
@@ -329,26 +350,14 @@ pub fn group(feedback: Vec<Feedback>, threshold: f64) -> Vec<Group> {
     groups
 }
 
-/// "Reports about: a, b, c": the most frequent tokens of a text group (ties alphabetical).
+/// A text group's title: its category and size only. The words agents wrote stay in the quotes.
 fn text_title(g: &Group) -> String {
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for i in &g.items {
-        for t in &i.tokens {
-            *counts.entry(t.as_str()).or_default() += 1;
-        }
-    }
-    let mut v: Vec<(&str, usize)> = counts.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let words: Vec<String> = v
-        .iter()
-        .take(6)
-        .map(|(t, _)| sanitize::token(t, 30))
-        .collect();
-    if words.is_empty() {
-        "Reports without words".into()
-    } else {
-        format!("Reports about: {}", words.join(", "))
-    }
+    let n = g.items.len();
+    format!(
+        "Similar {} report{}",
+        g.main_category(),
+        if n == 1 { "" } else { "s" }
+    )
 }
 
 /// Sorts groups into priority order (see the module docs).
@@ -431,7 +440,8 @@ mod tests {
                 "/api/dwellers/{dweller_id}/act",
                 Some("/api/dwellers/{id}/act"),
             ),
-            ("/api/x/`rm -rf`<b>", Some("/api/x/rm-rfb")),
+            ("/api/x/`rm -rf`<b>", None),
+            ("/api/x` ## heading", None),
             ("GET", Some("/get")),
             ("   ", None),
             ("https://host", None),

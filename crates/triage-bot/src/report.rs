@@ -229,7 +229,7 @@ fn render_with(groups: &[Group], ctx: &ReportContext, quotes: usize, sections: u
                 item.severity.as_str(),
                 f.upvote_count.max(0),
                 plural(f.upvote_count.max(0) as usize),
-                sanitize::token(&f.category, 40),
+                crate::group::category(&f.category),
                 when::show(item.created),
                 f.error_code
                     .filter(|c| (100..=599).contains(c))
