@@ -146,7 +146,7 @@ mod tests {
         std::fs::write(root.join(".gitignore"), "generated/\n").unwrap();
         let d = discover(
             &root,
-            &[root.clone()],
+            std::slice::from_ref(&root),
             &crate::config::SlopConfig::default().exclude,
         )
         .unwrap();

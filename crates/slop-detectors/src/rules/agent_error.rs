@@ -23,7 +23,7 @@ impl<'a> Checker<'a> {
         matches!(e, Expr::Call(c) if self
             .m
             .callee_name(&c.func)
-            .is_some_and(|n| self.settings.error_helpers.iter().any(|h| *h == n)))
+            .is_some_and(|n| self.settings.error_helpers.contains(&n)))
     }
 
     fn classify(&self, e: &'a Expr, depth: u8) -> Body {
@@ -92,7 +92,7 @@ impl<'a> Checker<'a> {
             "JSONResponse" | "ORJSONResponse" | "UJSONResponse" => {
                 let status = arg(call, "status_code", 1).and_then(status_code);
                 // A JSONResponse is an error response only when its status says so.
-                if !status.is_some_and(|s| s >= 400) {
+                if status.is_none_or(|s| s < 400) {
                     return;
                 }
                 ("error response content", status, arg(call, "content", 0))
