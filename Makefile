@@ -6,7 +6,7 @@ CARGO ?= cargo
 SEEDS ?= 0..200
 
 DEMO := scripts/demo-hooks.sh
-.PHONY: help setup demo dst test lint fmt install-hooks bench bench-hooks bench-dst e2e-hooks
+.PHONY: help setup demo dst test lint fmt install-hooks bench bench-hooks bench-dst bench-verify e2e-hooks
 
 help:
 	@echo "make dst            run dst-sim over $(SEEDS) with --strict against the embedded reference platform"
@@ -40,13 +40,16 @@ fmt:
 install-hooks:
 	@bash scripts/install-hooks.sh "$(PROJECT)"
 
-bench: bench-hooks bench-dst
+bench: bench-hooks bench-dst bench-verify
 
 bench-hooks:
 	@bash scripts/bench-hooks.sh
 
 bench-dst:
 	@bash scripts/bench-dst.sh
+
+bench-verify:
+	@bash scripts/bench-verify.sh
 
 e2e-hooks:
 	@bash scripts/e2e-hooks.sh
