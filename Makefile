@@ -6,7 +6,7 @@ CARGO ?= cargo
 SEEDS ?= 0..200
 
 DEMO := scripts/demo-hooks.sh
-.PHONY: help setup demo dst test lint fmt install-hooks bench bench-hooks bench-dst bench-verify e2e-hooks
+.PHONY: help setup demo dst test lint fmt install-hooks bench bench-hooks bench-dst bench-verify bench-slop e2e-hooks
 
 help:
 	@echo "make dst            run dst-sim over $(SEEDS) with --strict against the embedded reference platform"
@@ -40,7 +40,7 @@ fmt:
 install-hooks:
 	@bash scripts/install-hooks.sh "$(PROJECT)"
 
-bench: bench-hooks bench-dst bench-verify
+bench: bench-hooks bench-dst bench-verify bench-slop
 
 bench-hooks:
 	@bash scripts/bench-hooks.sh
@@ -50,6 +50,10 @@ bench-dst:
 
 bench-verify:
 	@bash scripts/bench-verify.sh
+
+# slop-detectors vs semgrep on a generated 50k-line project; DIRS="path ..." adds real code.
+bench-slop:
+	@bash scripts/bench-slop.sh $(DIRS)
 
 e2e-hooks:
 	@bash scripts/e2e-hooks.sh

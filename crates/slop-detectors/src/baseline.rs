@@ -52,6 +52,9 @@ pub struct Baseline {
     pub version: u32,
     #[serde(default)]
     pub tool: String,
+    /// Free text kept across updates and printed at the top of REPORT.md.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
     pub findings: Vec<BaselineEntry>,
 }
 
@@ -158,6 +161,7 @@ impl Baseline {
         Baseline {
             version: VERSION,
             tool: "slop-detectors".into(),
+            note: old.map(|b| b.note.clone()).unwrap_or_default(),
             findings,
         }
     }
@@ -181,6 +185,9 @@ impl Baseline {
             "Generated from `{baseline_name}` by `slop-detectors --report` (or `--update-baseline`). \
              Do not edit: regenerate it.\n"
         );
+        if !self.note.is_empty() {
+            let _ = writeln!(s, "> {}\n", self.note.replace('\n', " "));
+        }
         let _ = writeln!(
             s,
             "{} baselined finding(s) in {} file(s).\n",

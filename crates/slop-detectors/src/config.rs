@@ -197,3 +197,17 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_harness_example_has_a_valid_slop_section() {
+        let h = HarnessConfig::parse(include_str!("../../../harness.toml.example")).unwrap();
+        assert!(h.section::<SlopConfig>("slop").unwrap().is_some());
+        let s = Settings::from_harness(&h).unwrap();
+        assert_eq!(s.error_helpers, vec!["agent_error"]);
+        assert_eq!(s.enabled.len(), 5);
+    }
+}

@@ -367,3 +367,30 @@ fn config_section_and_size_limit_apply() {
             .any(|i| i["rule"] == "agent-error" && i["file"] == "api/suppressed.py")
     );
 }
+
+/// docs/slop/baseline.json and REPORT.md are the fixture corpus's, regenerated: re-running the
+/// generating command changes nothing (so the example cannot drift from the tool).
+#[test]
+fn shipped_example_baseline_and_report_are_current() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let committed = std::fs::read_to_string(repo.join("docs/slop/baseline.json")).unwrap();
+    let committed_report = std::fs::read_to_string(repo.join("docs/slop/REPORT.md")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let baseline = tmp.path().join("baseline.json");
+    std::fs::write(&baseline, &committed).unwrap();
+    let fixture = common::fixture_dir();
+    cmd(tmp.path())
+        .arg(&fixture)
+        .arg("--root")
+        .arg(&fixture)
+        .arg("--baseline")
+        .arg(&baseline)
+        .arg("--update-baseline")
+        .assert()
+        .code(0);
+    assert_eq!(std::fs::read_to_string(&baseline).unwrap(), committed);
+    let report = std::fs::read_to_string(tmp.path().join("REPORT.md"))
+        .unwrap()
+        .replace(&baseline.display().to_string(), "docs/slop/baseline.json");
+    assert_eq!(report, committed_report);
+}
