@@ -22,8 +22,9 @@ cargo build --release --quiet --manifest-path "$here/Cargo.toml" -p slop-detecto
 bin="${CARGO_TARGET_DIR:-$here/target}/release/slop-detectors"
 semgrep="$work/venv/bin/semgrep"
 
-corpus="$work/corpus"
-rm -rf "$corpus"
+# Outside the repository: semgrep skips files its git repository ignores (target/ is ignored).
+tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
+corpus="$tmp/corpus"
 python3 "$here/scripts/bench-slop/gen_corpus.py" "$corpus" "$LINES" >&2
 lines=$(find "$corpus" -name '*.py' -print0 | xargs -0 cat | wc -l)
 
