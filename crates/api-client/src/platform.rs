@@ -154,6 +154,8 @@ pub trait Observer: Send + Sync {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawResponse {
     pub status: u16,
+    /// The server answered with `x-idempotent-replay: true` (a stored response, handler not re-run).
+    pub replayed: bool,
     /// Parsed JSON; `Null` when the body is empty or not JSON.
     pub body: Value,
     pub text: String,
@@ -166,6 +168,8 @@ pub struct Client {
     api_key: Option<String>,
     timeout: Duration,
     observer: Option<Arc<dyn Observer>>,
+    idempotency_key: Option<String>,
+    extra_headers: Vec<(&'static str, String)>,
 }
 
 impl std::fmt::Debug for Client {
@@ -196,6 +200,8 @@ impl Client {
             api_key: cfg.api_key,
             timeout: cfg.timeout,
             observer: None,
+            idempotency_key: None,
+            extra_headers: Vec::new(),
         })
     }
 
@@ -219,6 +225,23 @@ impl Client {
         }
     }
 
+    /// Same connection pool; every mutating request carries `X-Idempotency-Key: key` (the
+    /// platform's header; a plain `Idempotency-Key` is ignored on most routes).
+    pub fn with_idempotency_key(&self, key: &str) -> Self {
+        Client {
+            idempotency_key: Some(key.to_string()),
+            ..self.clone()
+        }
+    }
+
+    /// Same connection pool; every request carries this extra header (test-only controls such as
+    /// the reference platform's fault scope). Never use it for credentials: it is not redacted.
+    pub fn with_header(&self, name: &'static str, value: &str) -> Self {
+        let mut c = self.clone();
+        c.extra_headers.push((name, value.to_string()));
+        c
+    }
+
     pub fn with_observer(self, obs: Arc<dyn Observer>) -> Self {
         Client {
             observer: Some(obs),
@@ -238,6 +261,14 @@ impl Client {
         if let Some(k) = &self.api_key {
             req = req.header("X-API-Key", k);
         }
+        for (name, value) in &self.extra_headers {
+            req = req.header(*name, value);
+        }
+        if let Some(k) = &self.idempotency_key
+            && method != Method::GET
+        {
+            req = req.header("X-Idempotency-Key", k);
+        }
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -245,17 +276,22 @@ impl Client {
         let result = async {
             let resp = req.send().await?;
             let status = resp.status().as_u16();
+            let replayed = resp
+                .headers()
+                .get("x-idempotent-replay")
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
             let text = resp.text().await?;
-            Ok::<_, reqwest::Error>((status, text))
+            Ok::<_, reqwest::Error>((status, replayed, text))
         }
         .await;
         let m = method.to_string();
         match result {
-            Ok((status, text)) => {
+            Ok((status, replayed, text)) => {
                 let body_json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
                 self.observe(&m, path, body, Some(status), Some(&body_json), None, start);
                 Ok(RawResponse {
                     status,
+                    replayed,
                     body: body_json,
                     text,
                 })

@@ -33,6 +33,61 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Combine `--json` summaries of shards into one.
     Merge(MergeArgs),
+    /// Scorecard: run the embedded platform once per planted bug (and once clean) with faults on.
+    Mutants(MutantsArgs),
+    /// A seeded TCP fault proxy to put in front of a remote target's database (see --help).
+    Proxy(ProxyArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(
+    after_help = "Exit codes: 0 every planted bug was caught and the clean platform had no violation;\n\
+                  1 a bug went uncaught or the clean run had a violation; 2 usage or infrastructure error."
+)]
+pub struct MutantsArgs {
+    /// Seed range A..B (B exclusive) each bug gets to be caught in.
+    #[arg(long, default_value = "0..200")]
+    pub seeds: String,
+    /// Steps per seed.
+    #[arg(long, default_value_t = 200)]
+    pub steps: usize,
+    /// Seeds run concurrently.
+    #[arg(long, default_value_t = 2)]
+    pub jobs: usize,
+    /// Only these bugs (repeatable; default: all).
+    #[arg(long = "bug")]
+    pub bugs: Vec<String>,
+    /// Where the shrunk trace of each caught bug is written.
+    #[arg(long, default_value = "dst-out/mutants")]
+    pub out: PathBuf,
+    /// One JSON record per bug (and one for the clean run).
+    #[arg(long)]
+    pub json: bool,
+    /// Shrink iterations per caught bug.
+    #[arg(long, default_value_t = 100)]
+    pub shrink_iters: usize,
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(
+    after_help = "Control (plain HTTP on --control): POST /faults with {\"mode\":\"reset\",\"count\":N} |\n\
+  {\"mode\":\"stall\",\"ms\":M,\"count\":N} | {\"mode\":\"latency\",\"ms\":M} | {\"mode\":\"none\"}; GET /faults for counters.\n\
+  Point `dst-sim run --faults --fault-proxy http://CONTROL` at it.\n\
+Exit codes: 2 when an address cannot be bound; otherwise it runs until interrupted."
+)]
+pub struct ProxyArgs {
+    /// Address the platform connects to instead of its database.
+    #[arg(long)]
+    pub listen: String,
+    /// The real database address (host:port).
+    #[arg(long)]
+    pub upstream: String,
+    /// Control endpoint address (keep it on loopback).
+    #[arg(long, default_value = "127.0.0.1:7474")]
+    pub control: String,
+    /// Seed for the latency jitter.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -43,6 +98,13 @@ pub struct TargetArgs {
     /// Admin key for the admin feedback-status rule (env DSF_ADMIN_KEY).
     #[arg(long, env = "DSF_ADMIN_KEY", hide_env_values = true)]
     pub admin_key: Option<String>,
+    /// Turn the fault layer on: races, retries, lost responses, database faults.
+    #[arg(long)]
+    pub faults: bool,
+    /// With --target: the control URL of a `dst-sim proxy` in front of the target's database
+    /// (database faults go through it; seeds then run one at a time).
+    #[arg(long, requires = "faults")]
+    pub fault_proxy: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -157,7 +219,20 @@ async fn target(t: &TargetArgs, bugs: &[String]) -> Result<Target, RunError> {
                     .unwrap_or(0)
                     % 0xffff_ffff
             );
-            Target::remote(url, t.admin_key.clone(), tag).await
+            let mut target = Target::remote(url, t.admin_key.clone(), tag).await?;
+            target.faults = t.faults;
+            if let Some(control) = &t.fault_proxy {
+                let c = api_client::Client::new(api_client::ClientConfig::new(control.clone()))
+                    .map_err(|e| RunError::Usage(format!("--fault-proxy: {e}")))?;
+                c.send_raw(api_client::Method::GET, "/faults", None)
+                    .await
+                    .map_err(|e| RunError::Unreachable {
+                        url: control.clone(),
+                        message: e.to_string(),
+                    })?;
+                target.db_control = crate::fault_driver::DbControl::Proxy(c);
+            }
+            Ok(target)
         }
         None => {
             let mut list = Vec::new();
@@ -168,9 +243,55 @@ async fn target(t: &TargetArgs, bugs: &[String]) -> Result<Target, RunError> {
                     ))
                 })?);
             }
-            Target::embedded(&list).await
+            if t.fault_proxy.is_some() {
+                return Err(RunError::Usage(
+                    "--fault-proxy is for a remote --target; the embedded platform has its own fault control".into(),
+                ));
+            }
+            Target::embedded_with(&list, t.faults).await
         }
     }
+}
+
+/// Runs `seeds` against `target`, `jobs` at a time; results in seed order.
+pub async fn run_seeds(
+    target: &Arc<Target>,
+    seeds: &[u64],
+    steps: usize,
+    jobs: usize,
+    bar: Option<&indicatif::ProgressBar>,
+) -> Result<Vec<(u64, Execution)>, RunError> {
+    let sem = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    for &seed in seeds {
+        let (target, sem) = (target.clone(), sem.clone());
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            let ts = run::transitions_with(seed, steps, target.faults);
+            let ex = run::execute(
+                &target,
+                format!("dst-{}s{seed}-t0", target.tag),
+                &ts,
+                None,
+                false,
+            )
+            .await;
+            (seed, ex)
+        });
+    }
+    let mut results: Vec<(u64, Execution)> = Vec::new();
+    while let Some(r) = set.join_next().await {
+        let r = r.map_err(|e| RunError::Io(format!("a seed task failed: {e}")))?;
+        if let Some(b) = bar {
+            b.inc(1);
+            if r.1.violation.is_some() {
+                b.set_message("(failures)");
+            }
+        }
+        results.push(r);
+    }
+    results.sort_by_key(|(s, _)| *s);
+    Ok(results)
 }
 
 /// Runs `dst-sim run`; returns the summary (and writes traces).
@@ -188,6 +309,12 @@ pub async fn run(args: &RunArgs, progress: bool) -> Result<Summary, RunError> {
         ));
     }
     let target = Arc::new(target(&args.target, &args.bugs).await?);
+    // a proxy's faults hit every connection to the database: keep other seeds out of the way
+    let jobs = if args.target.fault_proxy.is_some() {
+        1
+    } else {
+        args.jobs
+    };
     let start = Instant::now();
     let bar = progress.then(|| {
         let b = indicatif::ProgressBar::new(seeds.len() as u64);
@@ -197,39 +324,10 @@ pub async fn run(args: &RunArgs, progress: bool) -> Result<Summary, RunError> {
         );
         b
     });
-    let sem = Arc::new(tokio::sync::Semaphore::new(args.jobs));
-    let mut set = tokio::task::JoinSet::new();
-    for &seed in &seeds {
-        let (target, sem, steps) = (target.clone(), sem.clone(), args.steps);
-        set.spawn(async move {
-            let _permit = sem.acquire_owned().await;
-            let ts = run::transitions(seed, steps);
-            let ex = run::execute(
-                &target,
-                format!("dst-{}s{seed}-t0", target.tag),
-                &ts,
-                None,
-                false,
-            )
-            .await;
-            (seed, ex)
-        });
-    }
-    let mut results: Vec<(u64, Execution)> = Vec::new();
-    while let Some(r) = set.join_next().await {
-        let r = r.map_err(|e| RunError::Io(format!("a seed task failed: {e}")))?;
-        if let Some(b) = &bar {
-            b.inc(1);
-            if r.1.violation.is_some() {
-                b.set_message("(failures)");
-            }
-        }
-        results.push(r);
-    }
+    let results = run_seeds(&target, &seeds, args.steps, jobs, bar.as_ref()).await?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    results.sort_by_key(|(s, _)| *s);
     let mut summary = Summary::default();
     for (seed, ex) in &results {
         summary.add(*seed, ex);
@@ -254,6 +352,7 @@ pub async fn run(args: &RunArgs, progress: bool) -> Result<Summary, RunError> {
             seed: *seed,
             steps_generated: args.steps,
             bugs: target.bugs.clone(),
+            faults: target.faults,
             target: args.target.target.clone(),
             violation: violation.clone(),
             transitions: ts.clone(),
@@ -283,6 +382,174 @@ pub async fn run(args: &RunArgs, progress: bool) -> Result<Summary, RunError> {
     Ok(summary)
 }
 
+/// One line of the mutants scorecard.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct MutantRecord {
+    /// The planted bug, or `clean` for the run without bugs.
+    pub bug: String,
+    /// For a bug: caught within the seed range. For `clean`: no violation.
+    pub caught: bool,
+    pub first_failing_seed: Option<u64>,
+    pub invariant: Option<String>,
+    pub shrunk_steps: Option<usize>,
+    pub trace_file: Option<String>,
+    /// Seeds run (a bug stops at its first failing chunk).
+    pub seeds_run: usize,
+    /// Violations seen (the clean run must have none).
+    pub violations: usize,
+    /// Fault kinds that fired in this run, of those generated.
+    pub faults_fired: usize,
+}
+
+/// `dst-sim mutants`: the scorecard. Records come back in `Bug::all()` order, then `clean`.
+pub async fn mutants(args: &MutantsArgs, progress: bool) -> Result<Vec<MutantRecord>, RunError> {
+    let seeds: Vec<u64> = parse_range(&args.seeds).map_err(RunError::Usage)?.collect();
+    if args.steps == 0 || args.jobs == 0 {
+        return Err(RunError::Usage(
+            "--steps and --jobs must be at least 1".into(),
+        ));
+    }
+    let mut bugs = Vec::new();
+    if args.bugs.is_empty() {
+        bugs.extend(reference_platform::Bug::all().iter().copied());
+    } else {
+        for b in &args.bugs {
+            bugs.push(reference_platform::Bug::from_name(b).ok_or_else(|| {
+                RunError::Usage(format!(
+                    "unknown bug {b:?}; `reference-platform --list-bugs` lists them"
+                ))
+            })?);
+        }
+    }
+    let mut records = Vec::new();
+    let chunk = (args.jobs * 4).max(1);
+    for bug in bugs.iter().map(Some).chain([None]) {
+        let label = bug
+            .map(|b| b.name().to_string())
+            .unwrap_or_else(|| "clean".into());
+        if progress {
+            eprintln!("mutants: {label} …");
+        }
+        let target = Arc::new(
+            Target::embedded_with(&bug.map(|b| vec![*b]).unwrap_or_default(), true).await?,
+        );
+        let mut rec = MutantRecord {
+            bug: label.clone(),
+            caught: false,
+            first_failing_seed: None,
+            invariant: None,
+            shrunk_steps: None,
+            trace_file: None,
+            seeds_run: 0,
+            violations: 0,
+            faults_fired: 0,
+        };
+        let mut fired = std::collections::BTreeSet::new();
+        for part in seeds.chunks(chunk) {
+            let results = run_seeds(&target, part, args.steps, args.jobs, None).await?;
+            rec.seeds_run += part.len();
+            for (_, ex) in &results {
+                fired.extend(
+                    ex.faults
+                        .iter()
+                        .filter(|(_, c)| c.fired > 0)
+                        .map(|(k, _)| k.clone()),
+                );
+            }
+            let failing: Vec<&(u64, Execution)> = results
+                .iter()
+                .filter(|(_, ex)| ex.violation.is_some())
+                .collect();
+            rec.violations += failing.len();
+            if bug.is_some()
+                && let Some((seed, ex)) = failing.first()
+            {
+                let (ts, shrunk, iters) =
+                    run::shrink(&target, *seed, args.steps, ex, args.shrink_iters).await;
+                let violation = shrunk
+                    .violation
+                    .clone()
+                    .or_else(|| ex.violation.clone())
+                    .expect("failing seed");
+                std::fs::create_dir_all(&args.out).map_err(|e| {
+                    RunError::Io(format!("cannot create {}: {e}", args.out.display()))
+                })?;
+                let file = args.out.join(format!("{label}-seed-{seed}.json"));
+                let trace = Trace {
+                    seed: *seed,
+                    steps_generated: args.steps,
+                    bugs: vec![label.clone()],
+                    faults: true,
+                    target: None,
+                    violation: violation.clone(),
+                    transitions: ts,
+                    steps: shrunk.trace.clone(),
+                    shrink_iterations: iters,
+                    reproduce: format!("dst-sim replay {}", file.display()),
+                };
+                let text = serde_json::to_string_pretty(&trace)
+                    .map_err(|e| RunError::Io(e.to_string()))?;
+                std::fs::write(&file, text)
+                    .map_err(|e| RunError::Io(format!("cannot write {}: {e}", file.display())))?;
+                rec.caught = true;
+                rec.first_failing_seed = Some(*seed);
+                rec.invariant = Some(violation.invariant.name().to_string());
+                rec.shrunk_steps = Some(shrunk.trace.len());
+                rec.trace_file = Some(file.display().to_string());
+                break;
+            }
+        }
+        if bug.is_none() {
+            rec.caught = rec.violations == 0;
+        }
+        rec.faults_fired = fired.len();
+        if let Ok(t) = Arc::try_unwrap(target)
+            && let Some(p) = t.embedded
+        {
+            p.shutdown().await;
+        }
+        records.push(rec);
+    }
+    Ok(records)
+}
+
+pub fn mutants_table(records: &[MutantRecord]) -> String {
+    let mut s = format!(
+        "{:<28} {:<8} {:>12} {:>8}  {}\n",
+        "planted bug", "caught", "first seed", "shrunk", "invariant"
+    );
+    for r in records {
+        if r.bug == "clean" {
+            s.push_str(&format!(
+                "{:<28} {:<8} {:>12} {:>8}  {} violation(s) in {} seeds, {} fault kinds fired\n",
+                "(clean platform)",
+                if r.caught { "ok" } else { "FAILED" },
+                "-",
+                "-",
+                r.violations,
+                r.seeds_run,
+                r.faults_fired
+            ));
+        } else {
+            s.push_str(&format!(
+                "{:<28} {:<8} {:>12} {:>8}  {}\n",
+                r.bug,
+                if r.caught { "yes" } else { "NO" },
+                r.first_failing_seed
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                r.shrunk_steps
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                r.invariant
+                    .clone()
+                    .unwrap_or_else(|| format!("not caught in {} seeds", r.seeds_run))
+            ));
+        }
+    }
+    s
+}
+
 /// Outcome of `replay`: the execution and whether it broke the trace's invariant again.
 pub async fn replay(args: &ReplayArgs) -> Result<(Trace, Execution, bool), RunError> {
     let text = std::fs::read_to_string(&args.file)
@@ -298,7 +565,12 @@ pub async fn replay(args: &ReplayArgs) -> Result<(Trace, Execution, bool), RunEr
     } else {
         trace.bugs.clone()
     };
-    let t = target(&args.target, &bugs).await?;
+    let mut targs = args.target.clone();
+    targs.faults |= trace.faults;
+    if targs.target.is_none() {
+        targs.fault_proxy = None;
+    }
+    let t = target(&targs, &bugs).await?;
     let ex = run::execute(
         &t,
         format!("dst-replay{}-s{}", t.tag, trace.seed),
@@ -356,6 +628,43 @@ pub fn main_with(cli: Cli) -> u8 {
                     if ex.violation.is_some() { EXIT_VIOLATION } else { EXIT_PASS }
                 }
             },
+            Command::Mutants(args) => {
+                let progress = std::io::stderr().is_terminal() && !markers::gha::in_github_actions() && !args.json;
+                match mutants(&args, progress).await {
+                    Err(e) => {
+                        eprintln!("dst-sim: {e}");
+                        EXIT_USAGE
+                    }
+                    Ok(records) => {
+                        if args.json {
+                            println!("{}", serde_json::to_string_pretty(&records).unwrap_or_default());
+                        } else {
+                            print!("{}", mutants_table(&records));
+                        }
+                        if markers::gha::in_github_actions() {
+                            let mut md = String::from("## dst-sim mutants\n\n| planted bug | caught | first failing seed | shrunk steps | invariant |\n|---|---|---:|---:|---|\n");
+                            for r in &records {
+                                md.push_str(&format!("| {} | {} | {} | {} | {} |\n", r.bug, r.caught, r.first_failing_seed.map(|s| s.to_string()).unwrap_or_default(), r.shrunk_steps.map(|s| s.to_string()).unwrap_or_default(), r.invariant.clone().unwrap_or_default()));
+                            }
+                            let _ = markers::gha::append_step_summary(&md);
+                        }
+                        if records.iter().all(|r| r.caught) { EXIT_PASS } else { EXIT_VIOLATION }
+                    }
+                }
+            }
+            Command::Proxy(args) => {
+                match crate::proxy::start(&args.listen, &args.upstream, &args.control, args.seed).await {
+                    Err(e) => {
+                        eprintln!("dst-sim proxy: cannot bind {} / {}: {e}", args.listen, args.control);
+                        EXIT_USAGE
+                    }
+                    Ok((listen, control, _p)) => {
+                        eprintln!("dst-sim proxy: {listen} -> {} (control http://{control}/faults); Ctrl-C to stop", args.upstream);
+                        let _ = tokio::signal::ctrl_c().await;
+                        EXIT_PASS
+                    }
+                }
+            }
             Command::Merge(args) => {
                 let mut total = Summary::default();
                 for f in &args.files {

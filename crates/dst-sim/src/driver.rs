@@ -75,23 +75,34 @@ pub struct RuleCount {
 }
 
 pub struct Driver {
-    anon: Client,
-    admin: Option<Client>,
-    prefix: String,
-    agents: Vec<(Client, String)>,
-    proposals: Vec<String>,
-    items: Vec<Vec<String>>,
-    worlds: Vec<String>,
-    regions: Vec<Vec<String>>,
-    dwellers: Vec<String>,
-    feedback: Vec<String>,
+    pub(crate) anon: Client,
+    pub(crate) admin: Option<Client>,
+    pub(crate) prefix: String,
+    pub(crate) agents: Vec<(Client, String)>,
+    pub(crate) proposals: Vec<String>,
+    pub(crate) items: Vec<Vec<String>>,
+    pub(crate) worlds: Vec<String>,
+    pub(crate) regions: Vec<Vec<String>>,
+    pub(crate) dwellers: Vec<String>,
+    pub(crate) feedback: Vec<String>,
     pub recorder: Arc<Recorder>,
+    /// Fault layer: the idempotency key the next requests carry.
+    pub(crate) idem: Option<String>,
+    /// Fault layer: the embedded platform's fault scope the next requests carry (so an armed
+    /// database fault hits this step's request, not another seed's).
+    pub(crate) fault_scope: Option<String>,
+    /// Fault layer: a 5xx or a lost connection is returned to the fault (status 0), not a violation.
+    pub(crate) tolerate_5xx: bool,
+    /// Fault layer: how database faults are injected on this target.
+    pub db_control: crate::fault_driver::DbControl,
+    /// Fault layer: what the last fault step did (races and their outcomes), for the trace.
+    pub last_fault: Option<crate::fault_driver::FaultRecord>,
     /// Non-vacuous checks per invariant (index = Invariant::index()).
     pub checks: [u64; 11],
     /// Requests whose response was consumed by a step (for the effective-step ratio).
     pub effective_steps: u64,
     /// Step index being executed (for violations).
-    step: usize,
+    pub(crate) step: usize,
 }
 
 const CATS: [&str; 3] = ["causal_gap", "timeline", "other"];
@@ -121,13 +132,18 @@ impl Driver {
             dwellers: vec![],
             feedback: vec![],
             recorder,
+            idem: None,
+            fault_scope: None,
+            tolerate_5xx: false,
+            db_control: crate::fault_driver::DbControl::None,
+            last_fault: None,
             checks: [0; 11],
             effective_steps: 0,
             step: 0,
         }
     }
 
-    fn violation(&self, invariant: Invariant, message: String) -> Violation {
+    pub(crate) fn violation(&self, invariant: Invariant, message: String) -> Violation {
         Violation {
             invariant,
             step: self.step,
@@ -139,7 +155,7 @@ impl Driver {
         self.checks[inv.index()] += 1;
     }
 
-    fn agent(&self, i: usize) -> &Client {
+    pub(crate) fn agent(&self, i: usize) -> &Client {
         &self.agents[i].0
     }
 
@@ -151,7 +167,30 @@ impl Driver {
         path: &str,
         body: Option<Value>,
     ) -> Result<api_client::RawResponse, Violation> {
-        match who.send_raw(method, path, body.as_ref()).await {
+        let decorated;
+        let who = if self.idem.is_some() || self.fault_scope.is_some() {
+            let mut c = who.clone();
+            if let Some(k) = &self.idem {
+                c = c.with_idempotency_key(k);
+            }
+            if let Some(s) = &self.fault_scope {
+                c = c.with_header("x-dst-fault-scope", s);
+            }
+            decorated = c;
+            &decorated
+        } else {
+            who
+        };
+        let result = who.send_raw(method, path, body.as_ref()).await;
+        if self.tolerate_5xx {
+            return Ok(result.unwrap_or_else(|e| api_client::RawResponse {
+                status: 0,
+                replayed: false,
+                body: Value::Null,
+                text: e.to_string(),
+            }));
+        }
+        match result {
             Ok(r) if r.status >= 500 => Err(self.violation(
                 Invariant::No5xx,
                 format!("{path} answered {}: {}", r.status, short(&r.text)),
@@ -186,7 +225,7 @@ impl Driver {
         Ok((expected, actual))
     }
 
-    async fn request(
+    pub(crate) async fn request(
         &mut self,
         st: &State,
         t: &Transition,
@@ -370,11 +409,13 @@ impl Driver {
                 }
                 self.send(&admin, Method::PATCH, &path, Some(body)).await?
             }
+            // fault steps are driven by `Driver::apply_fault`
+            Fault { .. } => return Ok(None),
         }))
     }
 
     /// Records server ids of what a successful step created.
-    fn remember(&mut self, st: &State, t: &Transition, body: &Value) {
+    pub(crate) fn remember(&mut self, st: &State, t: &Transition, body: &Value) {
         use Transition::*;
         let s = |ptr: &str| {
             body.pointer(ptr)
@@ -419,7 +460,7 @@ impl Driver {
         }
     }
 
-    async fn read(&self, path: &str, inv: Invariant) -> Result<Value, Violation> {
+    pub(crate) async fn read(&self, path: &str, inv: Invariant) -> Result<Value, Violation> {
         match self.anon.send_raw(Method::GET, path, None).await {
             Ok(r) if r.status == 200 => Ok(r.body),
             Ok(r) if r.status >= 500 => Err(self.violation(
@@ -485,7 +526,7 @@ impl Driver {
                     self.check_feedback(after, fi).await?;
                 }
             }
-            RegisterAgent | CreateRegion { .. } | CreateDweller { .. } => {}
+            RegisterAgent | CreateRegion { .. } | CreateDweller { .. } | Fault { .. } => {}
         }
         Ok(())
     }
@@ -508,7 +549,11 @@ impl Driver {
         Ok(())
     }
 
-    async fn check_proposal(&mut self, after: &State, pi: usize) -> Result<(), Violation> {
+    pub(crate) async fn check_proposal(
+        &mut self,
+        after: &State,
+        pi: usize,
+    ) -> Result<(), Violation> {
         let id = self.proposals[pi].clone();
         let body = self
             .read(&format!("/api/proposals/{id}"), Invariant::ProposalStatus)
@@ -576,7 +621,11 @@ impl Driver {
         Ok(())
     }
 
-    async fn check_reviews(&mut self, after: &State, pi: usize) -> Result<(), Violation> {
+    pub(crate) async fn check_reviews(
+        &mut self,
+        after: &State,
+        pi: usize,
+    ) -> Result<(), Violation> {
         let id = self.proposals[pi].clone();
         let owner = self.agents[after.proposals[pi].owner].1.clone();
         let body = self
@@ -604,7 +653,11 @@ impl Driver {
         Ok(())
     }
 
-    async fn check_dweller(&mut self, after: &State, di: usize) -> Result<(), Violation> {
+    pub(crate) async fn check_dweller(
+        &mut self,
+        after: &State,
+        di: usize,
+    ) -> Result<(), Violation> {
         let id = self.dwellers[di].clone();
         let body = self
             .read(&format!("/api/dwellers/{id}"), Invariant::SingleHolder)
@@ -621,7 +674,7 @@ impl Driver {
         Ok(())
     }
 
-    async fn check_cap(&mut self, after: &State) -> Result<(), Violation> {
+    pub(crate) async fn check_cap(&mut self, after: &State) -> Result<(), Violation> {
         let mut counts: std::collections::HashMap<String, usize> = Default::default();
         for wi in 0..self.worlds.len().min(after.worlds.len()) {
             let wid = self.worlds[wi].clone();
@@ -655,7 +708,11 @@ impl Driver {
         Ok(())
     }
 
-    async fn check_feedback(&mut self, after: &State, fi: usize) -> Result<(), Violation> {
+    pub(crate) async fn check_feedback(
+        &mut self,
+        after: &State,
+        fi: usize,
+    ) -> Result<(), Violation> {
         let id = self.feedback[fi].clone();
         let body = self
             .read(&format!("/api/feedback/{id}"), Invariant::UpvoteCount)

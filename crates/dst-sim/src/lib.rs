@@ -8,7 +8,10 @@
 
 pub mod cli;
 pub mod driver;
+pub mod fault_driver;
+pub mod faults;
 pub mod invariants;
 pub mod model;
+pub mod proxy;
 pub mod report;
 pub mod run;

@@ -113,6 +113,10 @@ pub struct State {
     pub step: u32,
     /// How often each rule was generated in this sequence (drives the coverage weighting).
     pub fired: [u32; Rule::COUNT],
+    /// Generate fault steps too (`dst-sim run --faults`); see `faults.rs`.
+    pub faults: bool,
+    /// How often each fault kind was generated in this sequence.
+    pub fault_fired: [u32; crate::faults::KINDS.len()],
 }
 
 /// The rules, for coverage accounting.
@@ -173,7 +177,7 @@ impl Rule {
             Rule::AdminFeedbackStatus => "admin_feedback_status",
         }
     }
-    fn index(&self) -> usize {
+    pub(crate) fn index(&self) -> usize {
         Rule::ALL.iter().position(|r| r == self).unwrap_or(0)
     }
 }
@@ -243,6 +247,10 @@ pub enum Transition {
         feedback: usize,
         to: FStatus,
     },
+    /// A fault step (only generated with `--faults`): races, retries, database faults.
+    Fault {
+        fault: crate::faults::Fault,
+    },
 }
 
 impl Transition {
@@ -263,6 +271,7 @@ impl Transition {
             Transition::SubmitFeedback { .. } => Rule::SubmitFeedback,
             Transition::UpvoteFeedback { .. } => Rule::UpvoteFeedback,
             Transition::AdminFeedbackStatus { .. } => Rule::AdminFeedbackStatus,
+            Transition::Fault { fault } => fault.base_rule(),
         }
     }
 }
@@ -306,6 +315,8 @@ fn can_graduate(p: &Proposal) -> bool {
 pub fn expect(st: &State, t: &Transition) -> Expect {
     use Transition::*;
     match *t {
+        // a fault step's outcome checks are its own (fault_driver.rs)
+        Fault { .. } => Expect::Ok,
         RegisterAgent => Expect::Ok,
         CreateProposal { actor, name_len } => {
             if name_len > 50 {
@@ -423,6 +434,7 @@ pub fn valid(st: &State, t: &Transition) -> bool {
     use Transition::*;
     let agent = |a: usize| a < st.agents;
     match *t {
+        Fault { ref fault } => crate::faults::valid(st, fault),
         RegisterAgent => true,
         CreateProposal { actor, .. } => agent(actor),
         SubmitProposal { actor, proposal } => agent(actor) && proposal < st.proposals.len(),
@@ -475,6 +487,9 @@ pub fn valid(st: &State, t: &Transition) -> bool {
 
 /// The state after `t`, assuming the platform did what the model predicts.
 pub fn step(mut st: State, t: &Transition) -> State {
+    if let Transition::Fault { fault } = t {
+        return crate::faults::step(st, fault);
+    }
     let outcome = expect(&st, t);
     st.fired[t.rule().index()] += 1;
     st.step += 1;
@@ -540,6 +555,7 @@ pub fn step(mut st: State, t: &Transition) -> State {
         }),
         UpvoteFeedback { actor, feedback } => st.feedback[feedback].upvoters.push(actor),
         AdminFeedbackStatus { feedback, to } => st.feedback[feedback].status = to,
+        Fault { .. } => {}
     }
     st
 }
@@ -811,7 +827,38 @@ impl ReferenceStateMachine for Model {
                     .boxed(),
             );
         }
+        if st.faults {
+            crate::faults::options(st, &mut options);
+        }
         proptest::strategy::Union::new_weighted(options).boxed()
+    }
+
+    fn preconditions(st: &State, t: &Transition) -> bool {
+        valid(st, t)
+    }
+
+    fn apply(st: State, t: &Transition) -> State {
+        step(st, t)
+    }
+}
+
+/// The model with the fault layer on: same rules, plus fault steps (`dst-sim run --faults`).
+pub struct FaultModel;
+
+impl ReferenceStateMachine for FaultModel {
+    type State = State;
+    type Transition = Transition;
+
+    fn init_state() -> BoxedStrategy<State> {
+        Just(State {
+            faults: true,
+            ..State::default()
+        })
+        .boxed()
+    }
+
+    fn transitions(st: &State) -> BoxedStrategy<Transition> {
+        Model::transitions(st)
     }
 
     fn preconditions(st: &State, t: &Transition) -> bool {

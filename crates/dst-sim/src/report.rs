@@ -3,7 +3,7 @@
 use crate::driver::RuleCount;
 use crate::invariants::Invariant;
 use crate::model::Rule;
-use crate::run::Execution;
+use crate::run::{Execution, FaultCount};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -24,6 +24,9 @@ pub struct Summary {
     pub effective_steps: u64,
     pub rules: BTreeMap<String, RuleCount>,
     pub invariants: BTreeMap<String, u64>,
+    /// Per fault kind: generated / actually fired (empty without `--faults`).
+    #[serde(default)]
+    pub faults: BTreeMap<String, FaultCount>,
     /// Seeds in which every rule fired / every invariant had a non-vacuous check.
     pub seeds_all_rules: u64,
     pub seeds_all_invariants: u64,
@@ -46,6 +49,11 @@ impl Summary {
         for (k, v) in &ex.invariants {
             *self.invariants.entry(k.clone()).or_default() += v;
         }
+        for (k, v) in &ex.faults {
+            let e = self.faults.entry(k.clone()).or_default();
+            e.generated += v.generated;
+            e.fired += v.fired;
+        }
         if ex.rules.values().all(|r| r.fired > 0) {
             self.seeds_all_rules += 1;
         }
@@ -66,6 +74,11 @@ impl Summary {
         }
         for (k, v) in other.invariants {
             *self.invariants.entry(k).or_default() += v;
+        }
+        for (k, v) in other.faults {
+            let e = self.faults.entry(k).or_default();
+            e.generated += v.generated;
+            e.fired += v.fired;
         }
         self.seeds_all_rules += other.seeds_all_rules;
         self.seeds_all_invariants += other.seeds_all_invariants;
@@ -100,6 +113,14 @@ impl Summary {
                 self.warnings.push(format!(
                     "invariant {} was never checked non-vacuously",
                     i.name()
+                ));
+            }
+        }
+        for (k, c) in &self.faults {
+            if c.fired == 0 {
+                self.warnings.push(format!(
+                    "fault {k} never fired (generated {} time(s))",
+                    c.generated
                 ));
             }
         }
@@ -142,6 +163,15 @@ impl Summary {
                 self.invariants.get(i.name()).copied().unwrap_or(0)
             ));
         }
+        if !self.faults.is_empty() {
+            s.push_str(&format!(
+                "\n{:<26} {:>10} {:>10}\n",
+                "fault", "generated", "fired"
+            ));
+            for (k, c) in &self.faults {
+                s.push_str(&format!("{k:<26} {:>10} {:>10}\n", c.generated, c.fired));
+            }
+        }
         for f in &self.failures {
             s.push_str(&format!(
                 "\nFAILED seed {}: {} — {}\n  shrunk to {} steps; reproduce: {}\n",
@@ -179,6 +209,12 @@ impl Summary {
                 i.name(),
                 self.invariants.get(i.name()).copied().unwrap_or(0)
             ));
+        }
+        if !self.faults.is_empty() {
+            s.push_str("\n| fault | generated | fired |\n|---|---:|---:|\n");
+            for (k, c) in &self.faults {
+                s.push_str(&format!("| {k} | {} | {} |\n", c.generated, c.fired));
+            }
         }
         for f in &self.failures {
             s.push_str(&format!(

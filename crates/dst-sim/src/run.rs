@@ -1,8 +1,9 @@
 //! Seeds, execution against a target, shrinking, traces and coverage accounting.
 
 use crate::driver::{Driver, RuleCount, TraceExchange};
+use crate::fault_driver::{DbControl, FaultRecord};
 use crate::invariants::{Invariant, Violation};
-use crate::model::{self, Expect, Model, Rule, State, Transition};
+use crate::model::{self, Expect, FaultModel, Model, Rule, State, Transition};
 use api_client::{Client, ClientConfig};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -34,12 +35,26 @@ pub struct Target {
     pub bugs: Vec<String>,
     /// Run tag that keeps this run's names apart on a shared target ("" on the embedded target).
     pub tag: String,
+    /// Generate fault steps (`--faults`).
+    pub faults: bool,
+    /// How database faults are injected (embedded fault control, a `dst-sim proxy`, or not at all).
+    pub db_control: DbControl,
 }
 
 impl Target {
     pub async fn embedded(bugs: &[reference_platform::Bug]) -> Result<Target, RunError> {
+        Self::embedded_with(bugs, false).await
+    }
+
+    /// The embedded platform; with `faults`, its test-only database fault control is switched on
+    /// and the run generates fault steps.
+    pub async fn embedded_with(
+        bugs: &[reference_platform::Bug],
+        faults: bool,
+    ) -> Result<Target, RunError> {
         let p = reference_platform::start(reference_platform::PlatformOptions {
             bugs: bugs.to_vec(),
+            fault_control: faults,
             ..Default::default()
         })
         .await
@@ -50,12 +65,19 @@ impl Target {
             timeout: Duration::from_secs(30),
         })
         .map_err(|e| RunError::Embedded(e.to_string()))?;
+        let db_control = if faults {
+            DbControl::Embedded(client.with_api_key(&p.admin_key))
+        } else {
+            DbControl::None
+        };
         Ok(Target {
             client,
             admin_key: Some(p.admin_key.clone()),
             embedded: Some(p),
             bugs: bugs.iter().map(|b| b.name().to_string()).collect(),
             tag: String::new(),
+            faults,
+            db_control,
         })
     }
 
@@ -80,6 +102,8 @@ impl Target {
             embedded: None,
             bugs: Vec::new(),
             tag,
+            faults: false,
+            db_control: DbControl::None,
         })
     }
 }
@@ -102,20 +126,38 @@ pub type SeqTree = Box<dyn ValueTree<Value = (State, Vec<Transition>, Option<Arc
 
 /// The value tree of seed `seed`: its current value is the sequence; simplify/complicate shrink it.
 pub fn tree(seed: u64, steps: usize) -> SeqTree {
+    tree_with(seed, steps, false)
+}
+
+/// The value tree of seed `seed`, with or without fault steps.
+pub fn tree_with(seed: u64, steps: usize, faults: bool) -> SeqTree {
     let mut runner = TestRunner::new_with_rng(
         Config::default(),
         TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes(seed)),
     );
-    let strategy = Model::sequential_strategy(steps..=steps);
-    Box::new(
-        strategy
-            .new_tree(&mut runner)
-            .expect("the model always generates"),
-    )
+    if faults {
+        let strategy = FaultModel::sequential_strategy(steps..=steps);
+        Box::new(
+            strategy
+                .new_tree(&mut runner)
+                .expect("the model always generates"),
+        )
+    } else {
+        let strategy = Model::sequential_strategy(steps..=steps);
+        Box::new(
+            strategy
+                .new_tree(&mut runner)
+                .expect("the model always generates"),
+        )
+    }
 }
 
 pub fn transitions(seed: u64, steps: usize) -> Vec<Transition> {
     tree(seed, steps).current().1
+}
+
+pub fn transitions_with(seed: u64, steps: usize, faults: bool) -> Vec<Transition> {
+    tree_with(seed, steps, faults).current().1
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -125,6 +167,16 @@ pub struct TraceStep {
     pub expected: Expect,
     pub actual: Expect,
     pub exchanges: Vec<TraceExchange>,
+    /// For a fault step: which requests raced or were retried, and what each got.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<FaultRecord>,
+}
+
+/// How often a fault kind was generated and how often it actually fired.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FaultCount {
+    pub generated: u64,
+    pub fired: u64,
 }
 
 /// What one execution of a sequence gave.
@@ -134,6 +186,9 @@ pub struct Execution {
     pub effective_steps: u64,
     pub rules: BTreeMap<String, RuleCount>,
     pub invariants: BTreeMap<String, u64>,
+    /// Per fault kind (empty without `--faults`).
+    #[serde(default)]
+    pub faults: BTreeMap<String, FaultCount>,
     pub violation: Option<Violation>,
     pub trace: Vec<TraceStep>,
 }
@@ -147,10 +202,16 @@ pub async fn execute(
     bodies: bool,
 ) -> Execution {
     let mut d = Driver::new(&target.client, target.admin_key.as_deref(), prefix, bodies);
+    d.db_control = target.db_control.clone();
     let mut st = State::default();
     let mut ex = Execution::default();
     for r in Rule::ALL {
         ex.rules.insert(r.name().into(), RuleCount::default());
+    }
+    if target.faults {
+        for k in crate::faults::KINDS {
+            ex.faults.insert(k.into(), FaultCount::default());
+        }
     }
     let mut agreement_checks = 0u64;
     for (i, t) in ts.iter().enumerate() {
@@ -161,6 +222,42 @@ pub async fn execute(
             s.fetch_add(1, Ordering::Relaxed);
         }
         let before_len = d.recorder.exchanges.lock().map(|v| v.len()).unwrap_or(0);
+        if let Transition::Fault { fault } = t {
+            let after = model::step(st.clone(), t);
+            let result = d.apply_fault(i, &st, &after, fault).await;
+            let fc = ex.faults.entry(fault.kind().into()).or_default();
+            fc.generated += 1;
+            if matches!(result, Ok(true)) {
+                fc.fired += 1;
+            }
+            agreement_checks += 1;
+            let exchanges = d
+                .recorder
+                .exchanges
+                .lock()
+                .map(|v| v[before_len..].to_vec())
+                .unwrap_or_default();
+            ex.steps_run += 1;
+            let failed = result.as_ref().err().cloned();
+            ex.trace.push(TraceStep {
+                index: i,
+                transition: t.clone(),
+                expected: Expect::Ok,
+                actual: if failed.is_some() {
+                    Expect::Reject(0)
+                } else {
+                    Expect::Ok
+                },
+                exchanges,
+                fault: d.last_fault.take(),
+            });
+            if let Some(v) = failed {
+                ex.violation = Some(v);
+                break;
+            }
+            st = after;
+            continue;
+        }
         let result = d.apply(i, &st, t).await;
         let after = model::step(st.clone(), t);
         let rc = ex.rules.entry(t.rule().name().into()).or_default();
@@ -209,6 +306,7 @@ pub async fn execute(
                     expected,
                     actual,
                     exchanges,
+                    fault: None,
                 });
                 st = after;
             }
@@ -219,6 +317,7 @@ pub async fn execute(
                     expected,
                     actual,
                     exchanges,
+                    fault: None,
                 });
                 ex.violation = Some(v);
                 break;
@@ -257,6 +356,9 @@ pub struct Trace {
     pub seed: u64,
     pub steps_generated: usize,
     pub bugs: Vec<String>,
+    /// The run had the fault layer on (replay switches the embedded fault control on too).
+    #[serde(default)]
+    pub faults: bool,
     pub target: Option<String>,
     pub violation: Violation,
     /// The shrunk sequence itself (not only the seed: a model change would remap the seed).
@@ -283,7 +385,7 @@ pub async fn shrink(
     max_iters: usize,
 ) -> (Vec<Transition>, Execution, usize) {
     let inv = first.violation.as_ref().map(|v| v.invariant);
-    let mut t = tree(seed, steps);
+    let mut t = tree_with(seed, steps, target.faults);
     // replay once through the tree so its "seen" counter drops the unexecuted tail
     let (_, ts0, seen0) = t.current();
     let mut best = (

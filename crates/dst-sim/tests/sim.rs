@@ -11,6 +11,8 @@ fn args(seeds: &str, steps: usize, bugs: &[&str], out: &std::path::Path) -> RunA
         target: TargetArgs {
             target: None,
             admin_key: None,
+            faults: false,
+            fault_proxy: None,
         },
         seeds: seeds.into(),
         seed: None,
@@ -79,6 +81,8 @@ async fn caught(bug: &str, invariant: &str) {
         target: TargetArgs {
             target: None,
             admin_key: None,
+            faults: false,
+            fault_proxy: None,
         },
         json: false,
     })

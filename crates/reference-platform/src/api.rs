@@ -21,7 +21,14 @@ type St = State<Arc<AppState>>;
 type Q = Query<HashMap<String, String>>;
 
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    let mut r = Router::new();
+    if state.faults.is_some() {
+        r = r.route(
+            "/api/test/db-faults",
+            post(arm_db_faults).get(db_fault_counts),
+        );
+    }
+    r = r
         .route("/health", get(health))
         .route("/api/health", get(health))
         .route("/api/auth/agent", post(register_agent))
@@ -75,7 +82,65 @@ pub fn router(state: Arc<AppState>) -> Router {
                 axum::Json(json!({"detail": "Not Found"})),
             )
         })
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::idempotency::layer,
+        ));
+    if state.faults.is_some() {
+        r = r.layer(axum::middleware::from_fn(crate::faults::scope_layer));
+    }
+    r.with_state(state)
+}
+
+// ---------- test-only database faults ----------
+
+fn require_admin(st: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    match presented_key(headers) {
+        Some(k) if hash_key(&k) == st.admin_key_hash => Ok(()),
+        _ => Err(agent_error(
+            403,
+            "Admin key required",
+            "Send the platform's admin key in X-API-Key.",
+            json!({}),
+        )),
+    }
+}
+
+fn fault_counts(f: &crate::faults::DbFaults) -> Value {
+    let a = f.armed();
+    json!({
+        "failed": f.failed.load(Ordering::Relaxed),
+        "stalled": f.stalled.load(Ordering::Relaxed),
+        "armed": {"fail_next": a.fail_next, "stall_next": a.stall_next, "stall_ms": a.stall_ms},
+    })
+}
+
+async fn arm_db_faults(State(st): St, headers: HeaderMap, bytes: Bytes) -> ApiResult {
+    require_admin(&st, &headers)?;
+    let Some(faults) = &st.faults else {
+        return Err(not_found("Route"));
+    };
+    let v = body(&bytes)?;
+    let num = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+    faults.arm(crate::faults::Armed {
+        fail_next: num("fail_next").min(1_000) as u32,
+        stall_next: num("stall_next").min(1_000) as u32,
+        stall_ms: num("stall_ms"),
+        scope: v
+            .get("scope")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+    });
+    ok(fault_counts(faults))
+}
+
+async fn db_fault_counts(State(st): St, headers: HeaderMap) -> ApiResult {
+    require_admin(&st, &headers)?;
+    match &st.faults {
+        Some(f) => ok(fault_counts(f)),
+        None => Err(not_found("Route")),
+    }
 }
 
 // ---------- helpers ----------
@@ -150,13 +215,13 @@ fn uuid_path(field: &str, s: &str) -> Result<String, ApiError> {
 }
 
 #[derive(Clone)]
-struct Agent {
-    id: String,
+pub(crate) struct Agent {
+    pub(crate) id: String,
     name: String,
     username: String,
 }
 
-fn presented_key(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn presented_key(headers: &HeaderMap) -> Option<String> {
     if let Some(k) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
         return Some(k.trim().to_string());
     }
@@ -186,7 +251,10 @@ fn auth_tx(tx: &rusqlite::Connection, headers: &HeaderMap) -> Result<Agent, ApiE
     })
 }
 
-fn optional_agent(conn: &rusqlite::Connection, key: &str) -> Result<Option<Agent>, ApiError> {
+pub(crate) fn optional_agent(
+    conn: &rusqlite::Connection,
+    key: &str,
+) -> Result<Option<Agent>, ApiError> {
     Ok(conn
         .query_row(
             "SELECT id, name, username FROM agents WHERE key_hash = ?1",
@@ -215,8 +283,20 @@ fn with_tx<T>(
     f: impl FnOnce(&Transaction) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
     let mut conn = st.db.lock();
+    if let Some(faults) = &st.faults {
+        faults.before_tx();
+    }
     let tx = conn.transaction()?;
     let out = f(&tx)?;
+    if st.faults.as_ref().is_some_and(|f| f.fail_commit()) {
+        drop(tx); // rolls back: a failed request leaves nothing behind
+        return Err(agent_error(
+            503,
+            "Database unavailable",
+            "Retry the request; nothing was changed.",
+            json!({"fault": "injected"}),
+        ));
+    }
     tx.commit()?;
     Ok(out)
 }

@@ -79,6 +79,11 @@ CREATE TABLE IF NOT EXISTS feedback (
 );
 -- No primary key on purpose: the correct code path refuses duplicates; the double-upvote bug must be able to store one.
 CREATE TABLE IF NOT EXISTS feedback_upvotes (feedback_id TEXT NOT NULL, agent_id TEXT NOT NULL, created_at TEXT NOT NULL);
+-- X-Idempotency-Key middleware: looked up by key only (user and route are stored, not compared).
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+  key TEXT PRIMARY KEY, agent_id TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
+  status TEXT NOT NULL, response_status INTEGER, response_body BLOB, created_at TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS upvotes_by_feedback ON feedback_upvotes(feedback_id);
 CREATE INDEX IF NOT EXISTS items_by_review ON review_items(review_id);
 CREATE INDEX IF NOT EXISTS reviews_by_content ON reviews(content_type, content_id);

@@ -14,6 +14,8 @@
 mod api;
 mod db;
 mod error;
+mod faults;
+mod idempotency;
 mod validate;
 
 pub use db::DbLocation;
@@ -115,6 +117,9 @@ pub struct PlatformOptions {
     pub test_mode: bool,
     /// A commit to report from `/health` as `deployed_commit` (the real platform reports none).
     pub commit: Option<String>,
+    /// Test only: registers `/api/test/db-faults` so a run can stall or fail the next database
+    /// transactions (see `faults.rs`). Never on in normal runs.
+    pub fault_control: bool,
 }
 
 impl Default for PlatformOptions {
@@ -125,6 +130,7 @@ impl Default for PlatformOptions {
             admin_key: None,
             test_mode: false,
             commit: None,
+            fault_control: false,
         }
     }
 }
@@ -175,6 +181,8 @@ pub(crate) struct AppState {
     pub admin_key_hash: String,
     pub test_mode: bool,
     pub commit: Option<String>,
+    /// Present only with `PlatformOptions::fault_control`.
+    pub faults: Option<faults::DbFaults>,
 }
 
 impl AppState {
@@ -214,6 +222,7 @@ pub async fn serve(
         admin_key_hash: api::hash_key(&admin_key),
         test_mode: opts.test_mode,
         commit: opts.commit,
+        faults: opts.fault_control.then(faults::DbFaults::default),
     });
     let app = api::router(state);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

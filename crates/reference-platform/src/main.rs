@@ -29,6 +29,10 @@ struct Cli {
     /// Enable POST /api/proposals/{id}/test-approve.
     #[arg(long)]
     test_mode: bool,
+    /// Test only: enable POST/GET /api/test/db-faults (admin key) so dst-sim --faults can stall or
+    /// fail the next database transactions. Never use in a deployment.
+    #[arg(long)]
+    fault_control: bool,
     /// Commit SHA for /health to report as deployed_commit.
     #[arg(long)]
     commit: Option<String>,
@@ -79,6 +83,7 @@ fn main() -> ExitCode {
             bugs,
             admin_key: cli.admin_key,
             test_mode: cli.test_mode,
+            fault_control: cli.fault_control,
             commit: cli.commit,
         };
         let running = match reference_platform::serve(listener, opts).await {

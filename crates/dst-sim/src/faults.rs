@@ -1,0 +1,528 @@
+//! The fault layer's model side: which faults exist, when each may be generated (its precondition on
+//! model state) and what state the model is in afterwards.
+//!
+//! Every fault is built so that the model state after it is *deterministic* even though the platform
+//! decides the interleaving: a concurrent claim is followed by the winner releasing the dweller (so
+//! "who won" never enters the model); N distinct upvoters all succeed; the same agent N times yields one
+//! upvote; N concurrent final resolves yield one approved proposal with one world; a retried request
+//! converges to "applied once". The driver side (`fault_driver.rs`) checks the outcomes ("exactly one
+//! winner", "no lost update", "replayed, not re-run") and records which requests raced.
+
+use crate::model::{
+    self, Expect, FStatus, IStatus, MAX_ACTIVE_PROPOSALS, MAX_DWELLERS, PStatus, Rule, State,
+    Transition,
+};
+use proptest::strategy::{BoxedStrategy, Strategy};
+use serde::{Deserialize, Serialize};
+
+/// One fault step. Indices name model entities, as in [`Transition`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fault {
+    /// N agents claim one free dweller at once: exactly one wins; the winner then releases it.
+    RaceClaim { dweller: usize, actors: Vec<usize> },
+    /// N different agents upvote one feedback at once: all succeed and none is lost.
+    RaceUpvote { feedback: usize, actors: Vec<usize> },
+    /// One agent upvotes one feedback N times at once: exactly one succeeds.
+    RaceUpvoteSame {
+        feedback: usize,
+        actor: usize,
+        n: usize,
+    },
+    /// The last unresolved items of a proposal are resolved N-way at once: one world results.
+    RaceGraduation { proposal: usize, n: usize },
+    /// N different eligible reviewers review one proposal at once: all succeed.
+    RaceReview { proposal: usize, actors: Vec<usize> },
+    /// One agent creates N proposals with the same title at once: exactly its free slots succeed.
+    RaceCreate { actor: usize, n: usize },
+    /// A mutating request is sent twice, as a network retry would (keyed: same X-Idempotency-Key).
+    Duplicate { inner: Box<Transition>, keyed: bool },
+    /// The request is processed, the client drops its response, then retries.
+    LostResponse { inner: Box<Transition>, keyed: bool },
+    /// The database fails the request's transaction at commit; then the request is retried.
+    DbFail { inner: Box<Transition> },
+    /// The database stalls for `ms` while the request runs.
+    DbStall { inner: Box<Transition>, ms: u64 },
+}
+
+/// Fault kinds, for "how often did it actually fire" accounting.
+pub const KINDS: [&str; 12] = [
+    "race-claim",
+    "race-upvote",
+    "race-upvote-same",
+    "race-graduation",
+    "race-review",
+    "race-create",
+    "duplicate",
+    "duplicate-keyed",
+    "lost-response",
+    "lost-response-keyed",
+    "db-fail",
+    "db-stall",
+];
+
+impl Fault {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Fault::RaceClaim { .. } => "race-claim",
+            Fault::RaceUpvote { .. } => "race-upvote",
+            Fault::RaceUpvoteSame { .. } => "race-upvote-same",
+            Fault::RaceGraduation { .. } => "race-graduation",
+            Fault::RaceReview { .. } => "race-review",
+            Fault::RaceCreate { .. } => "race-create",
+            Fault::Duplicate { keyed: false, .. } => "duplicate",
+            Fault::Duplicate { keyed: true, .. } => "duplicate-keyed",
+            Fault::LostResponse { keyed: false, .. } => "lost-response",
+            Fault::LostResponse { keyed: true, .. } => "lost-response-keyed",
+            Fault::DbFail { .. } => "db-fail",
+            Fault::DbStall { .. } => "db-stall",
+        }
+    }
+
+    pub fn kind_index(&self) -> usize {
+        KINDS.iter().position(|k| *k == self.kind()).unwrap_or(0)
+    }
+
+    /// The game rule the fault exercises.
+    pub fn base_rule(&self) -> Rule {
+        match self {
+            Fault::RaceClaim { .. } => Rule::ClaimDweller,
+            Fault::RaceUpvote { .. } | Fault::RaceUpvoteSame { .. } => Rule::UpvoteFeedback,
+            Fault::RaceGraduation { .. } => Rule::ResolveItem,
+            Fault::RaceReview { .. } => Rule::PostReview,
+            Fault::RaceCreate { .. } => Rule::CreateProposal,
+            Fault::Duplicate { inner, .. }
+            | Fault::LostResponse { inner, .. }
+            | Fault::DbFail { inner }
+            | Fault::DbStall { inner, .. } => inner.rule(),
+        }
+    }
+
+    /// Wraps `inner` (a request that is retried) in this fault shape.
+    pub fn inner(&self) -> Option<&Transition> {
+        match self {
+            Fault::Duplicate { inner, .. }
+            | Fault::LostResponse { inner, .. }
+            | Fault::DbFail { inner }
+            | Fault::DbStall { inner, .. } => Some(inner),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a request may carry an idempotency key in a fault (creates) or is retried bare
+/// (state changes whose repeat is rejected deterministically).
+pub fn keyed_inner(t: &Transition) -> bool {
+    matches!(
+        t,
+        Transition::CreateProposal { .. } | Transition::SubmitFeedback { .. }
+    )
+}
+
+/// The rejection a bare repeat of an applied `t` gets (the platform's "already" answers).
+pub fn repeat_rejection(t: &Transition) -> Expect {
+    match t {
+        Transition::ReleaseDweller { .. } => Expect::Reject(403),
+        _ => Expect::Reject(400),
+    }
+}
+
+fn eligible_upvoters(st: &State, f: usize) -> Vec<usize> {
+    let fb = &st.feedback[f];
+    (0..st.agents)
+        .filter(|a| *a != fb.owner && !fb.upvoters.contains(a))
+        .collect()
+}
+
+fn eligible_reviewers(st: &State, p: usize) -> Vec<usize> {
+    let pr = &st.proposals[p];
+    (0..st.agents)
+        .filter(|a| *a != pr.owner && !pr.reviewers.contains(a))
+        .collect()
+}
+
+fn can_claim(st: &State, a: usize) -> bool {
+    st.dwellers.iter().filter(|d| d.holder == Some(a)).count() < MAX_DWELLERS
+}
+
+fn active(st: &State, a: usize) -> usize {
+    st.proposals
+        .iter()
+        .filter(|p| p.owner == a && matches!(p.status, PStatus::Draft | PStatus::Validating))
+        .count()
+}
+
+/// Unresolved items of `p` when resolving them all graduates it (all revised since raised).
+pub fn graduation_items(st: &State, p: usize) -> Option<Vec<usize>> {
+    let pr = st.proposals.get(p)?;
+    if pr.status != PStatus::Validating || pr.reviewers.len() < 2 {
+        return None;
+    }
+    let open: Vec<usize> = (0..pr.items.len())
+        .filter(|&i| pr.items[i].status != IStatus::Resolved)
+        .collect();
+    let ready = open.iter().all(|&i| {
+        pr.last_revision_step
+            .is_some_and(|r| r >= pr.items[i].created_step)
+    });
+    (!open.is_empty() && ready).then_some(open)
+}
+
+fn distinct_in(v: &[usize], n: usize) -> bool {
+    let mut s = v.to_vec();
+    s.sort();
+    s.dedup();
+    s.len() == v.len() && v.iter().all(|&a| a < n)
+}
+
+/// Whether `f` still refers to things that exist and meets its precondition (shrinking can break both).
+pub fn valid(st: &State, f: &Fault) -> bool {
+    match f {
+        Fault::RaceClaim { dweller, actors } => {
+            (2..=5).contains(&actors.len())
+                && distinct_in(actors, st.agents)
+                && st
+                    .dwellers
+                    .get(*dweller)
+                    .is_some_and(|d| d.holder.is_none())
+                && actors.iter().all(|&a| can_claim(st, a))
+        }
+        Fault::RaceUpvote { feedback, actors } => {
+            *feedback < st.feedback.len()
+                && (2..=5).contains(&actors.len())
+                && distinct_in(actors, st.agents)
+                && actors
+                    .iter()
+                    .all(|a| eligible_upvoters(st, *feedback).contains(a))
+        }
+        Fault::RaceUpvoteSame { feedback, actor, n } => {
+            *feedback < st.feedback.len()
+                && (2..=5).contains(n)
+                && eligible_upvoters(st, *feedback).contains(actor)
+        }
+        Fault::RaceGraduation { proposal, n } => {
+            (2..=5).contains(n) && graduation_items(st, *proposal).is_some()
+        }
+        Fault::RaceReview { proposal, actors } => {
+            st.proposals
+                .get(*proposal)
+                .is_some_and(|p| p.status == PStatus::Validating)
+                && (2..=5).contains(&actors.len())
+                && distinct_in(actors, st.agents)
+                && actors
+                    .iter()
+                    .all(|a| eligible_reviewers(st, *proposal).contains(a))
+        }
+        Fault::RaceCreate { actor, n } => {
+            *actor < st.agents && (2..=5).contains(n) && active(st, *actor) < MAX_ACTIVE_PROPOSALS
+        }
+        Fault::Duplicate { inner, keyed } | Fault::LostResponse { inner, keyed } => {
+            *keyed == keyed_inner(inner)
+                && model::valid(st, inner)
+                && model::expect(st, inner) == Expect::Ok
+        }
+        Fault::DbFail { inner } | Fault::DbStall { inner, .. } => {
+            model::valid(st, inner) && model::expect(st, inner) == Expect::Ok
+        }
+    }
+}
+
+/// Successful creates of a [`Fault::RaceCreate`]: the agent's free slots, at most `n`.
+pub fn race_create_wins(st: &State, actor: usize, n: usize) -> usize {
+    n.min(MAX_ACTIVE_PROPOSALS.saturating_sub(active(st, actor)))
+}
+
+/// The model state after `f` (which must be [`valid`]).
+pub fn step(mut st: State, f: &Fault) -> State {
+    if let Some(inner) = f.inner() {
+        let mut after = model::step(st, inner);
+        after.fault_fired[f.kind_index()] += 1;
+        return after;
+    }
+    st.fault_fired[f.kind_index()] += 1;
+    st.fired[f.base_rule().index()] += 1;
+    st.step += 1;
+    let now = st.step;
+    match f {
+        Fault::RaceClaim { .. } => {} // the winner releases it again
+        Fault::RaceUpvote { feedback, actors } => st.feedback[*feedback]
+            .upvoters
+            .extend(actors.iter().copied()),
+        Fault::RaceUpvoteSame {
+            feedback, actor, ..
+        } => st.feedback[*feedback].upvoters.push(*actor),
+        Fault::RaceGraduation { proposal, .. } => {
+            let world = st.worlds.len();
+            let p = &mut st.proposals[*proposal];
+            for it in &mut p.items {
+                it.status = IStatus::Resolved;
+            }
+            p.status = PStatus::Approved;
+            p.world = Some(world);
+            st.worlds.push(model::World {
+                proposal: *proposal,
+                regions: 0,
+            });
+        }
+        Fault::RaceReview { proposal, actors } => {
+            let p = &mut st.proposals[*proposal];
+            for &a in actors {
+                p.reviewers.push(a);
+                p.items.push(model::Item {
+                    reviewer: a,
+                    status: IStatus::Open,
+                    created_step: now,
+                });
+            }
+        }
+        Fault::RaceCreate { actor, n } => {
+            for _ in 0..race_create_wins(&st, *actor, *n) {
+                st.proposals.push(model::Proposal {
+                    owner: *actor,
+                    status: PStatus::Draft,
+                    reviewers: vec![],
+                    items: vec![],
+                    last_revision_step: None,
+                    world: None,
+                });
+            }
+        }
+        _ => {}
+    }
+    st
+}
+
+/// Requests a retry fault can wrap in state `st`: (keyed creates, bare state changes).
+fn retry_candidates(st: &State) -> (Vec<Transition>, Vec<Transition>) {
+    let mut keyed = Vec::new();
+    let mut bare = Vec::new();
+    for a in 0..st.agents {
+        if active(st, a) < MAX_ACTIVE_PROPOSALS {
+            keyed.push(Transition::CreateProposal {
+                actor: a,
+                name_len: 24,
+            });
+        }
+        keyed.push(Transition::SubmitFeedback {
+            actor: a,
+            title_len: 40,
+        });
+    }
+    for (f, fb) in st.feedback.iter().enumerate() {
+        if let Some(&actor) = eligible_upvoters(st, f).first() {
+            bare.push(Transition::UpvoteFeedback { actor, feedback: f });
+        }
+        if let Some(to) = FStatus::ALL
+            .iter()
+            .copied()
+            .find(|to| fb.status.can_move_to(*to))
+        {
+            bare.push(Transition::AdminFeedbackStatus { feedback: f, to });
+        }
+    }
+    for (d, dw) in st.dwellers.iter().enumerate() {
+        if dw.holder.is_none()
+            && let Some(actor) = (0..st.agents).find(|&a| can_claim(st, a))
+        {
+            bare.push(Transition::ClaimDweller { actor, dweller: d });
+        }
+    }
+    for (p, pr) in st.proposals.iter().enumerate() {
+        if pr.status == PStatus::Draft {
+            bare.push(Transition::SubmitProposal {
+                actor: pr.owner,
+                proposal: p,
+            });
+        }
+    }
+    (keyed, bare)
+}
+
+fn fault(f: Fault) -> Transition {
+    Transition::Fault { fault: f }
+}
+
+/// Adds the faults whose preconditions hold in `st` to the generation options. A fault weighs more
+/// until it has fired twice in this sequence, then little: the layer stays around one step in seven,
+/// so the rules still reach deep states.
+pub fn options(st: &State, options: &mut Vec<(u32, BoxedStrategy<Transition>)>) {
+    let mut add = |kind: &str, s: BoxedStrategy<Transition>| {
+        let i = KINDS.iter().position(|k| *k == kind).unwrap_or(0);
+        let fired = st.fault_fired[i];
+        options.push((if fired < 2 { 6 } else { 1 }, s));
+    };
+    let n = st.agents;
+    // concurrent claim: a free dweller, at least two agents under the cap
+    let claimers: Vec<usize> = (0..n).filter(|&a| can_claim(st, a)).collect();
+    let free: Vec<usize> = (0..st.dwellers.len())
+        .filter(|&d| st.dwellers[d].holder.is_none())
+        .collect();
+    if claimers.len() >= 2 && !free.is_empty() {
+        let max = claimers.len().min(5);
+        add(
+            "race-claim",
+            (
+                proptest::sample::select(free),
+                proptest::sample::subsequence(claimers, 2..=max),
+            )
+                .prop_map(|(dweller, actors)| fault(Fault::RaceClaim { dweller, actors }))
+                .boxed(),
+        );
+    }
+    // concurrent upvotes
+    let fbs: Vec<(usize, Vec<usize>)> = (0..st.feedback.len())
+        .map(|f| (f, eligible_upvoters(st, f)))
+        .filter(|(_, e)| !e.is_empty())
+        .collect();
+    let multi: Vec<(usize, Vec<usize>)> =
+        fbs.iter().filter(|(_, e)| e.len() >= 2).cloned().collect();
+    if !multi.is_empty() {
+        add(
+            "race-upvote",
+            proptest::sample::select(multi)
+                .prop_flat_map(|(feedback, e)| {
+                    let max = e.len().min(5);
+                    proptest::sample::subsequence(e, 2..=max)
+                        .prop_map(move |actors| fault(Fault::RaceUpvote { feedback, actors }))
+                })
+                .boxed(),
+        );
+    }
+    if !fbs.is_empty() {
+        add(
+            "race-upvote-same",
+            (proptest::sample::select(fbs), 2..=5usize, any_index())
+                .prop_map(|((feedback, e), n, pick)| {
+                    fault(Fault::RaceUpvoteSame {
+                        feedback,
+                        actor: e[pick % e.len()],
+                        n,
+                    })
+                })
+                .boxed(),
+        );
+    }
+    // concurrent final resolves
+    let grads: Vec<usize> = (0..st.proposals.len())
+        .filter(|&p| graduation_items(st, p).is_some())
+        .collect();
+    if !grads.is_empty() {
+        add(
+            "race-graduation",
+            (proptest::sample::select(grads), 2..=5usize)
+                .prop_map(|(proposal, n)| fault(Fault::RaceGraduation { proposal, n }))
+                .boxed(),
+        );
+    }
+    // concurrent reviews by different reviewers
+    let reviewable: Vec<(usize, Vec<usize>)> = (0..st.proposals.len())
+        .filter(|&p| st.proposals[p].status == PStatus::Validating)
+        .map(|p| (p, eligible_reviewers(st, p)))
+        .filter(|(_, e)| e.len() >= 2)
+        .collect();
+    if !reviewable.is_empty() {
+        add(
+            "race-review",
+            proptest::sample::select(reviewable)
+                .prop_flat_map(|(proposal, e)| {
+                    let max = e.len().min(5);
+                    proptest::sample::subsequence(e, 2..=max)
+                        .prop_map(move |actors| fault(Fault::RaceReview { proposal, actors }))
+                })
+                .boxed(),
+        );
+    }
+    // concurrent same-title creates by one agent
+    let creators: Vec<usize> = (0..n)
+        .filter(|&a| active(st, a) < MAX_ACTIVE_PROPOSALS)
+        .collect();
+    if !creators.is_empty() {
+        add(
+            "race-create",
+            (proptest::sample::select(creators), 2..=5usize)
+                .prop_map(|(actor, n)| fault(Fault::RaceCreate { actor, n }))
+                .boxed(),
+        );
+    }
+    // retries
+    let (keyed, bare) = retry_candidates(st);
+    if !bare.is_empty() {
+        let b = bare.clone();
+        add(
+            "duplicate",
+            proptest::sample::select(b)
+                .prop_map(|t| {
+                    fault(Fault::Duplicate {
+                        inner: Box::new(t),
+                        keyed: false,
+                    })
+                })
+                .boxed(),
+        );
+        let b = bare.clone();
+        add(
+            "lost-response",
+            proptest::sample::select(b)
+                .prop_map(|t| {
+                    fault(Fault::LostResponse {
+                        inner: Box::new(t),
+                        keyed: false,
+                    })
+                })
+                .boxed(),
+        );
+    }
+    if !keyed.is_empty() {
+        let k = keyed.clone();
+        add(
+            "duplicate-keyed",
+            proptest::sample::select(k)
+                .prop_map(|t| {
+                    fault(Fault::Duplicate {
+                        inner: Box::new(t),
+                        keyed: true,
+                    })
+                })
+                .boxed(),
+        );
+        let k = keyed.clone();
+        add(
+            "lost-response-keyed",
+            proptest::sample::select(k)
+                .prop_map(|t| {
+                    fault(Fault::LostResponse {
+                        inner: Box::new(t),
+                        keyed: true,
+                    })
+                })
+                .boxed(),
+        );
+    }
+    let all: Vec<Transition> = keyed.into_iter().chain(bare).collect();
+    if !all.is_empty() {
+        add(
+            "db-fail",
+            proptest::sample::select(all.clone())
+                .prop_map(|t| fault(Fault::DbFail { inner: Box::new(t) }))
+                .boxed(),
+        );
+        add(
+            "db-stall",
+            (
+                proptest::sample::select(all),
+                proptest::sample::select(vec![5u64, 20, 60]),
+            )
+                .prop_map(|(t, ms)| {
+                    fault(Fault::DbStall {
+                        inner: Box::new(t),
+                        ms,
+                    })
+                })
+                .boxed(),
+        );
+    }
+}
+
+fn any_index() -> BoxedStrategy<usize> {
+    (0..64usize).boxed()
+}

@@ -1,0 +1,243 @@
+//! `dst-sim proxy`: a seeded TCP fault proxy to put in front of a remote target's database.
+//!
+//! The platform connects to the proxy instead of its database (e.g. `DATABASE_URL=…@127.0.0.1:6543/…`
+//! with `--listen 127.0.0.1:6543 --upstream db-host:5432`). Bytes pass through untouched until a run
+//! arms a fault through the control endpoint (`--control`, plain HTTP, loopback by default):
+//!
+//! - `POST /faults {"mode":"reset","count":N}`: the next N client→database writes close both sides
+//!   (the platform's pooled connection dies mid-query, as on a database restart or network reset);
+//! - `POST /faults {"mode":"stall","ms":M,"count":N}`: the next N writes wait M ms first;
+//! - `POST /faults {"mode":"latency","ms":M}`: every write waits a seeded 0..=M ms until disarmed;
+//! - `POST /faults {"mode":"none"}`: disarm. `GET /faults`: counters (`resets`, `stalls`, `connections`).
+//!
+//! Toxiproxy would be the usual tool but is not installable here and its randomness cannot be seeded;
+//! the maintained Rust proxy crates are stale, so the plumbing is tokio's own (`TcpListener`, split
+//! streams) and the only randomness is a splitmix64 stream from `--seed`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::routing::post;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum Mode {
+    #[default]
+    None,
+    Reset {
+        #[serde(default = "one")]
+        count: u32,
+    },
+    Stall {
+        ms: u64,
+        #[serde(default = "one")]
+        count: u32,
+    },
+    Latency {
+        ms: u64,
+    },
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// What a write must suffer.
+#[derive(Debug, PartialEq, Eq)]
+enum Action {
+    Pass,
+    Delay(u64),
+    Reset,
+}
+
+pub struct Proxy {
+    mode: Mutex<Mode>,
+    rng: Mutex<u64>,
+    pub resets: AtomicU64,
+    pub stalls: AtomicU64,
+    pub connections: AtomicU64,
+}
+
+impl Proxy {
+    pub fn new(seed: u64) -> Arc<Self> {
+        Arc::new(Proxy {
+            mode: Mutex::new(Mode::None),
+            rng: Mutex::new(seed),
+            resets: AtomicU64::new(0),
+            stalls: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
+        })
+    }
+
+    pub fn arm(&self, m: Mode) {
+        *self.mode.lock().unwrap_or_else(|p| p.into_inner()) = m;
+    }
+
+    pub fn counters(&self) -> Value {
+        let mode = *self.mode.lock().unwrap_or_else(|p| p.into_inner());
+        json!({
+            "mode": mode,
+            "resets": self.resets.load(Ordering::Relaxed),
+            "stalls": self.stalls.load(Ordering::Relaxed),
+            "connections": self.connections.load(Ordering::Relaxed),
+        })
+    }
+
+    fn next_random(&self) -> u64 {
+        let mut x = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+        *x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Decides the fate of one client→upstream write and consumes an armed count.
+    fn on_write(&self) -> Action {
+        let mut m = self.mode.lock().unwrap_or_else(|p| p.into_inner());
+        match *m {
+            Mode::None => Action::Pass,
+            Mode::Reset { count } => {
+                *m = if count > 1 {
+                    Mode::Reset { count: count - 1 }
+                } else {
+                    Mode::None
+                };
+                self.resets.fetch_add(1, Ordering::Relaxed);
+                Action::Reset
+            }
+            Mode::Stall { ms, count } => {
+                *m = if count > 1 {
+                    Mode::Stall {
+                        ms,
+                        count: count - 1,
+                    }
+                } else {
+                    Mode::None
+                };
+                self.stalls.fetch_add(1, Ordering::Relaxed);
+                Action::Delay(ms)
+            }
+            Mode::Latency { ms } => {
+                drop(m);
+                Action::Delay(self.next_random() % (ms + 1))
+            }
+        }
+    }
+}
+
+/// Serves the proxy until the listener fails.
+pub async fn serve_proxy(listener: TcpListener, upstream: String, proxy: Arc<Proxy>) {
+    loop {
+        let Ok((client, _)) = listener.accept().await else {
+            continue;
+        };
+        proxy.connections.fetch_add(1, Ordering::Relaxed);
+        let (upstream, proxy) = (upstream.clone(), proxy.clone());
+        tokio::spawn(async move {
+            let Ok(server) = TcpStream::connect(&upstream).await else {
+                return; // dropping the client closes it: the app sees "connection refused/closed"
+            };
+            let _ = client.set_nodelay(true);
+            let _ = server.set_nodelay(true);
+            let (mut cr, mut cw) = client.into_split();
+            let (mut sr, mut sw) = server.into_split();
+            let up = async {
+                let mut buf = vec![0u8; 16 * 1024];
+                loop {
+                    let n = match cr.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    match proxy.on_write() {
+                        Action::Pass => {}
+                        Action::Delay(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
+                        Action::Reset => break,
+                    }
+                    if sw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                let _ = sw.shutdown().await;
+            };
+            let down = async {
+                let _ = tokio::io::copy(&mut sr, &mut cw).await;
+                let _ = cw.shutdown().await;
+            };
+            // whichever side ends first ends the connection (a reset closes both)
+            tokio::select! {
+                _ = up => {}
+                _ = down => {}
+            }
+        });
+    }
+}
+
+/// The control endpoint's router.
+pub fn control_router(proxy: Arc<Proxy>) -> axum::Router {
+    async fn set(State(p): State<Arc<Proxy>>, Json(m): Json<Mode>) -> Json<Value> {
+        p.arm(m);
+        Json(p.counters())
+    }
+    async fn get(State(p): State<Arc<Proxy>>) -> Json<Value> {
+        Json(p.counters())
+    }
+    axum::Router::new()
+        .route("/faults", post(set).get(get))
+        .with_state(proxy)
+}
+
+/// Binds both listeners and runs the proxy and its control endpoint (returns their addresses).
+pub async fn start(
+    listen: &str,
+    upstream: &str,
+    control: &str,
+    seed: u64,
+) -> std::io::Result<(SocketAddr, SocketAddr, Arc<Proxy>)> {
+    let proxy = Proxy::new(seed);
+    let l = TcpListener::bind(listen).await?;
+    let c = TcpListener::bind(control).await?;
+    let (la, ca) = (l.local_addr()?, c.local_addr()?);
+    tokio::spawn(serve_proxy(l, upstream.to_string(), proxy.clone()));
+    let router = control_router(proxy.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(c, router).await;
+    });
+    Ok((la, ca, proxy))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_consumed_and_latency_is_seeded() {
+        let p = Proxy::new(7);
+        p.arm(Mode::Reset { count: 2 });
+        assert_eq!(p.on_write(), Action::Reset);
+        assert_eq!(p.on_write(), Action::Reset);
+        assert_eq!(p.on_write(), Action::Pass);
+        p.arm(Mode::Stall { ms: 30, count: 1 });
+        assert_eq!(p.on_write(), Action::Delay(30));
+        assert_eq!(p.on_write(), Action::Pass);
+        p.arm(Mode::Latency { ms: 50 });
+        let a: Vec<Action> = (0..5).map(|_| p.on_write()).collect();
+        let q = Proxy::new(7);
+        q.arm(Mode::Latency { ms: 50 });
+        let b: Vec<Action> = (0..5).map(|_| q.on_write()).collect();
+        assert_eq!(a, b, "same seed, same latencies");
+        assert!(
+            a.iter()
+                .all(|x| matches!(x, Action::Delay(ms) if *ms <= 50))
+        );
+        assert_eq!(p.resets.load(Ordering::Relaxed), 2);
+        assert_eq!(p.stalls.load(Ordering::Relaxed), 1);
+    }
+}

@@ -1,0 +1,144 @@
+//! The `X-Idempotency-Key` middleware for every POST/PUT/PATCH, with the platform's semantics:
+//! a key needs an API key (400 without one), must be a UUID (400), and an unknown API key is 401;
+//! keys are looked up by key alone; a completed key replays the stored status and body with
+//! `x-idempotent-replay: true` without re-running the handler; a key still in progress is 409; a key
+//! whose request failed with a 5xx may be retried and runs again. Without the header: pass-through.
+
+use crate::AppState;
+use crate::api::{now, optional_agent, presented_key};
+use crate::error::agent_error;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rusqlite::OptionalExtension;
+use serde_json::json;
+use std::sync::Arc;
+
+const HEADER: &str = "x-idempotency-key";
+/// Responses larger than this are not stored (the platform's bodies are far smaller).
+const MAX_STORED_BODY: usize = 4 * 1024 * 1024;
+
+/// A stored key: status, response status, response body.
+type StoredKey = (String, Option<i64>, Option<Vec<u8>>);
+
+enum Found {
+    Replay(u16, Vec<u8>),
+    InProgress,
+    Run,
+}
+
+pub async fn layer(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    if !matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) {
+        return next.run(req).await;
+    }
+    let Some(raw) = req.headers().get(HEADER) else {
+        return next.run(req).await;
+    };
+    let Some(api_key) = presented_key(req.headers()) else {
+        return agent_error(
+            400,
+            "X-Idempotency-Key requires authentication",
+            "Send your API key in X-API-Key together with X-Idempotency-Key.",
+            json!({}),
+        )
+        .into_response();
+    };
+    let key = match raw.to_str().ok().map(str::trim).map(uuid::Uuid::parse_str) {
+        Some(Ok(u)) => u.to_string(),
+        _ => {
+            return agent_error(
+                400,
+                "Invalid X-Idempotency-Key format",
+                "Use a UUID, e.g. one from uuid4().",
+                json!({}),
+            )
+            .into_response();
+        }
+    };
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+    let found = {
+        let conn = st.db.lock();
+        let agent = match optional_agent(&conn, &api_key) {
+            Ok(Some(a)) => a,
+            Ok(None) => {
+                return agent_error(
+                    401,
+                    "Invalid API key",
+                    "Register with POST /api/auth/agent and use the key it returns.",
+                    json!({}),
+                )
+                .into_response();
+            }
+            Err(e) => return e.into_response(),
+        };
+        let row: rusqlite::Result<Option<StoredKey>> = conn
+            .query_row(
+                "SELECT status, response_status, response_body FROM idempotency_keys WHERE key = ?1",
+                [&key],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional();
+        let write =
+            |sql: &str| conn.execute(sql, rusqlite::params![key, agent.id, method, path, now()]);
+        let res = match row {
+            Ok(Some((s, Some(code), Some(body)))) if s == "completed" => {
+                Ok(Found::Replay(code as u16, body))
+            }
+            Ok(Some((s, _, _))) if s == "in_progress" => Ok(Found::InProgress),
+            Ok(Some(_)) => write(
+                "UPDATE idempotency_keys SET status = 'in_progress', agent_id = ?2, method = ?3, path = ?4, created_at = ?5 WHERE key = ?1",
+            )
+            .map(|_| Found::Run),
+            Ok(None) => write(
+                "INSERT INTO idempotency_keys (key, agent_id, method, path, status, created_at) VALUES (?1, ?2, ?3, ?4, 'in_progress', ?5)",
+            )
+            .map(|_| Found::Run),
+            Err(e) => Err(e),
+        };
+        match res {
+            Ok(f) => f,
+            Err(e) => return crate::error::ApiError::from(e).into_response(),
+        }
+    };
+    match found {
+        Found::Replay(code, body) => {
+            let mut resp = Response::new(Body::from(body));
+            *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
+            let h = resp.headers_mut();
+            h.insert("content-type", HeaderValue::from_static("application/json"));
+            h.insert("x-idempotent-replay", HeaderValue::from_static("true"));
+            resp
+        }
+        Found::InProgress => agent_error(
+            409,
+            "Request is being processed",
+            "Wait for the first request with this X-Idempotency-Key to finish, then retry.",
+            json!({"idempotency_key": key}),
+        )
+        .into_response(),
+        Found::Run => {
+            let resp = next.run(req).await;
+            let (parts, body) = resp.into_parts();
+            let bytes = axum::body::to_bytes(body, MAX_STORED_BODY)
+                .await
+                .unwrap_or_default();
+            let failed = parts.status.is_server_error();
+            {
+                let conn = st.db.lock();
+                let _ = conn.execute(
+                    "UPDATE idempotency_keys SET status = ?2, response_status = ?3, response_body = ?4 WHERE key = ?1",
+                    rusqlite::params![
+                        key,
+                        if failed { "failed" } else { "completed" },
+                        parts.status.as_u16() as i64,
+                        bytes.to_vec()
+                    ],
+                );
+            }
+            Response::from_parts(parts, Body::from(bytes))
+        }
+    }
+}
