@@ -6,10 +6,11 @@ CARGO ?= cargo
 SEEDS ?= 0..200
 
 DEMO := scripts/demo-hooks.sh
-.PHONY: help setup demo dst test lint fmt install-hooks bench bench-hooks bench-dst bench-verify bench-slop e2e-hooks
+.PHONY: help setup demo dst mutants test lint fmt install-hooks bench bench-hooks bench-dst bench-verify bench-slop e2e-hooks
 
 help:
 	@echo "make dst            run dst-sim over $(SEEDS) with --strict against the embedded reference platform"
+	@echo "make mutants        the fault-layer scorecard: every planted bug caught within $(SEEDS), clean run clean"
 	@echo "make test           run every test (fmt/clippy are in .ci/run)"
 	@echo "make demo           the deploy gate in a scratch repository (push -> blocked -> verified -> open)"
 	@echo "make install-hooks  merge hooks/settings.json into PROJECT=<dir>/.claude/settings.json"
@@ -22,6 +23,10 @@ setup:
 
 dst: setup
 	$(CARGO) run --release -p dst-sim -- run --seeds $(SEEDS) --steps 200 --strict
+
+# The fault-layer scorecard: the reference platform once per planted bug and once clean, --faults on.
+mutants: setup
+	$(CARGO) run --release -p dst-sim -- mutants --seeds $(SEEDS) --steps 200
 
 demo:
 	@bash $(DEMO)

@@ -31,6 +31,25 @@ fn bad_arguments_are_exit_2() {
         vec!["run", "--seeds", "a..b"],
         vec!["run", "--shard", "3/2"],
         vec!["run", "--bug", "nope", "--seed", "1"],
+        // the fault proxy only with --faults, and only for a remote target
+        vec!["run", "--fault-proxy", "http://127.0.0.1:1", "--seed", "1"],
+        vec![
+            "run",
+            "--faults",
+            "--fault-proxy",
+            "http://127.0.0.1:1",
+            "--seed",
+            "1",
+        ],
+        vec!["mutants", "--seeds", "9..3"],
+        vec!["mutants", "--bug", "nope"],
+        vec![
+            "proxy",
+            "--listen",
+            "not-an-address",
+            "--upstream",
+            "127.0.0.1:1",
+        ],
     ] {
         let out = Command::cargo_bin("dst-sim")
             .unwrap()
