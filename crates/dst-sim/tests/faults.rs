@@ -102,7 +102,7 @@ async fn the_scorecard_catches_every_planted_bug_and_the_clean_run_is_clean() {
             assert_eq!(r.invariant.as_deref(), Some(want), "{}", bug.name());
         }
         let steps = r.shrunk_steps.unwrap();
-        assert!(steps >= 1 && steps <= 200, "{}: {steps}", bug.name());
+        assert!((1..=200).contains(&steps), "{}: {steps}", bug.name());
         let trace: Trace =
             serde_json::from_str(&std::fs::read_to_string(r.trace_file.as_ref().unwrap()).unwrap())
                 .unwrap();
