@@ -6,9 +6,12 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 cargo build --release --quiet --manifest-path "$here/Cargo.toml" -p dst-sim
 bin="${CARGO_TARGET_DIR:-$here/target}/release/dst-sim"
 out="$(mktemp -d)"; trap 'rm -rf "$out"' EXIT
-echo "| jobs | seeds | steps | effective steps | wall s | effective steps/s |"
-echo "|---:|---:|---:|---:|---:|---:|"
-for jobs in 1 2; do
-  "$bin" run --seeds 0..200 --steps 200 --jobs "$jobs" --json --out "$out" >"$out/s.json"
-  jq -r --arg j "$jobs" '"| \($j) | \(.seeds|length) | \(.steps) | \(.effective_steps) | \(.elapsed_seconds*10|round/10) | \(.effective_steps/.elapsed_seconds|round) |"' "$out/s.json"
+echo "| run | jobs | seeds | steps | effective steps | wall s | effective steps/s |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+for faults in "" "--faults"; do
+  for jobs in 1 2; do
+    # shellcheck disable=SC2086
+    "$bin" run --seeds 0..200 --steps 200 --jobs "$jobs" $faults --json --out "$out" >"$out/s.json"
+    jq -r --arg j "$jobs" --arg f "${faults:-rules only}" '"| \($f) | \($j) | \(.seeds|length) | \(.steps) | \(.effective_steps) | \(.elapsed_seconds*10|round/10) | \(.effective_steps/.elapsed_seconds|round) |"' "$out/s.json"
+  done
 done

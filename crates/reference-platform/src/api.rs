@@ -121,16 +121,37 @@ async fn arm_db_faults(State(st): St, headers: HeaderMap, bytes: Bytes) -> ApiRe
         return Err(not_found("Route"));
     };
     let v = body(&bytes)?;
-    let num = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+    const KNOWN: [&str; 4] = ["fail_next", "stall_next", "stall_ms", "scope"];
+    if let Some(unknown) = v
+        .as_object()
+        .and_then(|o| o.keys().find(|k| !KNOWN.contains(&k.as_str())))
+    {
+        return Err(agent_error(
+            422,
+            &format!("Unknown field {unknown:?}"),
+            "Send only fail_next, stall_next, stall_ms and scope.",
+            json!({}),
+        ));
+    }
+    let mut b = Body::new(&v)?;
+    let fail_next = b.int("fail_next", 0, 1_000, false).unwrap_or(0) as u32;
+    let stall_next = b.int("stall_next", 0, 1_000, false).unwrap_or(0) as u32;
+    let stall_ms = b.int("stall_ms", 0, 5_000, false).unwrap_or(0) as u64;
+    let scope = b.str("scope", 1, Some(200), false);
+    b.finish()?;
+    if (fail_next > 0 || stall_next > 0) && scope.is_none() {
+        return Err(agent_error(
+            422,
+            "A fault needs a scope",
+            "Send scope: the X-DST-Fault-Scope value of the requests the fault may hit.",
+            json!({}),
+        ));
+    }
     faults.arm(crate::faults::Armed {
-        fail_next: num("fail_next").min(1_000) as u32,
-        stall_next: num("stall_next").min(1_000) as u32,
-        stall_ms: num("stall_ms"),
-        scope: v
-            .get("scope")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
+        fail_next,
+        stall_next,
+        stall_ms,
+        scope: scope.unwrap_or_default(),
     });
     ok(fault_counts(faults))
 }

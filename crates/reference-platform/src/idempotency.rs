@@ -17,8 +17,9 @@ use serde_json::json;
 use std::sync::Arc;
 
 const HEADER: &str = "x-idempotency-key";
-/// Responses larger than this are not stored (the platform's bodies are far smaller).
-const MAX_STORED_BODY: usize = 4 * 1024 * 1024;
+/// Largest response body buffered for storage (the platform's bodies are far smaller); a larger one
+/// fails the request with a 500 rather than being cut.
+const MAX_STORED_BODY: usize = 64 * 1024 * 1024;
 
 /// A stored key: status, response status, response body.
 type StoredKey = (String, Option<i64>, Option<Vec<u8>>);
@@ -122,9 +123,18 @@ pub async fn layer(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
         Found::Run => {
             let resp = next.run(req).await;
             let (parts, body) = resp.into_parts();
-            let bytes = axum::body::to_bytes(body, MAX_STORED_BODY)
-                .await
-                .unwrap_or_default();
+            let bytes = match axum::body::to_bytes(body, MAX_STORED_BODY).await {
+                Ok(b) => b,
+                Err(e) => {
+                    let conn = st.db.lock();
+                    let _ = conn.execute(
+                        "UPDATE idempotency_keys SET status = 'failed' WHERE key = ?1",
+                        [&key],
+                    );
+                    return crate::error::ApiError::Internal(format!("response body: {e}"))
+                        .into_response();
+                }
+            };
             let failed = parts.status.is_server_error();
             {
                 let conn = st.db.lock();

@@ -696,9 +696,22 @@ async fn an_armed_stall_delays_only_its_scope_and_the_request_still_succeeds() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(api.counts().await.1, 1, "only one stall was armed");
 
-    // Absurd stall lengths are capped rather than hanging the platform.
-    let v = api
-        .arm(json!({"stall_next": 0, "stall_ms": 3_600_000, "scope": "slow"}))
-        .await;
-    assert_eq!(v["armed"]["stall_ms"], 5_000, "{v}");
+    // Bad arming input is a clear 422 that arms nothing: absurd stalls, unknown fields, negative
+    // counts, a fault without a scope.
+    let admin = api.p.admin_key.clone();
+    for bad in [
+        json!({"stall_next": 1, "stall_ms": 3_600_000, "scope": "slow"}),
+        json!({"fail_nxt": 1, "scope": "slow"}),
+        json!({"fail_next": -3, "scope": "slow"}),
+        json!({"fail_next": 1}),
+        json!([1, 2]),
+    ] {
+        let (s, _, v) = api
+            .call(post("/api/test/db-faults", &admin, bad.clone()))
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad} -> {v}");
+    }
+    let (_, _, armed) = api.counts().await;
+    assert_eq!(armed["fail_next"], 0);
+    assert_eq!(armed["stall_next"], 0);
 }
