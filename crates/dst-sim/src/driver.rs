@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 
+mod world;
+
 /// One request/response as written to a trace (no headers, so no keys).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TraceExchange {
@@ -85,9 +87,11 @@ pub struct Driver {
     regions: Vec<Vec<String>>,
     dwellers: Vec<String>,
     feedback: Vec<String>,
+    /// Server ids of world content (aspects with their review items, stories with their reviews, events).
+    world: world::Ids,
     pub recorder: Arc<Recorder>,
     /// Non-vacuous checks per invariant (index = Invariant::index()).
-    pub checks: [u64; 11],
+    pub checks: [u64; Invariant::COUNT],
     /// Requests whose response was consumed by a step (for the effective-step ratio).
     pub effective_steps: u64,
     /// Step index being executed (for violations).
@@ -120,8 +124,9 @@ impl Driver {
             regions: vec![],
             dwellers: vec![],
             feedback: vec![],
+            world: world::Ids::default(),
             recorder,
-            checks: [0; 11],
+            checks: [0; Invariant::COUNT],
             effective_steps: 0,
             step: 0,
         }
@@ -370,6 +375,7 @@ impl Driver {
                 }
                 self.send(&admin, Method::PATCH, &path, Some(body)).await?
             }
+            _ => return self.request_world(st, t).await.map(Some),
         }))
     }
 
@@ -415,7 +421,7 @@ impl Driver {
             }
             CreateDweller { .. } => self.dwellers.push(s("/dweller/id")),
             SubmitFeedback { .. } => self.feedback.push(s("/feedback/id")),
-            _ => {}
+            _ => self.remember_world(t, body),
         }
     }
 
@@ -486,6 +492,7 @@ impl Driver {
                 }
             }
             RegisterAgent | CreateRegion { .. } | CreateDweller { .. } => {}
+            _ => self.check_world_step(after, t).await?,
         }
         Ok(())
     }
@@ -505,6 +512,7 @@ impl Driver {
         for fi in 0..self.feedback.len().min(after.feedback.len()) {
             self.check_feedback(after, fi).await?;
         }
+        self.check_world_all(after).await?;
         Ok(())
     }
 
