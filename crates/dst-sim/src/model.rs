@@ -707,7 +707,8 @@ impl ReferenceStateMachine for Model {
         let mut options: Vec<(u32, BoxedStrategy<Transition>)> = Vec::new();
         // Rules fired less often in this sequence weigh more, and a rule that has not fired yet
         // outweighs the rest: every rule fires as soon as it can. Until the first world exists,
-        // the steps that lead to one weigh triple (worlds unlock most rules).
+        // the steps that lead to one weigh triple (worlds unlock most rules), and the first three
+        // agents register first.
         let no_world = st.worlds.is_empty();
         let mut add = |rule: Rule, s: BoxedStrategy<Transition>| {
             let fired = st.fired[rule.index()];
@@ -726,6 +727,10 @@ impl ReferenceStateMachine for Model {
                 )
             {
                 w *= 3;
+            }
+            // a proposal needs two reviewers besides its proposer
+            if rule == Rule::RegisterAgent && st.agents < 3 {
+                w = 1000;
             }
             options.push((w, s));
         };
@@ -772,8 +777,10 @@ impl ReferenceStateMachine for Model {
         let focus = validating.first().copied();
         if !validating.is_empty() && n >= 2 {
             // mostly an agent that may review (not the owner, not yet a reviewer); sometimes anyone
+            // (two reviewers are enough: more would only add items to resolve before the world)
             let good: Vec<(usize, usize)> = focus
                 .iter()
+                .filter(|&&p| st.proposals[p].reviewers.len() < 2)
                 .flat_map(|&p| {
                     (0..n)
                         .filter(move |a| {

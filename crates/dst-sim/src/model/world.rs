@@ -85,7 +85,7 @@ pub struct EventM {
 }
 
 // Boundary values drawn from the seed.
-pub const ASPECT_TITLE_LENS: &[usize] = &[2, 3, 60, 255, 256];
+pub const ASPECT_TITLE_LENS: &[usize] = &[2, 3, 60, 60, 60, 255, 256];
 pub const STORY_TITLE_LENS: &[usize] = &[1, 40, 200, 201];
 /// Review notes must be ≥20 characters; 19 is the one-short case (mostly valid lengths).
 pub const STORY_NOTES_LENS: &[usize] = &[19, 20, 80, 80, 80, 80];
@@ -506,12 +506,12 @@ pub(super) fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transiti
         (
             biased(free_authors, agents.clone()),
             pick(w),
-            0..24u8,
+            0..12u8,
             pick(dwellers),
             lens(STORY_TITLE_LENS),
         )
             .prop_map(move |(actor, world, coin, d, title_len)| {
-                // 1 in 24 names a missing world; 1 in 6 tells it through a dweller's eyes
+                // 1 in 12 names a missing world; 1 in 6 tells it through a dweller's eyes
                 let world = (coin != 0).then_some(world);
                 let dweller = (dwellers > 0 && coin % 6 == 1).then_some(d);
                 Transition::CreateStory {
@@ -537,17 +537,25 @@ pub(super) fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transiti
             })
             .collect();
         let any: Vec<(usize, usize)> = (0..ns).flat_map(|i| (0..n).map(move |x| (i, x))).collect();
+        let authors: Vec<(usize, usize)> = (0..ns).map(|i| (i, st.stories[i].author)).collect();
+        // mostly a new reviewer of the focus story; 1 in 8 the author itself (403)
         add(
             Rule::ReviewStory,
-            (biased(good, any), 0..6u8, lens(STORY_NOTES_LENS))
-                .prop_map(
-                    |((story, actor), coin, notes_len)| Transition::ReviewStory {
+            (
+                biased(good, any),
+                select(authors),
+                0..48u8,
+                lens(STORY_NOTES_LENS),
+            )
+                .prop_map(|(pair, own, coin, notes_len)| {
+                    let (story, actor) = if coin % 8 == 0 { own } else { pair };
+                    Transition::ReviewStory {
                         actor,
                         story,
-                        acclaim: coin != 0,
+                        acclaim: coin % 6 != 1,
                         notes_len,
-                    },
-                )
+                    }
+                })
                 .boxed(),
         );
         let reviews: Vec<(usize, usize, usize)> = (0..ns)
@@ -575,19 +583,44 @@ pub(super) fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transiti
                     .boxed(),
             );
         }
-        // mostly a story with feedback and no revision yet; sometimes any (and sometimes unchanged)
+        // mostly a story whose reviews are all answered and that has not been revised yet (the
+        // last acclaim condition comes last, so a platform that skips it is seen); sometimes any
+        // story, and sometimes with unchanged content
         let unrevised: Vec<usize> = (0..ns)
-            .filter(|&i| !st.stories[i].reviews.is_empty() && st.stories[i].revisions == 0)
+            .filter(|&i| {
+                let s = &st.stories[i];
+                s.reviews.len() >= 2 && s.reviews.iter().all(|r| r.responded) && s.revisions == 0
+            })
             .collect();
+        // otherwise a story whose acclaim this revision cannot short-cut (already revised or
+        // acclaimed, or not the focus and not reviewed)
+        let unrevised = if unrevised.is_empty() {
+            (0..ns)
+                .filter(|&i| {
+                    let s = &st.stories[i];
+                    s.revisions > 0 || s.acclaimed || (Some(i) != focus && s.reviews.is_empty())
+                })
+                .collect()
+        } else {
+            unrevised
+        };
+        // (with neither, the content is sent unchanged: revising the focus story for real this
+        // early would satisfy the revision condition before the others)
+        let unchanged = unrevised.is_empty();
+        let targets = if unchanged {
+            (0..ns).collect()
+        } else {
+            unrevised
+        };
         add(
             Rule::ReviseStory,
-            (biased(unrevised, (0..ns).collect()), pick(n), 0..8u8)
+            (biased(targets, (0..ns).collect()), pick(n), 0..8u8)
                 .prop_map({
                     let authors: Vec<usize> = st.stories.iter().map(|s| s.author).collect();
                     move |(story, other, coin)| Transition::ReviseStory {
                         actor: if coin == 0 { other } else { authors[story] },
                         story,
-                        same: coin == 1,
+                        same: unchanged || coin == 1,
                     }
                 })
                 .boxed(),
@@ -603,30 +636,46 @@ pub(super) fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transiti
     );
     let ne = st.events.len();
     if ne > 0 {
-        // mostly a pending event and a non-proposer; sometimes the proposer or a decided event (400)
-        let good: Vec<(usize, usize)> = (0..ne)
+        // mostly a pending event and a non-proposer; 1 in 8 the proposer of a pending event, and
+        // sometimes an event already decided (both 400)
+        let pending: Vec<usize> = (0..ne)
             .filter(|&e| st.events[e].status == EStatus::Pending)
-            .flat_map(|e| {
+            .collect();
+        let good: Vec<(usize, usize)> = pending
+            .iter()
+            .flat_map(|&e| {
                 (0..n)
                     .filter(move |a| *a != st.events[e].proposer)
                     .map(move |a| (e, a))
             })
             .collect();
         let any: Vec<(usize, usize)> = (0..ne).flat_map(|e| (0..n).map(move |a| (e, a))).collect();
-        let proposers: Vec<(usize, usize)> = (0..ne).map(|e| (e, st.events[e].proposer)).collect();
-        let pairs = (biased(good, any), select(proposers), 0..8u8)
-            .prop_map(|(g, p, coin)| if coin == 0 { p } else { g })
-            .boxed();
+        let own: Vec<(usize, usize)> = if pending.is_empty() {
+            (0..ne).map(|e| (e, st.events[e].proposer)).collect()
+        } else {
+            pending
+                .iter()
+                .map(|&e| (e, st.events[e].proposer))
+                .collect()
+        };
+        // the proposer tries to approve its own pending event 1 in 2 times, to reject it 1 in 8
+        let pairs = |one_in: u8| {
+            (
+                biased(good.clone(), any.clone()),
+                select(own.clone()),
+                0..one_in,
+            )
+                .prop_map(|(g, p, coin)| if coin == 0 { p } else { g })
+        };
         add(
             Rule::ApproveEvent,
-            pairs
-                .clone()
+            pairs(2)
                 .prop_map(|(event, actor)| Transition::ApproveEvent { actor, event })
                 .boxed(),
         );
         add(
             Rule::RejectEvent,
-            pairs
+            pairs(8)
                 .prop_map(|(event, actor)| Transition::RejectEvent { actor, event })
                 .boxed(),
         );
