@@ -2,8 +2,8 @@
 //! a platform (and by anyone scripting one). Texts meet the platform's minimum lengths.
 
 use crate::{
-    ApiError, CausalStep, Client, NewDweller, NewFeedback, NewProposal, NewRegion, RegisterAgent,
-    ReviewItemInput,
+    ApiError, CausalStep, Client, NewAspect, NewDweller, NewFeedback, NewProposal, NewRegion,
+    NewStory, NewStoryReview, NewWorldEvent, RegisterAgent, ReviewItemInput,
 };
 use serde_json::json;
 
@@ -134,4 +134,71 @@ pub async fn reviewed_proposal(
         .clone();
     proposer.revise_proposal(&p, &json!({"premise": "Sea walls fail by 2040 and coastal cities float on ballasted kelp rafts that ride out storms."})).await?;
     Ok((p, [i1, i2]))
+}
+
+/// A technology aspect for a world made from [`proposal`].
+pub fn aspect(title: &str) -> NewAspect {
+    NewAspect {
+        aspect_type: "technology".into(),
+        title: title.into(),
+        premise: "Raft districts share ballast data so storms are ridden out together.".into(),
+        content: json!({"mechanism": "mesh radios on every ballast valve", "adopted": 2052}),
+        canon_justification:
+            "Follows from the raft federations of 2070 needing shared storm response.".into(),
+        inspired_by_actions: vec![],
+        proposed_timeline_entry: None,
+    }
+}
+
+/// A story in `world` told by an outside narrator (no dweller needed).
+pub fn story(world: &str, title: &str) -> NewStory {
+    NewStory {
+        world_id: world.into(),
+        title: title.into(),
+        content: "The storm came in low over the outer ring. Every ballast valve in the district opened at \
+                  once, and the rafts sank a hand's width together, as they had practised for years."
+            .into(),
+        perspective: "third_person_omniscient".into(),
+        perspective_dweller_id: None,
+        video_prompt: "Night storm over a floating kelp-raft city, valves venting, slow aerial push-in."
+            .into(),
+        summary: None,
+    }
+}
+
+/// A story review; `acclaim` says whether it recommends acclaim.
+pub fn story_review(acclaim: bool) -> NewStoryReview {
+    NewStoryReview {
+        recommend_acclaim: acclaim,
+        improvements: vec!["Show one technician's view of the valves opening.".into()],
+        canon_notes: "Consistent with the raft federations and the storm decade.".into(),
+        event_notes: "No world events are referenced; nothing contradicts canon.".into(),
+        style_notes: "Tight pacing; the last sentence lands the idea well.".into(),
+    }
+}
+
+/// A world event for a world made from [`proposal`] (history 2031–2090, so 2031..=2100 is valid).
+pub fn world_event(title: &str, year: i64) -> NewWorldEvent {
+    NewWorldEvent {
+        title: title.into(),
+        description: "The first federation-wide storm drill: every raft district lowers its ballast together.".into(),
+        year_in_world: year,
+        affected_regions: vec![],
+        canon_justification: "Follows from the 2070 raft federations sharing tidal grids and storm data.".into(),
+    }
+}
+
+/// A published story by `author` in `world` with an acclaim review from each of `r1` and `r2`,
+/// not yet answered or revised: returns (story id, [review ids]).
+pub async fn reviewed_story(
+    author: &Client,
+    r1: &Client,
+    r2: &Client,
+    world: &str,
+    title: &str,
+) -> Result<(String, [String; 2]), ApiError> {
+    let s = author.create_story(&story(world, title)).await?.id;
+    let a = r1.review_story(&s, &story_review(true)).await?.id;
+    let b = r2.review_story(&s, &story_review(true)).await?.id;
+    Ok((s, [a, b]))
 }

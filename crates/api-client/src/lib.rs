@@ -14,6 +14,8 @@ pub mod github;
 pub mod logfire;
 mod platform;
 mod types;
+mod types_world;
 
 pub use platform::*;
 pub use types::*;
+pub use types_world::*;

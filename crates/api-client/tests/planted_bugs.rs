@@ -245,11 +245,19 @@ async fn world_backlink_null() {
 
 #[test]
 fn every_bug_has_a_test_here() {
-    let src = include_str!("planted_bugs.rs");
+    // aspects, stories and events have theirs in world_content.rs (sequential) and
+    // concurrency_world.rs (races: one test with the bug on, one with it off)
+    let src = [
+        include_str!("planted_bugs.rs"),
+        include_str!("world_content.rs"),
+        include_str!("concurrency_world.rs"),
+    ]
+    .concat();
     for b in Bug::all() {
         let needle = format!("Bug::{:?}", b);
         assert!(
-            src.contains(&format!("on_and_off({needle},")),
+            src.contains(&format!("on_and_off({needle},"))
+                || src.contains(&format!("platform(&[{needle}])")),
             "no on/off test for {}",
             b.name()
         );

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 
+mod world;
+
 /// One request/response as written to a trace (no headers, so no keys).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TraceExchange {
@@ -85,6 +87,8 @@ pub struct Driver {
     pub(crate) regions: Vec<Vec<String>>,
     pub(crate) dwellers: Vec<String>,
     pub(crate) feedback: Vec<String>,
+    /// Server ids of world content (aspects with their review items, stories with their reviews, events).
+    world: world::Ids,
     pub recorder: Arc<Recorder>,
     /// Fault layer: the idempotency key the next requests carry.
     pub(crate) idem: Option<String>,
@@ -98,7 +102,7 @@ pub struct Driver {
     /// Fault layer: what the last fault step did (races and their outcomes), for the trace.
     pub last_fault: Option<crate::fault_driver::FaultRecord>,
     /// Non-vacuous checks per invariant (index = Invariant::index()).
-    pub checks: [u64; 11],
+    pub checks: [u64; Invariant::COUNT],
     /// Requests whose response was consumed by a step (for the effective-step ratio).
     pub effective_steps: u64,
     /// Step index being executed (for violations).
@@ -131,13 +135,14 @@ impl Driver {
             regions: vec![],
             dwellers: vec![],
             feedback: vec![],
+            world: world::Ids::default(),
             recorder,
             idem: None,
             fault_scope: None,
             tolerate_5xx: false,
             db_control: crate::fault_driver::DbControl::None,
             last_fault: None,
-            checks: [0; 11],
+            checks: [0; Invariant::COUNT],
             effective_steps: 0,
             step: 0,
         }
@@ -411,6 +416,7 @@ impl Driver {
             }
             // fault steps are driven by `Driver::apply_fault`
             Fault { .. } => return Ok(None),
+            _ => return self.request_world(st, t).await.map(Some),
         }))
     }
 
@@ -456,7 +462,7 @@ impl Driver {
             }
             CreateDweller { .. } => self.dwellers.push(s("/dweller/id")),
             SubmitFeedback { .. } => self.feedback.push(s("/feedback/id")),
-            _ => {}
+            _ => self.remember_world(t, body),
         }
     }
 
@@ -527,6 +533,7 @@ impl Driver {
                 }
             }
             RegisterAgent | CreateRegion { .. } | CreateDweller { .. } | Fault { .. } => {}
+            _ => self.check_world_step(after, t).await?,
         }
         Ok(())
     }
@@ -546,6 +553,7 @@ impl Driver {
         for fi in 0..self.feedback.len().min(after.feedback.len()) {
             self.check_feedback(after, fi).await?;
         }
+        self.check_world_all(after).await?;
         Ok(())
     }
 

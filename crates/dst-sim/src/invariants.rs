@@ -27,10 +27,25 @@ pub enum Invariant {
     DwellerCap,
     /// 10. Nobody reviews their own proposal.
     NoSelfReview,
+    /// 11. Aspect status follows draft → validating → approved only; exactly the approved aspects
+    ///     are in their world's canon.
+    AspectStatus,
+    /// 12. A story, aspect or event references an existing world (the one it was created in),
+    ///     and a failed story create leaves nothing behind.
+    WorldReference,
+    /// 13. Nobody reviews their own story or aspect.
+    NoSelfReviewContent,
+    /// 14. A story is acclaimed only once its conditions held (≥2 acclaim reviews, all answered,
+    ///     one revision), and a story that met them is acclaimed (liveness: at every read-back of the
+    ///     story and over all stories at the end of a seed).
+    StoryAcclaim,
+    /// 15. A world event is approved or rejected once, never both, and never by its proposer.
+    EventDecision,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 11] = [
+    pub const COUNT: usize = 16;
+    pub const ALL: [Invariant; Invariant::COUNT] = [
         Invariant::ModelAgreement,
         Invariant::ProposalStatus,
         Invariant::SingleHolder,
@@ -42,6 +57,11 @@ impl Invariant {
         Invariant::OneWorldPerProposal,
         Invariant::DwellerCap,
         Invariant::NoSelfReview,
+        Invariant::AspectStatus,
+        Invariant::WorldReference,
+        Invariant::NoSelfReviewContent,
+        Invariant::StoryAcclaim,
+        Invariant::EventDecision,
     ];
 
     pub fn name(&self) -> &'static str {
@@ -57,6 +77,11 @@ impl Invariant {
             Invariant::OneWorldPerProposal => "8-one-world-per-proposal",
             Invariant::DwellerCap => "9-dweller-cap",
             Invariant::NoSelfReview => "10-no-self-review",
+            Invariant::AspectStatus => "11-aspect-status",
+            Invariant::WorldReference => "12-world-reference",
+            Invariant::NoSelfReviewContent => "13-no-self-review-content",
+            Invariant::StoryAcclaim => "14-story-acclaim",
+            Invariant::EventDecision => "15-event-decision",
         }
     }
 

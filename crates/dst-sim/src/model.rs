@@ -10,6 +10,9 @@ use proptest::strategy::{BoxedStrategy, Just, Strategy};
 use proptest_state_machine::ReferenceStateMachine;
 use serde::{Deserialize, Serialize};
 
+mod world;
+pub use world::{AStatus, AspectM, EStatus, EventM, StoryM, StoryReviewM};
+
 pub const MAX_DWELLERS: usize = 5;
 pub const MAX_ACTIVE_PROPOSALS: usize = 3;
 
@@ -110,6 +113,9 @@ pub struct State {
     pub worlds: Vec<World>,
     pub dwellers: Vec<Dweller>,
     pub feedback: Vec<Feedback>,
+    pub aspects: Vec<AspectM>,
+    pub stories: Vec<StoryM>,
+    pub events: Vec<EventM>,
     pub step: u32,
     /// How often each rule was generated in this sequence (drives the coverage weighting).
     pub fired: [u32; Rule::COUNT],
@@ -137,10 +143,22 @@ pub enum Rule {
     SubmitFeedback,
     UpvoteFeedback,
     AdminFeedbackStatus,
+    CreateAspect,
+    SubmitAspect,
+    ReviewAspect,
+    ResolveAspectItem,
+    ReviseAspect,
+    CreateStory,
+    ReviewStory,
+    RespondStoryReview,
+    ReviseStory,
+    ProposeEvent,
+    ApproveEvent,
+    RejectEvent,
 }
 
 impl Rule {
-    pub const COUNT: usize = 15;
+    pub const COUNT: usize = 27;
     pub const ALL: [Rule; Rule::COUNT] = [
         Rule::RegisterAgent,
         Rule::CreateProposal,
@@ -157,6 +175,18 @@ impl Rule {
         Rule::SubmitFeedback,
         Rule::UpvoteFeedback,
         Rule::AdminFeedbackStatus,
+        Rule::CreateAspect,
+        Rule::SubmitAspect,
+        Rule::ReviewAspect,
+        Rule::ResolveAspectItem,
+        Rule::ReviseAspect,
+        Rule::CreateStory,
+        Rule::ReviewStory,
+        Rule::RespondStoryReview,
+        Rule::ReviseStory,
+        Rule::ProposeEvent,
+        Rule::ApproveEvent,
+        Rule::RejectEvent,
     ];
     pub fn name(&self) -> &'static str {
         match self {
@@ -175,6 +205,18 @@ impl Rule {
             Rule::SubmitFeedback => "submit_feedback",
             Rule::UpvoteFeedback => "upvote_feedback",
             Rule::AdminFeedbackStatus => "admin_feedback_status",
+            Rule::CreateAspect => "create_aspect",
+            Rule::SubmitAspect => "submit_aspect",
+            Rule::ReviewAspect => "review_aspect",
+            Rule::ResolveAspectItem => "resolve_aspect_item",
+            Rule::ReviseAspect => "revise_aspect",
+            Rule::CreateStory => "create_story",
+            Rule::ReviewStory => "review_story",
+            Rule::RespondStoryReview => "respond_story_review",
+            Rule::ReviseStory => "revise_story",
+            Rule::ProposeEvent => "propose_event",
+            Rule::ApproveEvent => "approve_event",
+            Rule::RejectEvent => "reject_event",
         }
     }
     pub(crate) fn index(&self) -> usize {
@@ -251,6 +293,66 @@ pub enum Transition {
     Fault {
         fault: crate::faults::Fault,
     },
+    CreateAspect {
+        actor: usize,
+        world: usize,
+        title_len: usize,
+    },
+    SubmitAspect {
+        actor: usize,
+        aspect: usize,
+    },
+    ReviewAspect {
+        actor: usize,
+        aspect: usize,
+        items: usize,
+    },
+    ResolveAspectItem {
+        actor: usize,
+        aspect: usize,
+        item: usize,
+    },
+    ReviseAspect {
+        actor: usize,
+        aspect: usize,
+    },
+    /// `world: None` names a world that does not exist (predicted 404, nothing created).
+    CreateStory {
+        actor: usize,
+        world: Option<usize>,
+        dweller: Option<usize>,
+        title_len: usize,
+    },
+    ReviewStory {
+        actor: usize,
+        story: usize,
+        acclaim: bool,
+        notes_len: usize,
+    },
+    RespondStoryReview {
+        actor: usize,
+        story: usize,
+        review: usize,
+    },
+    /// `same`: send the current content again (200 with no changes; not a revision).
+    ReviseStory {
+        actor: usize,
+        story: usize,
+        same: bool,
+    },
+    ProposeEvent {
+        actor: usize,
+        world: usize,
+        year: i64,
+    },
+    ApproveEvent {
+        actor: usize,
+        event: usize,
+    },
+    RejectEvent {
+        actor: usize,
+        event: usize,
+    },
 }
 
 impl Transition {
@@ -272,6 +374,18 @@ impl Transition {
             Transition::UpvoteFeedback { .. } => Rule::UpvoteFeedback,
             Transition::AdminFeedbackStatus { .. } => Rule::AdminFeedbackStatus,
             Transition::Fault { fault } => fault.base_rule(),
+            Transition::CreateAspect { .. } => Rule::CreateAspect,
+            Transition::SubmitAspect { .. } => Rule::SubmitAspect,
+            Transition::ReviewAspect { .. } => Rule::ReviewAspect,
+            Transition::ResolveAspectItem { .. } => Rule::ResolveAspectItem,
+            Transition::ReviseAspect { .. } => Rule::ReviseAspect,
+            Transition::CreateStory { .. } => Rule::CreateStory,
+            Transition::ReviewStory { .. } => Rule::ReviewStory,
+            Transition::RespondStoryReview { .. } => Rule::RespondStoryReview,
+            Transition::ReviseStory { .. } => Rule::ReviseStory,
+            Transition::ProposeEvent { .. } => Rule::ProposeEvent,
+            Transition::ApproveEvent { .. } => Rule::ApproveEvent,
+            Transition::RejectEvent { .. } => Rule::RejectEvent,
         }
     }
 }
@@ -290,6 +404,16 @@ pub const REVIEW_DESC_LENS: &[usize] = &[10, 40, 2000, 2001];
 pub const RESPONSE_LENS: &[usize] = &[10, 60, 2000];
 pub const FEEDBACK_TITLE_LENS: &[usize] = &[4, 5, 40, 100, 101, 255, 256];
 pub const ACTION_LENS: &[usize] = &[1, 80];
+/// Admin status targets: every status, terminal ones twice (so invariant 6 is reached in every seed).
+pub const ADMIN_TARGETS: &[FStatus] = &[
+    FStatus::New,
+    FStatus::Acknowledged,
+    FStatus::InProgress,
+    FStatus::Resolved,
+    FStatus::Resolved,
+    FStatus::WontFix,
+    FStatus::WontFix,
+];
 
 fn active(st: &State, agent: usize) -> usize {
     st.proposals
@@ -425,6 +549,7 @@ pub fn expect(st: &State, t: &Transition) -> Expect {
                 Expect::Reject(400)
             }
         }
+        _ => world::expect(st, t),
     }
 }
 
@@ -482,6 +607,7 @@ pub fn valid(st: &State, t: &Transition) -> bool {
         SubmitFeedback { actor, .. } => agent(actor),
         UpvoteFeedback { actor, feedback } => agent(actor) && feedback < st.feedback.len(),
         AdminFeedbackStatus { feedback, .. } => feedback < st.feedback.len(),
+        _ => world::valid(st, t),
     }
 }
 
@@ -556,6 +682,7 @@ pub fn step(mut st: State, t: &Transition) -> State {
         UpvoteFeedback { actor, feedback } => st.feedback[feedback].upvoters.push(actor),
         AdminFeedbackStatus { feedback, to } => st.feedback[feedback].status = to,
         Fault { .. } => {}
+        _ => world::step(&mut st, t),
     }
     st
 }
@@ -594,10 +721,34 @@ impl ReferenceStateMachine for Model {
 
     fn transitions(st: &State) -> BoxedStrategy<Transition> {
         let mut options: Vec<(u32, BoxedStrategy<Transition>)> = Vec::new();
-        // Rules fired less often in this sequence weigh more: every rule fires as soon as it can.
+        // Rules fired less often in this sequence weigh more, and a rule that has not fired yet
+        // outweighs the rest: every rule fires as soon as it can. Until the first world exists,
+        // the steps that lead to one weigh triple (worlds unlock most rules), and the first three
+        // agents register first.
+        let no_world = st.worlds.is_empty();
         let mut add = |rule: Rule, s: BoxedStrategy<Transition>| {
             let fired = st.fired[rule.index()];
-            options.push((64 / (1 + fired).min(16) + 1, s));
+            let mut w = if fired == 0 {
+                200
+            } else {
+                64 / (1 + fired).min(16) + 1
+            };
+            if no_world
+                && matches!(
+                    rule,
+                    Rule::SubmitProposal
+                        | Rule::PostReview
+                        | Rule::ReviseProposal
+                        | Rule::ResolveItem
+                )
+            {
+                w *= 3;
+            }
+            // a proposal needs two reviewers besides its proposer
+            if rule == Rule::RegisterAgent && st.agents < 3 {
+                w = 1000;
+            }
+            options.push((w, s));
         };
         let n = st.agents;
         if n < 4 || st.step.is_multiple_of(23) {
@@ -642,8 +793,10 @@ impl ReferenceStateMachine for Model {
         let focus = validating.first().copied();
         if !validating.is_empty() && n >= 2 {
             // mostly an agent that may review (not the owner, not yet a reviewer); sometimes anyone
+            // (two reviewers are enough: more would only add items to resolve before the world)
             let good: Vec<(usize, usize)> = focus
                 .iter()
+                .filter(|&&p| st.proposals[p].reviewers.len() < 2)
                 .flat_map(|&p| {
                     (0..n)
                         .filter(move |a| {
@@ -822,11 +975,12 @@ impl ReferenceStateMachine for Model {
             );
             add(
                 Rule::AdminFeedbackStatus,
-                (pick(f), proptest::sample::select(FStatus::ALL.to_vec()))
+                (pick(f), proptest::sample::select(ADMIN_TARGETS))
                     .prop_map(|(feedback, to)| Transition::AdminFeedbackStatus { feedback, to })
                     .boxed(),
             );
         }
+        world::offer(st, &mut add);
         if st.faults {
             crate::faults::options(st, &mut options);
         }

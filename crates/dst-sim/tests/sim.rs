@@ -126,6 +126,49 @@ async fn world_backlink_null_is_caught() {
     caught("world-backlink-null", "8-one-world-per-proposal").await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn story_self_review_is_caught() {
+    caught("story-self-review", "13-no-self-review-content").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acclaim_without_revision_is_caught() {
+    caught("acclaim-without-revision", "14-story-acclaim").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_double_decision_is_caught() {
+    caught("event-double-decision", "15-event-decision").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_self_approval_is_caught() {
+    caught("event-self-approval", "15-event-decision").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aspect_status_backwards_is_caught() {
+    caught("aspect-status-backwards", "11-aspect-status").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn story_orphan_world_is_caught() {
+    caught("story-orphan-world", "12-world-reference").await;
+}
+
+/// The race bugs need concurrent requests (api-client's concurrency tests show them); sequential
+/// runs must not report them as anything else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn race_bugs_give_no_sequential_false_positives() {
+    for bug in ["acclaim-race", "event-decision-race"] {
+        let out = tempfile::tempdir().unwrap();
+        let s = cli::run(&args("0..4", 200, &[bug], out.path()), false)
+            .await
+            .unwrap();
+        assert!(s.failures.is_empty(), "{bug}: {:?}", s.failures);
+    }
+}
+
 /// Replaces UUIDs (server ids) with a placeholder so two runs can be compared.
 fn normalize(s: &str) -> String {
     let mut out = String::new();

@@ -76,6 +76,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/feedback/{id}/status",
             axum::routing::patch(set_feedback_status),
         )
+        .merge(crate::api_stories::routes())
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,
@@ -169,7 +170,7 @@ async fn db_fault_counts(State(st): St, headers: HeaderMap) -> ApiResult {
 static SEQ: AtomicU64 = AtomicU64::new(1);
 
 /// A process-wide sequence number: orders events that share a millisecond.
-fn seq() -> i64 {
+pub(crate) fn seq() -> i64 {
     SEQ.fetch_add(1, Ordering::Relaxed) as i64
 }
 
@@ -179,11 +180,11 @@ pub fn now() -> String {
         .replace('Z', "+00:00")
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     markers::Timestamp::now().0 as i64
 }
 
-fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
@@ -204,7 +205,7 @@ pub fn hash_key(key: &str) -> String {
 }
 
 /// `query_row` through the statement cache: handlers run the same few statements thousands of times.
-fn qr<T, P: rusqlite::Params, F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>>(
+pub(crate) fn qr<T, P: rusqlite::Params, F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>>(
     c: &rusqlite::Connection,
     sql: &str,
     p: P,
@@ -214,15 +215,19 @@ fn qr<T, P: rusqlite::Params, F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<
 }
 
 /// `execute` through the statement cache.
-fn ex<P: rusqlite::Params>(c: &rusqlite::Connection, sql: &str, p: P) -> rusqlite::Result<usize> {
+pub(crate) fn ex<P: rusqlite::Params>(
+    c: &rusqlite::Connection,
+    sql: &str,
+    p: P,
+) -> rusqlite::Result<usize> {
     c.prepare_cached(sql)?.execute(p)
 }
 
-fn ok(v: Value) -> ApiResult {
+pub(crate) fn ok(v: Value) -> ApiResult {
     Ok((StatusCode::OK, axum::Json(v)).into_response())
 }
 
-fn uuid_path(field: &str, s: &str) -> Result<String, ApiError> {
+pub(crate) fn uuid_path(field: &str, s: &str) -> Result<String, ApiError> {
     uuid::Uuid::parse_str(s)
         .map(|u| u.to_string())
         .map_err(|_| {
@@ -237,9 +242,9 @@ fn uuid_path(field: &str, s: &str) -> Result<String, ApiError> {
 
 #[derive(Clone)]
 pub(crate) struct Agent {
-    pub(crate) id: String,
-    name: String,
-    username: String,
+    pub id: String,
+    pub name: String,
+    pub username: String,
 }
 
 pub(crate) fn presented_key(headers: &HeaderMap) -> Option<String> {
@@ -253,7 +258,7 @@ pub(crate) fn presented_key(headers: &HeaderMap) -> Option<String> {
         .map(|k| k.trim().to_string())
 }
 
-fn auth_tx(tx: &rusqlite::Connection, headers: &HeaderMap) -> Result<Agent, ApiError> {
+pub(crate) fn auth_tx(tx: &rusqlite::Connection, headers: &HeaderMap) -> Result<Agent, ApiError> {
     let Some(key) = presented_key(headers) else {
         return Err(agent_error(
             401,
@@ -291,7 +296,10 @@ pub(crate) fn optional_agent(
         .optional()?)
 }
 
-fn maybe_auth(conn: &rusqlite::Connection, headers: &HeaderMap) -> Result<Option<Agent>, ApiError> {
+pub(crate) fn maybe_auth(
+    conn: &rusqlite::Connection,
+    headers: &HeaderMap,
+) -> Result<Option<Agent>, ApiError> {
     match presented_key(headers) {
         None => Ok(None),
         Some(_) => auth_tx(conn, headers).map(Some),
@@ -299,7 +307,7 @@ fn maybe_auth(conn: &rusqlite::Connection, headers: &HeaderMap) -> Result<Option
 }
 
 /// Runs `f` in one transaction on the shared connection.
-fn with_tx<T>(
+pub(crate) fn with_tx<T>(
     st: &AppState,
     f: impl FnOnce(&Transaction) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
@@ -323,12 +331,12 @@ fn with_tx<T>(
 }
 
 /// A pause between check and write, used only by planted race bugs.
-async fn race_window() {
+pub(crate) async fn race_window() {
     tokio::task::yield_now().await;
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
 }
 
-fn body(bytes: &Bytes) -> Result<Value, ApiError> {
+pub(crate) fn body(bytes: &Bytes) -> Result<Value, ApiError> {
     parse_json(bytes)
 }
 
@@ -637,7 +645,7 @@ async fn list_proposals(State(st): St, Query(q): Q) -> ApiResult {
     ok(json!({"items": items, "next_cursor": next}))
 }
 
-fn parse_limit(
+pub(crate) fn parse_limit(
     q: &HashMap<String, String>,
     key: &str,
     default: i64,
@@ -842,7 +850,12 @@ const CATEGORIES: &[&str] = &[
 ];
 const SEVERITIES: &[&str] = &["critical", "important", "minor"];
 
-fn content_owner(tx: &rusqlite::Connection, ctype: &str, id: &str) -> Result<String, ApiError> {
+fn content_owner(
+    tx: &rusqlite::Connection,
+    st: &AppState,
+    ctype: &str,
+    id: &str,
+) -> Result<String, ApiError> {
     if !CONTENT_TYPES.contains(&ctype) {
         return Err(agent_error(
             400,
@@ -851,15 +864,16 @@ fn content_owner(tx: &rusqlite::Connection, ctype: &str, id: &str) -> Result<Str
             json!({"valid_types": CONTENT_TYPES}),
         ));
     }
-    if ctype != "proposal" {
-        // The reference platform models proposals only (aspects, stories: later scope).
-        return Err(not_found("Content"));
-    }
-    let owner: Option<String> = tx
-        .query_row("SELECT agent_id FROM proposals WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })
-        .optional()?;
+    let owner: Option<String> = match ctype {
+        "proposal" => tx
+            .query_row("SELECT agent_id FROM proposals WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?,
+        "aspect" | "story" => crate::api_stories::content_owner(tx, st, ctype, id)?,
+        // dweller proposals are not modelled
+        _ => None,
+    };
     owner.ok_or_else(|| not_found("Content"))
 }
 
@@ -927,8 +941,8 @@ async fn post_review(
     let review_id = new_id();
     let out = with_tx(&st, |tx| {
         let agent = auth_tx(tx, &headers)?;
-        let owner = content_owner(tx, &ctype, &id)?;
-        if owner == agent.id && !st.bug(Bug::SelfReview) {
+        let owner = content_owner(tx, &st, &ctype, &id)?;
+        if owner == agent.id && !(ctype == "proposal" && st.bug(Bug::SelfReview)) {
             return Err(agent_error(
                 403,
                 "You cannot review your own content",
@@ -1010,7 +1024,7 @@ async fn get_reviews(
     let id = uuid_path("content_id", &id)?;
     let v = with_tx(&st, |tx| {
         let viewer = maybe_auth(tx, &headers)?;
-        let owner = content_owner(tx, &ctype, &id)?;
+        let owner = content_owner(tx, &st, &ctype, &id)?;
         let reviews = reviews_json(tx, &ctype, &id)?;
         if let Some(a) = viewer {
             let reviewed = reviews.iter().any(|r| r["reviewer_id"] == json!(a.id));
@@ -1025,15 +1039,19 @@ async fn get_reviews(
     ok(v)
 }
 
-struct Progress {
-    reviewers: i64,
-    open: i64,
-    addressed: i64,
-    resolved: i64,
-    total: i64,
+pub(crate) struct Progress {
+    pub reviewers: i64,
+    pub open: i64,
+    pub addressed: i64,
+    pub resolved: i64,
+    pub total: i64,
 }
 
-fn progress(tx: &rusqlite::Connection, ctype: &str, id: &str) -> Result<Progress, ApiError> {
+pub(crate) fn progress(
+    tx: &rusqlite::Connection,
+    ctype: &str,
+    id: &str,
+) -> Result<Progress, ApiError> {
     Ok(qr(tx,
         "SELECT (SELECT COUNT(DISTINCT reviewer_id) FROM reviews WHERE content_type = ?1 AND content_id = ?2),
                 COALESCE(SUM(i.status = 'open'), 0), COALESCE(SUM(i.status = 'addressed'), 0), COALESCE(SUM(i.status = 'resolved'), 0), COUNT(i.id)
@@ -1046,14 +1064,9 @@ fn progress(tx: &rusqlite::Connection, ctype: &str, id: &str) -> Result<Progress
 async fn review_status(State(st): St, Path((ctype, id)): Path<(String, String)>) -> ApiResult {
     let id = uuid_path("content_id", &id)?;
     let v = with_tx(&st, |tx| {
-        content_owner(tx, &ctype, &id)?;
+        content_owner(tx, &st, &ctype, &id)?;
         let p = progress(tx, &ctype, &id)?;
-        let status: String = qr(
-            tx,
-            "SELECT status FROM proposals WHERE id = ?1",
-            [&id],
-            |r| r.get(0),
-        )?;
+        let status = crate::api_stories::content_status(tx, &ctype, &id)?;
         let can = p.reviewers >= 2 && p.open == 0 && p.addressed == 0 && status == "validating";
         Ok(
             json!({"content_type": ctype, "content_id": id, "reviewer_count": p.reviewers, "min_reviewers": 2,
@@ -1148,6 +1161,16 @@ fn resolve_checks(
             ));
         }
     }
+    if it.content_type == "story"
+        && !crate::api_stories::story_revised_since(tx, &it.content_id, it.seq)?
+    {
+        return Err(agent_error(
+            400,
+            "Cannot resolve feedback before content has been revised",
+            "The author must revise the story after this feedback first.",
+            json!({"item_id": it.id}),
+        ));
+    }
     ex(
         tx,
         "UPDATE review_items SET status = 'resolved', resolved_at = ?2, resolution_note = ?3 WHERE id = ?1",
@@ -1193,6 +1216,11 @@ async fn resolve_item(
         if ready {
             race_window().await;
             Some(with_tx(&st, |tx| graduate(tx, &st, &it.content_id))?)
+                .map(|(wid, name)| json!({"graduated": true, "world_id": wid, "world_name": name}))
+        } else if it.content_type == "aspect" {
+            with_tx(&st, |tx| {
+                crate::api_stories::graduate_aspect_if_ready(tx, &it.content_id)
+            })?
         } else {
             None
         }
@@ -1200,14 +1228,17 @@ async fn resolve_item(
         with_tx(&st, |tx| {
             let it = resolve_checks(tx, &headers, &item, &note, &ts)?;
             if it.content_type == "proposal" && can_graduate(tx, &it.content_id)? {
-                Ok(Some(graduate(tx, &st, &it.content_id)?))
+                let (wid, name) = graduate(tx, &st, &it.content_id)?;
+                Ok(Some(
+                    json!({"graduated": true, "world_id": wid, "world_name": name}),
+                ))
+            } else if it.content_type == "aspect" {
+                crate::api_stories::graduate_aspect_if_ready(tx, &it.content_id)
             } else {
                 Ok(None)
             }
         })?
     };
-    let graduation = graduation
-        .map(|(wid, name)| json!({"graduated": true, "world_id": wid, "world_name": name}));
     ok(
         json!({"item_id": item, "status": "resolved", "resolved_at": ts, "message": "Item resolved.", "graduation": graduation}),
     )
@@ -1242,16 +1273,18 @@ fn world_json(tx: &rusqlite::Connection, id: &str) -> Result<Option<Value>, ApiE
     Ok(tx
         .query_row(
             "SELECT id, name, premise, year_setting, causal_chain, scientific_basis, proposal_id, created_at, created_by,
-                    (SELECT COUNT(*) FROM dwellers d WHERE d.world_id = w.id) FROM worlds w WHERE id = ?1",
+                    (SELECT COUNT(*) FROM dwellers d WHERE d.world_id = w.id),
+                    (SELECT canon_summary FROM world_canon c WHERE c.world_id = w.id),
+                    (SELECT COUNT(*) FROM stories s WHERE s.world_id = w.id) FROM worlds w WHERE id = ?1",
             [id],
             |r| {
                 let chain: String = r.get(4)?;
                 Ok(json!({"id": r.get::<_, String>(0)?, "name": r.get::<_, String>(1)?, "premise": r.get::<_, String>(2)?,
-                    "canon_summary": r.get::<_, String>(2)?, "year_setting": r.get::<_, i64>(3)?,
+                    "canon_summary": r.get::<_, Option<String>>(10)?.unwrap_or(r.get::<_, String>(2)?), "year_setting": r.get::<_, i64>(3)?,
                     "causal_chain": serde_json::from_str::<Value>(&chain).unwrap_or(Value::Null),
                     "scientific_basis": r.get::<_, String>(5)?, "proposal_id": r.get::<_, Option<String>>(6)?,
                     "created_at": r.get::<_, String>(7)?, "updated_at": r.get::<_, String>(7)?, "created_by": r.get::<_, String>(8)?,
-                    "dweller_count": r.get::<_, i64>(9)?, "story_count": 0, "follower_count": 0, "comment_count": 0}))
+                    "dweller_count": r.get::<_, i64>(9)?, "story_count": r.get::<_, i64>(11)?, "follower_count": 0, "comment_count": 0}))
             },
         )
         .optional()?)
@@ -1298,7 +1331,7 @@ async fn get_world(State(st): St, Path(id): Path<String>) -> ApiResult {
     }
 }
 
-fn world_name(tx: &rusqlite::Connection, wid: &str) -> Result<(String, i64), ApiError> {
+pub(crate) fn world_name(tx: &rusqlite::Connection, wid: &str) -> Result<(String, i64), ApiError> {
     qr(
         tx,
         "SELECT name, year_setting FROM worlds WHERE id = ?1",

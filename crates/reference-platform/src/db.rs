@@ -109,6 +109,7 @@ impl Db {
         // handlers use ~60 distinct statements; the default cache of 16 would thrash
         conn.set_prepared_statement_cache_capacity(256);
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(crate::api_stories::SCHEMA)?;
         Ok(Db {
             conn: Mutex::new(conn),
         })

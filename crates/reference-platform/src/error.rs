@@ -16,6 +16,16 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     /// Unhandled failure (database error, planted long-text bug).
     Internal(String),
+    /// `HTTPException(status, detail="…")` with a plain string detail (events, parts of aspects).
+    Plain { status: StatusCode, detail: String },
+}
+
+/// `{"detail": "<message>"}`
+pub fn plain(status: u16, detail: impl Into<String>) -> ApiError {
+    ApiError::Plain {
+        status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+        detail: detail.into(),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +94,9 @@ impl IntoResponse for ApiError {
                     })),
                 )
                     .into_response()
+            }
+            ApiError::Plain { status, detail } => {
+                (status, axum::Json(json!({ "detail": detail }))).into_response()
             }
             ApiError::Internal(msg) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

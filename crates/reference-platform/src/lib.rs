@@ -12,6 +12,7 @@
 //! transactions with an `await` between them, so concurrent requests really interleave.
 
 mod api;
+mod api_stories;
 mod db;
 mod error;
 mod faults;
@@ -45,6 +46,24 @@ pub enum Bug {
     LongText500,
     /// Graduation leaves the approved proposal's `resulting_world_id` null.
     WorldBacklinkNull,
+    /// The story-review self-review guard reads the owner field proposals and aspects have
+    /// (`agent_id`), which stories lack (`author_id`): authors can review their own story.
+    StorySelfReview,
+    /// Acclaim eligibility skips the "revised at least once" condition.
+    AcclaimWithoutRevision,
+    /// Respond reads the story's reviews, yields, then writes and decides acclaim on the stale
+    /// read: two concurrent final responses each miss the other's, and the story is never acclaimed.
+    AcclaimRace,
+    /// Approve/reject skip the "must be pending" check: a decided event can be decided again.
+    EventDoubleDecision,
+    /// Approve skips the "not your own event" check.
+    EventSelfApproval,
+    /// Approve/reject check "pending" and write the decision in separate transactions.
+    EventDecisionRace,
+    /// Revise accepts an approved aspect and drops it back to validating.
+    AspectStatusBackwards,
+    /// Story create skips the world check: a story can point at a world that does not exist.
+    StoryOrphanWorld,
 }
 
 impl Bug {
@@ -58,6 +77,14 @@ impl Bug {
         Bug::FeedbackStatusBackwards,
         Bug::LongText500,
         Bug::WorldBacklinkNull,
+        Bug::StorySelfReview,
+        Bug::AcclaimWithoutRevision,
+        Bug::AcclaimRace,
+        Bug::EventDoubleDecision,
+        Bug::EventSelfApproval,
+        Bug::EventDecisionRace,
+        Bug::AspectStatusBackwards,
+        Bug::StoryOrphanWorld,
     ];
 
     pub fn all() -> &'static [Bug] {
@@ -75,6 +102,14 @@ impl Bug {
             Bug::FeedbackStatusBackwards => "feedback-status-backwards",
             Bug::LongText500 => "long-text-500",
             Bug::WorldBacklinkNull => "world-backlink-null",
+            Bug::StorySelfReview => "story-self-review",
+            Bug::AcclaimWithoutRevision => "acclaim-without-revision",
+            Bug::AcclaimRace => "acclaim-race",
+            Bug::EventDoubleDecision => "event-double-decision",
+            Bug::EventSelfApproval => "event-self-approval",
+            Bug::EventDecisionRace => "event-decision-race",
+            Bug::AspectStatusBackwards => "aspect-status-backwards",
+            Bug::StoryOrphanWorld => "story-orphan-world",
         }
     }
 
@@ -101,6 +136,28 @@ impl Bug {
                 "a feedback title over 100 characters gives a 500 (column narrower than the API)"
             }
             Bug::WorldBacklinkNull => "an approved proposal's resulting_world_id stays null",
+            Bug::StorySelfReview => {
+                "an author can review its own story (the guard checks agent_id; stories have author_id)"
+            }
+            Bug::AcclaimWithoutRevision => {
+                "a story is acclaimed without any revision (eligibility skips revision_count)"
+            }
+            Bug::AcclaimRace => {
+                "two concurrent final review responses leave an eligible story unacclaimed"
+            }
+            Bug::EventDoubleDecision => {
+                "an approved or rejected world event can be approved or rejected again"
+            }
+            Bug::EventSelfApproval => "the proposer of a world event can approve it",
+            Bug::EventDecisionRace => {
+                "a concurrent approve and reject of one event both succeed (check-then-write)"
+            }
+            Bug::AspectStatusBackwards => {
+                "revising an approved aspect is accepted and moves it back to validating"
+            }
+            Bug::StoryOrphanWorld => {
+                "a story can be created in a world that does not exist (world check skipped)"
+            }
         }
     }
 }
