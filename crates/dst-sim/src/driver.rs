@@ -99,6 +99,12 @@ pub struct Driver {
     pub(crate) tolerate_5xx: bool,
     /// Fault layer: how database faults are injected on this target.
     pub db_control: crate::fault_driver::DbControl,
+    /// Fault layer: while set, `send` records the request instead of sending it (to race a set of
+    /// ordinary transitions, built by the ordinary request builders).
+    /// Fault layer: the model state a fault actually led to, when the platform picked among legal
+    /// outcomes (which of approve/reject won).
+    pub(crate) actual_after: Option<State>,
+    pub(crate) capture: std::sync::Mutex<Option<Vec<crate::fault_driver::Req>>>,
     /// Fault layer: what the last fault step did (races and their outcomes), for the trace.
     pub last_fault: Option<crate::fault_driver::FaultRecord>,
     /// Non-vacuous checks per invariant (index = Invariant::index()).
@@ -138,6 +144,8 @@ impl Driver {
             world: world::Ids::default(),
             recorder,
             idem: None,
+            capture: std::sync::Mutex::new(None),
+            actual_after: None,
             fault_scope: None,
             tolerate_5xx: false,
             db_control: crate::fault_driver::DbControl::None,
@@ -186,6 +194,20 @@ impl Driver {
         } else {
             who
         };
+        if let Some(cap) = self
+            .capture
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            cap.push((None, who.clone(), method, path.to_string(), body));
+            return Ok(api_client::RawResponse {
+                status: 0,
+                replayed: false,
+                body: Value::Null,
+                text: String::new(),
+            });
+        }
         let result = who.send_raw(method, path, body.as_ref()).await;
         if self.tolerate_5xx {
             return Ok(result.unwrap_or_else(|e| api_client::RawResponse {

@@ -61,7 +61,8 @@ pub struct FaultRecord {
     pub attempts: Vec<Racer>,
 }
 
-type Req = (Option<usize>, Client, Method, String, Option<Value>);
+/// One request of a race: (actor, client, method, path, body).
+pub type Req = (Option<usize>, Client, Method, String, Option<Value>);
 
 fn class(r: &RawResponse) -> Expect {
     if (200..300).contains(&r.status) {
@@ -110,7 +111,7 @@ impl Driver {
         before: &State,
         after: &State,
         f: &Fault,
-    ) -> Result<bool, Violation> {
+    ) -> Result<(bool, Option<State>), Violation> {
         self.step = step;
         self.effective_steps += 1;
         self.last_fault = Some(FaultRecord {
@@ -119,15 +120,62 @@ impl Driver {
             raced: vec![],
             attempts: vec![],
         });
+        self.actual_after = None;
         let result = self.fault_inner(step, before, after, f).await;
         self.idem = None;
         self.fault_scope = None;
         self.tolerate_5xx = false;
+        *self.capture.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let fired = result?;
         if let Some(r) = &mut self.last_fault {
             r.fired = fired;
         }
-        Ok(fired)
+        Ok((fired, self.actual_after.take()))
+    }
+
+    /// Builds the requests of `ts` (each against `st`) with the ordinary builders, without sending.
+    async fn capture_requests(
+        &mut self,
+        st: &State,
+        ts: &[Transition],
+    ) -> Result<Vec<Req>, Violation> {
+        let mut out = Vec::new();
+        for t in ts {
+            *self.capture.lock().unwrap_or_else(|p| p.into_inner()) = Some(Vec::new());
+            let r = self.request(st, t).await;
+            let cap = self
+                .capture
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+                .unwrap_or_default();
+            r?;
+            let actor = actor_of(t);
+            out.extend(cap.into_iter().map(|(_, c, m, p, b)| (actor, c, m, p, b)));
+        }
+        Ok(out)
+    }
+
+    /// Races ordinary transitions (one request each) and records each success's ids in order.
+    async fn race_transitions(
+        &mut self,
+        st: &State,
+        ts: &[Transition],
+    ) -> Result<Vec<RawResponse>, Violation> {
+        let reqs = self.capture_requests(st, ts).await?;
+        if reqs.len() != ts.len() {
+            return Err(self.violation(
+                Invariant::ModelAgreement,
+                format!("a raced transition is not a single request: {ts:?}"),
+            ));
+        }
+        let res = self.race(reqs).await?;
+        for (t, r) in ts.iter().zip(&res) {
+            if class(r) == Expect::Ok {
+                self.remember(st, t, &r.body);
+            }
+        }
+        Ok(res)
     }
 
     async fn fault_inner(
@@ -429,6 +477,88 @@ impl Driver {
                 }
                 Ok(true)
             }
+            Fault::RaceStoryReview { story, .. } | Fault::RaceAcclaim { story } => {
+                let (prelude, ts) = faults::world_race_steps(before, f);
+                let mut st = before.clone();
+                for t in &prelude {
+                    // the revision that makes the final responses complete the acclaim conditions
+                    let Some(r) = self.request(&st, t).await? else {
+                        return Ok(false);
+                    };
+                    if class(&r) != crate::model::expect(&st, t) {
+                        return Err(self.violation(
+                            Invariant::ModelAgreement,
+                            format!(
+                                "{t:?}: the model predicted {:?}, the platform answered {}",
+                                crate::model::expect(&st, t),
+                                r.status
+                            ),
+                        ));
+                    }
+                    self.remember(&st, t, &r.body);
+                    st = crate::model::step(st, t);
+                }
+                let res = self.race_transitions(&st, &ts).await?;
+                let ok = res.iter().filter(|r| class(r) == Expect::Ok).count();
+                // read back first: a story that met the acclaim conditions and is not acclaimed
+                // names itself (14-story-acclaim)
+                let probe = ts.last().cloned();
+                if let Some(t) = probe {
+                    self.check_world_step(after, &t).await?;
+                }
+                if ok != ts.len() {
+                    let statuses: Vec<u16> = res.iter().map(|r| r.status).collect();
+                    return Err(self.violation(
+                        Invariant::ModelAgreement,
+                        format!(
+                            "{} concurrent {} on story {story}: {ok} succeeded (all may; statuses {statuses:?})",
+                            ts.len(),
+                            if matches!(f, Fault::RaceAcclaim { .. }) { "final responses" } else { "reviews by different agents" }
+                        ),
+                    ));
+                }
+                Ok(true)
+            }
+            Fault::RaceEventDecision { event, deciders } => {
+                let ts = faults::world_race_steps(before, f).1;
+                let res = self.race_transitions(before, &ts).await?;
+                let winners: Vec<&Transition> = ts
+                    .iter()
+                    .zip(&res)
+                    .filter(|(_, r)| class(r) == Expect::Ok)
+                    .map(|(t, _)| t)
+                    .collect();
+                // the model follows the decision that won (approve and reject lead to the same
+                // "decided" state for every later prediction; only the read-back needs which)
+                if let Some(w) = winners.first() {
+                    let actual = crate::model::step(before.clone(), w);
+                    self.check_world_step(&actual, w).await?;
+                    self.actual_after = Some(faults::step_counted(actual, f));
+                }
+                if winners.len() != 1 {
+                    return Err(self.violation(
+                        Invariant::EventDecision,
+                        format!(
+                            "{} concurrent decisions on event {event} ({deciders:?}): {} were told they decided it",
+                            ts.len(),
+                            winners.len()
+                        ),
+                    ));
+                }
+                if let Some(r) = res
+                    .iter()
+                    .find(|r| !matches!(r.status, 200..=299 | 400 | 409))
+                {
+                    return Err(self.violation(
+                        Invariant::ModelAgreement,
+                        format!(
+                            "a losing concurrent decision on event {event} answered {}",
+                            r.status
+                        ),
+                    ));
+                }
+                Ok(true)
+            }
             Fault::Duplicate { inner, keyed } | Fault::LostResponse { inner, keyed } => {
                 let lost = matches!(f, Fault::LostResponse { .. });
                 self.idem = keyed.then(|| det_uuid(&self.prefix, step));
@@ -559,14 +689,7 @@ impl Driver {
     }
 
     fn record_attempt(&mut self, t: &Transition, r: &RawResponse) {
-        let actor = match *t {
-            Transition::CreateProposal { actor, .. }
-            | Transition::SubmitFeedback { actor, .. }
-            | Transition::UpvoteFeedback { actor, .. }
-            | Transition::ClaimDweller { actor, .. }
-            | Transition::SubmitProposal { actor, .. } => Some(actor),
-            _ => None,
-        };
+        let actor = actor_of(t);
         if let Some(rec) = &mut self.last_fault {
             rec.attempts.push(Racer {
                 actor,
@@ -685,6 +808,22 @@ impl Driver {
             .await
             .map_err(|e| self.violation(Invariant::No5xx, format!("fault control: {e}")))?;
         Ok(fired_total(&r.body))
+    }
+}
+
+fn actor_of(t: &Transition) -> Option<usize> {
+    match *t {
+        Transition::CreateProposal { actor, .. }
+        | Transition::SubmitFeedback { actor, .. }
+        | Transition::UpvoteFeedback { actor, .. }
+        | Transition::ClaimDweller { actor, .. }
+        | Transition::SubmitProposal { actor, .. }
+        | Transition::ReviewStory { actor, .. }
+        | Transition::RespondStoryReview { actor, .. }
+        | Transition::ReviseStory { actor, .. }
+        | Transition::ApproveEvent { actor, .. }
+        | Transition::RejectEvent { actor, .. } => Some(actor),
+        _ => None,
     }
 }
 

@@ -43,10 +43,26 @@ pub enum Fault {
     DbFail { inner: Box<Transition> },
     /// The database stalls for `ms` while the request runs.
     DbStall { inner: Box<Transition>, ms: u64 },
+    /// N different eligible agents review one story at once: all succeed.
+    RaceStoryReview {
+        story: usize,
+        actors: Vec<usize>,
+        acclaim: bool,
+    },
+    /// Approvals and rejections of one pending event at once (none by its proposer): exactly one
+    /// decision wins.
+    RaceEventDecision {
+        event: usize,
+        /// (agent, approve?)
+        deciders: Vec<(usize, bool)>,
+    },
+    /// The author answers every open review of a story at once (after a revision if it has none),
+    /// completing its acclaim conditions: the story must end up acclaimed.
+    RaceAcclaim { story: usize },
 }
 
 /// Fault kinds, for "how often did it actually fire" accounting.
-pub const KINDS: [&str; 12] = [
+pub const KINDS: [&str; 15] = [
     "race-claim",
     "race-upvote",
     "race-upvote-same",
@@ -59,6 +75,9 @@ pub const KINDS: [&str; 12] = [
     "lost-response-keyed",
     "db-fail",
     "db-stall",
+    "race-story-review",
+    "race-event-decision",
+    "race-acclaim",
 ];
 
 impl Fault {
@@ -76,6 +95,9 @@ impl Fault {
             Fault::LostResponse { keyed: true, .. } => "lost-response-keyed",
             Fault::DbFail { .. } => "db-fail",
             Fault::DbStall { .. } => "db-stall",
+            Fault::RaceStoryReview { .. } => "race-story-review",
+            Fault::RaceEventDecision { .. } => "race-event-decision",
+            Fault::RaceAcclaim { .. } => "race-acclaim",
         }
     }
 
@@ -91,6 +113,9 @@ impl Fault {
             Fault::RaceGraduation { .. } => Rule::ResolveItem,
             Fault::RaceReview { .. } => Rule::PostReview,
             Fault::RaceCreate { .. } => Rule::CreateProposal,
+            Fault::RaceStoryReview { .. } => Rule::ReviewStory,
+            Fault::RaceEventDecision { .. } => Rule::ApproveEvent,
+            Fault::RaceAcclaim { .. } => Rule::RespondStoryReview,
             Fault::Duplicate { inner, .. }
             | Fault::LostResponse { inner, .. }
             | Fault::DbFail { inner }
@@ -224,7 +249,110 @@ pub fn valid(st: &State, f: &Fault) -> bool {
         Fault::DbFail { inner } | Fault::DbStall { inner, .. } => {
             model::valid(st, inner) && model::expect(st, inner) == Expect::Ok
         }
+        Fault::RaceStoryReview { story, actors, .. } => {
+            st.stories.get(*story).is_some_and(|s| !s.acclaimed)
+                && (2..=5).contains(&actors.len())
+                && distinct_in(actors, st.agents)
+                && actors
+                    .iter()
+                    .all(|a| story_reviewers(st, *story).contains(a))
+        }
+        Fault::RaceEventDecision { event, deciders } => {
+            let agents: Vec<usize> = deciders.iter().map(|d| d.0).collect();
+            st.events.get(*event).is_some_and(|e| {
+                e.status == crate::model::EStatus::Pending && !agents.contains(&e.proposer)
+            }) && (2..=4).contains(&deciders.len())
+                && distinct_in(&agents, st.agents)
+                && deciders.iter().any(|d| d.1)
+                && deciders.iter().any(|d| !d.1)
+        }
+        Fault::RaceAcclaim { story } => acclaim_ready(st, *story),
     }
+}
+
+fn story_reviewers(st: &State, story: usize) -> Vec<usize> {
+    let s = &st.stories[story];
+    (0..st.agents)
+        .filter(|a| *a != s.author && !s.reviews.iter().any(|r| r.reviewer == *a))
+        .collect()
+}
+
+/// A story whose open reviews (at least two), answered together, complete its acclaim conditions.
+fn acclaim_ready(st: &State, story: usize) -> bool {
+    st.stories.get(story).is_some_and(|s| {
+        !s.acclaimed
+            && s.reviews.iter().filter(|r| !r.responded).count() >= 2
+            && s.reviews.iter().filter(|r| r.acclaim).count() >= 2
+    })
+}
+
+/// The ordinary transitions a world-content race is made of: (sequential prelude, raced steps).
+pub fn world_race_steps(st: &State, f: &Fault) -> (Vec<Transition>, Vec<Transition>) {
+    match f {
+        Fault::RaceStoryReview {
+            story,
+            actors,
+            acclaim,
+        } => (
+            vec![],
+            actors
+                .iter()
+                .map(|&actor| Transition::ReviewStory {
+                    actor,
+                    story: *story,
+                    acclaim: *acclaim,
+                    notes_len: 80,
+                })
+                .collect(),
+        ),
+        Fault::RaceEventDecision { event, deciders } => (
+            vec![],
+            deciders
+                .iter()
+                .map(|&(actor, approve)| {
+                    if approve {
+                        Transition::ApproveEvent {
+                            actor,
+                            event: *event,
+                        }
+                    } else {
+                        Transition::RejectEvent {
+                            actor,
+                            event: *event,
+                        }
+                    }
+                })
+                .collect(),
+        ),
+        Fault::RaceAcclaim { story } => {
+            let s = &st.stories[*story];
+            let prelude = if s.revisions == 0 {
+                vec![Transition::ReviseStory {
+                    actor: s.author,
+                    story: *story,
+                    same: false,
+                }]
+            } else {
+                vec![]
+            };
+            let ts = (0..s.reviews.len())
+                .filter(|&r| !s.reviews[r].responded)
+                .map(|review| Transition::RespondStoryReview {
+                    actor: s.author,
+                    story: *story,
+                    review,
+                })
+                .collect();
+            (prelude, ts)
+        }
+        _ => (vec![], vec![]),
+    }
+}
+
+/// Counts fault `f` in a state that already holds its effects.
+pub fn step_counted(mut st: State, f: &Fault) -> State {
+    st.fault_fired[f.kind_index()] += 1;
+    st
 }
 
 /// Successful creates of a [`Fault::RaceCreate`]: the agent's free slots, at most `n`.
@@ -234,6 +362,24 @@ pub fn race_create_wins(st: &State, actor: usize, n: usize) -> usize {
 
 /// The model state after `f` (which must be [`valid`]).
 pub fn step(mut st: State, f: &Fault) -> State {
+    match f {
+        Fault::RaceStoryReview { .. } | Fault::RaceAcclaim { .. } => {
+            let (prelude, ts) = world_race_steps(&st, f);
+            for t in prelude.iter().chain(&ts) {
+                st = model::step(st, t);
+            }
+            return step_counted(st, f);
+        }
+        Fault::RaceEventDecision { .. } => {
+            // the model assumes the first decider wins; the driver follows the one that did
+            let ts = world_race_steps(&st, f).1;
+            if let Some(t) = ts.first() {
+                st = model::step(st, t);
+            }
+            return step_counted(st, f);
+        }
+        _ => {}
+    }
     if let Some(inner) = f.inner() {
         let mut after = model::step(st, inner);
         after.fault_fired[f.kind_index()] += 1;
@@ -441,6 +587,69 @@ pub fn options(st: &State, options: &mut Vec<(u32, BoxedStrategy<Transition>)>) 
             "race-create",
             (proptest::sample::select(creators), 2..=5usize)
                 .prop_map(|(actor, n)| fault(Fault::RaceCreate { actor, n }))
+                .boxed(),
+        );
+    }
+    // world content: concurrent story reviews, approve vs reject, final responses completing acclaim
+    let stories: Vec<(usize, Vec<usize>)> = (0..st.stories.len())
+        .filter(|&i| !st.stories[i].acclaimed)
+        .map(|i| (i, story_reviewers(st, i)))
+        .filter(|(_, e)| e.len() >= 2)
+        .collect();
+    if !stories.is_empty() {
+        add(
+            "race-story-review",
+            (proptest::sample::select(stories), 0..4u8)
+                .prop_flat_map(|((story, e), coin)| {
+                    let max = e.len().min(5);
+                    proptest::sample::subsequence(e, 2..=max).prop_map(move |actors| {
+                        fault(Fault::RaceStoryReview {
+                            story,
+                            actors,
+                            acclaim: coin != 0,
+                        })
+                    })
+                })
+                .boxed(),
+        );
+    }
+    let events: Vec<(usize, Vec<usize>)> = (0..st.events.len())
+        .filter(|&i| st.events[i].status == crate::model::EStatus::Pending)
+        .map(|i| {
+            let p = st.events[i].proposer;
+            (i, (0..n).filter(|a| *a != p).collect::<Vec<usize>>())
+        })
+        .filter(|(_, e)| e.len() >= 2)
+        .collect();
+    if !events.is_empty() {
+        add(
+            "race-event-decision",
+            proptest::sample::select(events)
+                .prop_flat_map(|(event, e)| {
+                    let max = e.len().min(4);
+                    (proptest::sample::subsequence(e, 2..=max), 0..2u8).prop_map(
+                        move |(agents, first)| {
+                            // alternate approve / reject so both are always in the race
+                            let deciders = agents
+                                .iter()
+                                .enumerate()
+                                .map(|(i, &a)| (a, (i as u8 + first).is_multiple_of(2)))
+                                .collect();
+                            fault(Fault::RaceEventDecision { event, deciders })
+                        },
+                    )
+                })
+                .boxed(),
+        );
+    }
+    let ready: Vec<usize> = (0..st.stories.len())
+        .filter(|&i| acclaim_ready(st, i))
+        .collect();
+    if !ready.is_empty() {
+        add(
+            "race-acclaim",
+            proptest::sample::select(ready)
+                .prop_map(|story| fault(Fault::RaceAcclaim { story }))
                 .boxed(),
         );
     }

@@ -223,13 +223,19 @@ pub async fn execute(
         }
         let before_len = d.recorder.exchanges.lock().map(|v| v.len()).unwrap_or(0);
         if let Transition::Fault { fault } = t {
-            let after = model::step(st.clone(), t);
+            let mut after = model::step(st.clone(), t);
             let result = d.apply_fault(i, &st, &after, fault).await;
             let fc = ex.faults.entry(fault.kind().into()).or_default();
             fc.generated += 1;
-            if matches!(result, Ok(true)) {
+            if matches!(result, Ok((true, _))) {
                 fc.fired += 1;
             }
+            let result = result.map(|(fired, actual)| {
+                if let Some(a) = actual {
+                    after = a;
+                }
+                fired
+            });
             agreement_checks += 1;
             let exchanges = d
                 .recorder

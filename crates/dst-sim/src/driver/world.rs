@@ -219,7 +219,7 @@ impl Driver {
         }
     }
 
-    pub(super) async fn check_world_step(
+    pub(crate) async fn check_world_step(
         &mut self,
         after: &State,
         t: &Transition,
