@@ -4,8 +4,8 @@
 //! repositories in the integration tests.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 /// What `gh pr view` says about the merged PR.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,46 +29,16 @@ pub trait GitFacts {
 pub struct SystemGit;
 
 fn run(cmd: &mut Command, limit: Duration) -> Option<String> {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GH_PROMPT_DISABLED", "1")
-        .spawn()
-        .ok()?;
-    let start = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => {
-                let out = child.wait_with_output().ok()?;
-                if !status.success() {
-                    return None;
-                }
-                let s = String::from_utf8(out.stdout).ok()?;
-                let s = s.trim();
-                return (!s.is_empty()).then(|| s.to_string());
-            }
-            Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(2)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-        }
-    }
+    markers::git::run_bounded(cmd, limit).ok().flatten()
 }
 
 fn git(dir: &Path, args: &[&str]) -> Option<String> {
-    run(
-        Command::new("git").arg("-C").arg(dir).args(args),
-        Duration::from_secs(5),
-    )
+    markers::git::git(dir, args).ok().flatten()
 }
 
 impl GitFacts for SystemGit {
     fn current_branch(&self, dir: &Path) -> Option<String> {
-        git(dir, &["symbolic-ref", "--quiet", "--short", "HEAD"])
+        markers::git::current_branch(dir).ok().flatten()
     }
 
     fn upstream_branch(&self, dir: &Path) -> Option<String> {
@@ -86,15 +56,7 @@ impl GitFacts for SystemGit {
     }
 
     fn rev_parse(&self, dir: &Path, rev: &str) -> Option<String> {
-        git(
-            dir,
-            &[
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                &format!("{rev}^{{commit}}"),
-            ],
-        )
+        markers::git::resolve_commit(dir, rev).ok().flatten()
     }
 
     fn pr_view(&self, dir: &Path, selector: Option<&str>, repo: Option<&str>) -> Option<PrInfo> {

@@ -10,6 +10,7 @@
 
 pub mod config;
 pub mod gha;
+pub mod git;
 pub mod hookio;
 pub mod project;
 pub mod settings;

@@ -2,23 +2,11 @@
 //! milliseconds per call do not matter, and `git` knows worktrees, packed refs and config).
 
 use std::path::Path;
-use std::process::Command;
 
-/// Runs `git -C dir args…`; `Ok(None)` when git ran and failed (e.g. no such ref), `Err` when git
-/// could not be started.
+/// Runs `git -C dir args…` (bounded, no prompt: `markers::git`); `Ok(None)` when git ran and
+/// failed (e.g. no such ref), `Err` when git could not be started.
 fn git(dir: &Path, args: &[&str]) -> Result<Option<String>, String> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    if !out.status.success() {
-        return Ok(None);
-    }
-    let s = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    Ok((!s.is_empty()).then_some(s))
+    markers::git::git(dir, args).map_err(|e| format!("cannot run git: {e}"))
 }
 
 /// The URL of the `origin` remote (never `upstream` or any other remote).
@@ -28,23 +16,12 @@ pub fn origin_url(dir: &Path) -> Result<Option<String>, String> {
 
 /// The checked-out branch; `None` on a detached HEAD.
 pub fn current_branch(dir: &Path) -> Result<Option<String>, String> {
-    git(dir, &["symbolic-ref", "--quiet", "--short", "HEAD"])
+    markers::git::current_branch(dir).map_err(|e| format!("cannot run git: {e}"))
 }
 
 /// The full SHA of a commit-ish, if git knows it.
 pub fn resolve_commit(dir: &Path, rev: &str) -> Result<Option<String>, String> {
-    if rev.starts_with('-') {
-        return Ok(None);
-    }
-    git(
-        dir,
-        &[
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            &format!("{rev}^{{commit}}"),
-        ],
-    )
+    markers::git::resolve_commit(dir, rev).map_err(|e| format!("cannot run git: {e}"))
 }
 
 /// The remote-tracking tip `origin/<branch>` (updated by the push itself; no network call).
