@@ -806,6 +806,7 @@ impl Driver {
     }
 }
 
-fn short(s: &str) -> String {
+/// The first 200 characters of a response text, for violation messages.
+pub(crate) fn short(s: &str) -> String {
     s.chars().take(200).collect()
 }

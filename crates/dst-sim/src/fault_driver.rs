@@ -220,10 +220,7 @@ impl Driver {
                         ),
                     ));
                 }
-                if let Some(r) = res
-                    .iter()
-                    .find(|r| !matches!(r.status, 200..=299 | 400 | 409))
-                {
+                if let Some(r) = first_unexpected(&res, &[400, 409]) {
                     return Err(self.violation(
                         Invariant::ModelAgreement,
                         format!(
@@ -362,7 +359,7 @@ impl Driver {
                 self.worlds
                     .push(worlds.first().cloned().unwrap_or_default());
                 self.regions.push(Vec::new());
-                if let Some(r) = res.iter().find(|r| !matches!(r.status, 200..=299 | 400)) {
+                if let Some(r) = first_unexpected(&res, &[400]) {
                     return Err(self.violation(
                         Invariant::ModelAgreement,
                         format!("a concurrent final resolve answered {}", r.status),
@@ -545,10 +542,7 @@ impl Driver {
                         ),
                     ));
                 }
-                if let Some(r) = res
-                    .iter()
-                    .find(|r| !matches!(r.status, 200..=299 | 400 | 409))
-                {
+                if let Some(r) = first_unexpected(&res, &[400, 409]) {
                     return Err(self.violation(
                         Invariant::ModelAgreement,
                         format!(
@@ -636,7 +630,7 @@ impl Driver {
                         format!(
                             "{inner:?} under a database fault answered {} (a clean 503/504 or success is allowed): {}",
                             r1.status,
-                            r1.text.chars().take(200).collect::<String>()
+                            crate::driver::short(&r1.text)
                         ),
                     ));
                 }
@@ -749,7 +743,7 @@ impl Driver {
                     } else {
                         r.status.to_string()
                     },
-                    r.text.chars().take(200).collect::<String>()
+                    crate::driver::short(&r.text)
                 ));
             }
             if let Some(rec) = &mut self.last_fault {
@@ -809,6 +803,13 @@ impl Driver {
             .map_err(|e| self.violation(Invariant::No5xx, format!("fault control: {e}")))?;
         Ok(fired_total(&r.body))
     }
+}
+
+/// The first response of a race that is neither a success nor one of the `refusals` a losing racer
+/// may get.
+fn first_unexpected<'a>(res: &'a [RawResponse], refusals: &[u16]) -> Option<&'a RawResponse> {
+    res.iter()
+        .find(|r| class(r) != Expect::Ok && !refusals.contains(&r.status))
 }
 
 fn actor_of(t: &Transition) -> Option<usize> {
