@@ -165,6 +165,9 @@ pub struct RawResponse {
 pub struct Client {
     http: reqwest::Client,
     base_url: String,
+    /// `base_url` parsed once: a request's URL is this with its path and query set, so the
+    /// scheme and host are not re-parsed on every request (that was ~4 % of dst-sim's CPU).
+    base: reqwest::Url,
     api_key: Option<String>,
     timeout: Duration,
     observer: Option<Arc<dyn Observer>>,
@@ -194,8 +197,11 @@ impl Client {
             .pool_max_idle_per_host(64)
             .build()
             .map_err(|e| ApiError::Config(e.to_string()))?;
+        let parsed = reqwest::Url::parse(&base)
+            .map_err(|e| ApiError::Config(format!("base URL {base:?} is not a URL: {e}")))?;
         Ok(Client {
             http,
+            base: parsed,
             base_url: base,
             api_key: cfg.api_key,
             timeout: cfg.timeout,
@@ -256,8 +262,13 @@ impl Client {
         path: &str,
         body: Option<&Value>,
     ) -> Result<RawResponse, ApiError> {
-        let url = format!("{}{}", self.base_url, path);
-        let mut req = self.http.request(method.clone(), &url);
+        let mut req = match self.rooted_url(path) {
+            Some(url) => self.http.request(method.clone(), url),
+            // not a rooted path: plain concatenation, as reqwest would parse it (errors included)
+            None => self
+                .http
+                .request(method.clone(), format!("{}{}", self.base_url, path)),
+        };
         if let Some(k) = &self.api_key {
             req = req.header("X-API-Key", k);
         }
@@ -280,7 +291,12 @@ impl Client {
                 .headers()
                 .get("x-idempotent-replay")
                 .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
-            let text = resp.text().await?;
+            // `bytes` + a validating conversion: `text()` runs the slower lossy decoder on every body
+            let bytes = resp.bytes().await?;
+            let text = match String::from_utf8(bytes.to_vec()) {
+                Ok(t) => t,
+                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            };
             Ok::<_, reqwest::Error>((status, replayed, text))
         }
         .await;
@@ -314,6 +330,26 @@ impl Client {
                 Err(err)
             }
         }
+    }
+
+    /// `base_url` + `path` (which may carry a `?query`), for a path that starts with `/`.
+    fn rooted_url(&self, path: &str) -> Option<reqwest::Url> {
+        let (p, q) = path
+            .split_once('?')
+            .map_or((path, None), |(p, q)| (p, Some(q)));
+        if !p.starts_with('/') || p.contains('#') {
+            return None;
+        }
+        let mut url = self.base.clone();
+        match url.path() {
+            "/" | "" => url.set_path(p),
+            prefix => {
+                let joined = format!("{prefix}{p}");
+                url.set_path(&joined);
+            }
+        }
+        url.set_query(q);
+        Some(url)
     }
 
     #[allow(clippy::too_many_arguments)]

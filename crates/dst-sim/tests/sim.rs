@@ -231,3 +231,40 @@ async fn same_seed_same_request_sequence() {
     assert_ne!(run::transitions(7, 120), run::transitions(8, 120));
     let _ = Bug::all();
 }
+
+/// The embedded target runs seeds in shards (a platform per core, see `cli::run_seeds`). A seed's
+/// outcome must not depend on how many shards there are or which shard ran it: the same seeds with
+/// --jobs 1 (one shard) and --jobs 3 (shards, more than one seed in flight) give equal coverage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_do_not_depend_on_jobs_or_sharding() {
+    let out = tempfile::tempdir().unwrap();
+    let mut summaries = Vec::new();
+    for jobs in [1, 3] {
+        let mut a = args("10..16", 120, &[], out.path());
+        a.jobs = jobs;
+        let s = cli::run(&a, false).await.unwrap();
+        assert!(s.failures.is_empty(), "jobs {jobs}: {:?}", s.failures);
+        summaries.push(s);
+    }
+    let (one, three) = (&summaries[0], &summaries[1]);
+    assert_eq!(one.seeds, (10..16).collect::<Vec<u64>>());
+    assert_eq!(one.seeds, three.seeds);
+    assert_eq!(one.steps, three.steps);
+    assert_eq!(one.effective_steps, three.effective_steps);
+    assert_eq!(one.rules, three.rules);
+    assert_eq!(one.invariants, three.invariants);
+    assert!(one.effective_steps > 0);
+}
+
+/// A planted bug is switched on in every shard's platform, not only the first one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_shard_runs_with_the_planted_bug() {
+    let out = tempfile::tempdir().unwrap();
+    let mut a = args("0..4", 200, &["self-upvote"], out.path());
+    a.jobs = 4;
+    a.shrink_iters = 2;
+    let s = cli::run(&a, false).await.unwrap();
+    let failing: Vec<u64> = s.failures.iter().map(|f| f.seed).collect();
+    assert_eq!(failing, (0..4).collect::<Vec<u64>>(), "{:?}", s.failures);
+    assert!(s.failures.iter().all(|f| f.invariant == "4-no-self-upvote"));
+}

@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, params};
 use serde_json::{Value, json};
 use sha2::Digest;
 use std::collections::HashMap;
@@ -200,8 +200,15 @@ pub fn new_api_key() -> String {
 }
 
 pub fn hash_key(key: &str) -> String {
+    // every authenticated request hashes its key: hex by table, not a `format!` per byte
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = sha2::Sha256::digest(key.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    out
 }
 
 /// `query_row` through the statement cache: handlers run the same few statements thousands of times.
@@ -212,6 +219,17 @@ pub(crate) fn qr<T, P: rusqlite::Params, F: FnOnce(&rusqlite::Row<'_>) -> rusqli
     f: F,
 ) -> rusqlite::Result<T> {
     c.prepare_cached(sql)?.query_row(p, f)
+}
+
+/// One optional list filter as SQL: `col = ?n` when the filter is given, else `?n IS NULL` (true,
+/// the parameter is bound to NULL). Each combination of filters is its own statement text, so
+/// SQLite can use the column's index; the single-text form `(?n IS NULL OR col = ?n)` always scans.
+pub(crate) fn filter_term(col: &str, n: usize, present: bool) -> String {
+    if present {
+        format!("{col} = ?{n}")
+    } else {
+        format!("?{n} IS NULL")
+    }
 }
 
 /// `execute` through the statement cache.
@@ -281,19 +299,19 @@ pub(crate) fn optional_agent(
     conn: &rusqlite::Connection,
     key: &str,
 ) -> Result<Option<Agent>, ApiError> {
-    Ok(conn
-        .query_row(
-            "SELECT id, name, username FROM agents WHERE key_hash = ?1",
-            [hash_key(key)],
-            |r| {
-                Ok(Agent {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    username: r.get(2)?,
-                })
-            },
-        )
-        .optional()?)
+    Ok(qr(
+        conn,
+        "SELECT id, name, username FROM agents WHERE key_hash = ?1",
+        [hash_key(key)],
+        |r| {
+            Ok(Agent {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                username: r.get(2)?,
+            })
+        },
+    )
+    .optional()?)
 }
 
 pub(crate) fn maybe_auth(
@@ -307,18 +325,31 @@ pub(crate) fn maybe_auth(
 }
 
 /// Runs `f` in one transaction on the shared connection.
+///
+/// BEGIN/COMMIT/ROLLBACK go through the statement cache (rusqlite's `Transaction` re-parses them
+/// on every request, which was a measurable share of the simulator's CPU). A panic or an error in
+/// `f` rolls back, so the shared connection is never left inside a transaction.
 pub(crate) fn with_tx<T>(
     st: &AppState,
-    f: impl FnOnce(&Transaction) -> Result<T, ApiError>,
+    f: impl FnOnce(&rusqlite::Connection) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    let mut conn = st.db.lock();
+    struct Open<'c>(&'c rusqlite::Connection, bool);
+    impl Drop for Open<'_> {
+        fn drop(&mut self) {
+            if self.1 {
+                let _ = ex(self.0, "ROLLBACK", []);
+            }
+        }
+    }
+    let conn = st.db.lock();
     if let Some(faults) = &st.faults {
         faults.before_tx();
     }
-    let tx = conn.transaction()?;
-    let out = f(&tx)?;
+    ex(&conn, "BEGIN", [])?;
+    let mut open = Open(&conn, true);
+    let out = f(&conn)?;
     if st.faults.as_ref().is_some_and(|f| f.fail_commit()) {
-        drop(tx); // rolls back: a failed request leaves nothing behind
+        drop(open); // rolls back: a failed request leaves nothing behind
         return Err(agent_error(
             503,
             "Database unavailable",
@@ -326,7 +357,8 @@ pub(crate) fn with_tx<T>(
             json!({"fault": "injected"}),
         ));
     }
-    tx.commit()?;
+    ex(&conn, "COMMIT", [])?;
+    open.1 = false;
     Ok(out)
 }
 
@@ -556,8 +588,7 @@ struct ProposalRow {
 }
 
 fn load_proposal(conn: &rusqlite::Connection, id: &str) -> Result<Option<ProposalRow>, ApiError> {
-    Ok(conn
-        .query_row(
+    Ok(qr(conn,
             "SELECT p.id, p.agent_id, p.name, p.premise, p.year_setting, p.causal_chain, p.scientific_basis, p.citations,
                     p.status, p.revision_count, p.last_revised_at, p.created_at, p.updated_at, p.resulting_world_id,
                     a.name, p.image_prompt, (SELECT MAX(seq) FROM proposal_revisions r WHERE r.proposal_id = p.id)
@@ -612,9 +643,10 @@ async fn list_proposals(State(st): St, Query(q): Q) -> ApiResult {
     let oldest = q.get("sort").map(String::as_str) == Some("oldest");
     let cursor_seq: Option<i64> = match q.get("cursor") {
         Some(c) => with_tx(&st, |tx| {
-            Ok(tx
-                .query_row("SELECT seq FROM proposals WHERE id = ?1", [c], |r| r.get(0))
-                .optional()?)
+            Ok(qr(tx, "SELECT seq FROM proposals WHERE id = ?1", [c], |r| {
+                r.get(0)
+            })
+            .optional()?)
         })?,
         None => None,
     };
@@ -865,11 +897,13 @@ fn content_owner(
         ));
     }
     let owner: Option<String> = match ctype {
-        "proposal" => tx
-            .query_row("SELECT agent_id FROM proposals WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?,
+        "proposal" => qr(
+            tx,
+            "SELECT agent_id FROM proposals WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?,
         "aspect" | "story" => crate::api_stories::content_owner(tx, st, ctype, id)?,
         // dweller proposals are not modelled
         _ => None,
@@ -1181,13 +1215,13 @@ fn resolve_checks(
 
 fn can_graduate(tx: &rusqlite::Connection, proposal: &str) -> Result<bool, ApiError> {
     let p = progress(tx, "proposal", proposal)?;
-    let status: Option<String> = tx
-        .query_row(
-            "SELECT status FROM proposals WHERE id = ?1",
-            [proposal],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let status: Option<String> = qr(
+        tx,
+        "SELECT status FROM proposals WHERE id = ?1",
+        [proposal],
+        |r| r.get(0),
+    )
+    .optional()?;
     Ok(status.as_deref() == Some("validating")
         && p.reviewers >= 2
         && p.open == 0
@@ -1270,8 +1304,7 @@ async fn reopen_item(State(st): St, headers: HeaderMap, Path(item): Path<String>
 // ---------- worlds ----------
 
 fn world_json(tx: &rusqlite::Connection, id: &str) -> Result<Option<Value>, ApiError> {
-    Ok(tx
-        .query_row(
+    Ok(qr(tx,
             "SELECT id, name, premise, year_setting, causal_chain, scientific_basis, proposal_id, created_at, created_by,
                     (SELECT COUNT(*) FROM dwellers d WHERE d.world_id = w.id),
                     (SELECT canon_summary FROM world_canon c WHERE c.world_id = w.id),
@@ -1295,9 +1328,10 @@ async fn list_worlds(State(st): St, Query(q): Q) -> ApiResult {
     let offset = parse_limit(&q, "offset", 0, 0, i64::MAX)?;
     let proposal = q.get("proposal_id").cloned();
     let v = with_tx(&st, |tx| {
+        let by_proposal = filter_term("proposal_id", 1, proposal.is_some());
         let total: i64 = qr(
             tx,
-            "SELECT COUNT(*) FROM worlds WHERE (?1 IS NULL OR proposal_id = ?1)",
+            &format!("SELECT COUNT(*) FROM worlds WHERE {by_proposal}"),
             [&proposal],
             |r| r.get(0),
         )?;
@@ -1306,7 +1340,9 @@ async fn list_worlds(State(st): St, Query(q): Q) -> ApiResult {
         } else {
             "DESC"
         };
-        let mut stmt = tx.prepare_cached(&format!("SELECT id FROM worlds WHERE (?1 IS NULL OR proposal_id = ?1) ORDER BY seq {order} LIMIT ?2 OFFSET ?3"))?;
+        let mut stmt = tx.prepare_cached(&format!(
+            "SELECT id FROM worlds WHERE {by_proposal} ORDER BY seq {order} LIMIT ?2 OFFSET ?3"
+        ))?;
         let ids: Vec<String> = stmt
             .query_map(params![proposal, limit, offset], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
@@ -1803,8 +1839,7 @@ fn load_feedback(
     id: &str,
     with_payloads: bool,
 ) -> Result<Value, ApiError> {
-    let mut v = tx
-        .query_row(&format!("SELECT {FEEDBACK_COLS} FROM feedback f JOIN agents a ON a.id = f.agent_id WHERE f.id = ?1"), [id], |r| feedback_json(r, with_payloads))
+    let mut v = qr(tx, &format!("SELECT {FEEDBACK_COLS} FROM feedback f JOIN agents a ON a.id = f.agent_id WHERE f.id = ?1"), [id], |r| feedback_json(r, with_payloads))
         .optional()?
         .ok_or_else(|| agent_error(404, "Feedback not found", "Check the feedback id.", json!({"feedback_id": id})))?;
     let mut stmt = tx.prepare_cached(
@@ -1868,21 +1903,21 @@ fn upvote_checks(
     id: &str,
 ) -> Result<(Agent, i64), ApiError> {
     let agent = auth_tx(tx, headers)?;
-    let (owner, count): (String, i64) = tx
-        .query_row(
-            "SELECT agent_id, upvote_count FROM feedback WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+    let (owner, count): (String, i64) = qr(
+        tx,
+        "SELECT agent_id, upvote_count FROM feedback WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?
+    .ok_or_else(|| {
+        agent_error(
+            404,
+            "Feedback not found",
+            "Check the feedback id.",
+            json!({"feedback_id": id}),
         )
-        .optional()?
-        .ok_or_else(|| {
-            agent_error(
-                404,
-                "Feedback not found",
-                "Check the feedback id.",
-                json!({"feedback_id": id}),
-            )
-        })?;
+    })?;
     let already: bool = qr(
         tx,
         "SELECT EXISTS(SELECT 1 FROM feedback_upvotes WHERE feedback_id = ?1 AND agent_id = ?2)",
@@ -1984,19 +2019,21 @@ async fn set_feedback_status(
     let to = status.unwrap_or_default();
     let v = with_tx(&st, |tx| {
         auth_tx(tx, &headers)?;
-        let from: String = tx
-            .query_row("SELECT status FROM feedback WHERE id = ?1", [&id], |r| {
-                r.get(0)
-            })
-            .optional()?
-            .ok_or_else(|| {
-                agent_error(
-                    404,
-                    "Feedback not found",
-                    "Check the feedback id.",
-                    json!({"feedback_id": id}),
-                )
-            })?;
+        let from: String = qr(
+            tx,
+            "SELECT status FROM feedback WHERE id = ?1",
+            [&id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or_else(|| {
+            agent_error(
+                404,
+                "Feedback not found",
+                "Check the feedback id.",
+                json!({"feedback_id": id}),
+            )
+        })?;
         let terminal = matches!(from.as_str(), "resolved" | "wont_fix");
         let allowed = transition_allowed(&from, &to)
             || (st.bug(Bug::FeedbackStatusBackwards) && terminal && from != to);

@@ -5,8 +5,8 @@
 //! aspects and stories (owner, status, revision, graduation into the world's canon).
 
 use crate::api::{
-    Agent, auth_tx, body, ex, maybe_auth, new_id, now, ok, parse_limit, progress, qr, race_window,
-    seq, uuid_path, with_tx,
+    Agent, auth_tx, body, ex, filter_term, maybe_auth, new_id, now, ok, parse_limit, progress, qr,
+    race_window, seq, uuid_path, with_tx,
 };
 use crate::error::{ApiError, ApiResult, FieldError, agent_error, plain};
 use crate::validate::Body;
@@ -127,20 +127,20 @@ struct WorldRow {
 }
 
 fn load_world(tx: &rusqlite::Connection, wid: &str) -> Result<Option<WorldRow>, ApiError> {
-    Ok(tx
-        .query_row(
-            "SELECT name, year_setting, causal_chain FROM worlds WHERE id = ?1",
-            [wid],
-            |r| {
-                let chain: String = r.get(2)?;
-                Ok(WorldRow {
-                    name: r.get(0)?,
-                    year_setting: r.get(1)?,
-                    chain: serde_json::from_str(&chain).unwrap_or(Value::Null),
-                })
-            },
-        )
-        .optional()?)
+    Ok(qr(
+        tx,
+        "SELECT name, year_setting, causal_chain FROM worlds WHERE id = ?1",
+        [wid],
+        |r| {
+            let chain: String = r.get(2)?;
+            Ok(WorldRow {
+                name: r.get(0)?,
+                year_setting: r.get(1)?,
+                chain: serde_json::from_str(&chain).unwrap_or(Value::Null),
+            })
+        },
+    )
+    .optional()?)
 }
 
 fn chain_years(chain: &Value) -> Vec<i64> {
@@ -166,16 +166,20 @@ pub(crate) fn content_owner(
     id: &str,
 ) -> Result<Option<String>, ApiError> {
     let owner: Option<String> = match ctype {
-        "aspect" => tx
-            .query_row("SELECT agent_id FROM aspects WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?,
-        "story" => tx
-            .query_row("SELECT author_id FROM stories WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?,
+        "aspect" => qr(
+            tx,
+            "SELECT agent_id FROM aspects WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?,
+        "story" => qr(
+            tx,
+            "SELECT author_id FROM stories WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?,
         _ => None,
     };
     Ok(owner.map(|o| {
@@ -240,11 +244,10 @@ pub(crate) fn graduate_aspect_if_ready(
         "UPDATE aspects SET status = 'approved', approved_at = ?2, updated_at = ?2 WHERE id = ?1",
         params![aspect, ts],
     )?;
-    let name: Option<String> = tx
-        .query_row("SELECT name FROM worlds WHERE id = ?1", [&wid], |r| {
-            r.get(0)
-        })
-        .optional()?;
+    let name: Option<String> = qr(tx, "SELECT name FROM worlds WHERE id = ?1", [&wid], |r| {
+        r.get(0)
+    })
+    .optional()?;
     Ok(Some(
         json!({"graduated": true, "content_type": "aspect", "aspect_id": aspect, "world_id": wid, "world_name": name}),
     ))
@@ -400,18 +403,18 @@ struct AspectRow {
 }
 
 fn load_aspect_row(tx: &rusqlite::Connection, id: &str) -> Result<Option<AspectRow>, ApiError> {
-    Ok(tx
-        .query_row(
-            "SELECT agent_id, status FROM aspects WHERE id = ?1",
-            [id],
-            |r| {
-                Ok(AspectRow {
-                    agent_id: r.get(0)?,
-                    status: r.get(1)?,
-                })
-            },
-        )
-        .optional()?)
+    Ok(qr(
+        tx,
+        "SELECT agent_id, status FROM aspects WHERE id = ?1",
+        [id],
+        |r| {
+            Ok(AspectRow {
+                agent_id: r.get(0)?,
+                status: r.get(1)?,
+            })
+        },
+    )
+    .optional()?)
 }
 
 async fn submit_aspect(State(st): St, headers: HeaderMap, Path(id): Path<String>) -> ApiResult {
@@ -538,8 +541,7 @@ fn aspect_json(r: &rusqlite::Row) -> rusqlite::Result<Value> {
 async fn get_aspect(State(st): St, Path(id): Path<String>) -> ApiResult {
     let id = uuid_path("aspect_id", &id)?;
     let a = with_tx(&st, |tx| {
-        Ok(tx
-            .query_row(
+        Ok(qr(tx,
                 &format!(
                     "SELECT {ASPECT_COLS} FROM aspects a JOIN agents ag ON ag.id = a.agent_id WHERE a.id = ?1"
                 ),
@@ -642,13 +644,13 @@ struct StorySnapshot {
 }
 
 fn snapshot(tx: &rusqlite::Connection, id: &str) -> Result<Option<StorySnapshot>, ApiError> {
-    let Some((author_id, status, revision_count)) = tx
-        .query_row(
-            "SELECT author_id, status, revision_count FROM stories WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?
+    let Some((author_id, status, revision_count)) = qr(
+        tx,
+        "SELECT author_id, status, revision_count FROM stories WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .optional()?
     else {
         return Ok(None);
     };
@@ -800,13 +802,13 @@ async fn create_story(State(st): St, headers: HeaderMap, bytes: Bytes) -> ApiRes
         let dweller_name = match &dweller {
             None => None,
             Some(d) => {
-                let row: Option<(String, String)> = tx
-                    .query_row(
-                        "SELECT world_id, name FROM dwellers WHERE id = ?1",
-                        [d],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()?;
+                let row: Option<(String, String)> = qr(
+                    tx,
+                    "SELECT world_id, name FROM dwellers WHERE id = ?1",
+                    [d],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
                 match row {
                     Some((w, name)) if w == wid => Some(name),
                     _ => {
@@ -865,8 +867,7 @@ fn story_json(r: &rusqlite::Row) -> rusqlite::Result<Value> {
 async fn get_story(State(st): St, Path(id): Path<String>) -> ApiResult {
     let id = uuid_path("story_id", &id)?;
     let v = with_tx(&st, |tx| {
-        let story = tx
-            .query_row(
+        let story = qr(tx,
                 &format!("SELECT {STORY_COLS} FROM stories s LEFT JOIN worlds w ON w.id = s.world_id JOIN agents a ON a.id = s.author_id WHERE s.id = ?1"),
                 [&id],
                 story_json,
@@ -916,10 +917,15 @@ async fn list_stories(State(st): St, Query(q): Q) -> ApiResult {
         });
     }
     let v = with_tx(&st, |tx| {
+        let filters = [
+            filter_term("s.world_id", 1, ids[0].is_some()),
+            filter_term("s.author_id", 2, ids[1].is_some()),
+            filter_term("s.status", 3, status.is_some()),
+        ]
+        .join(" AND ");
         let mut stmt = tx.prepare_cached(&format!(
             "SELECT {STORY_COLS} FROM stories s LEFT JOIN worlds w ON w.id = s.world_id JOIN agents a ON a.id = s.author_id
-             WHERE (?1 IS NULL OR s.world_id = ?1) AND (?2 IS NULL OR s.author_id = ?2) AND (?3 IS NULL OR s.status = ?3)
-             ORDER BY s.seq DESC LIMIT ?4 OFFSET ?5"
+             WHERE {filters} ORDER BY s.seq DESC LIMIT ?4 OFFSET ?5"
         ))?;
         let stories: Vec<Value> = stmt
             .query_map(params![ids[0], ids[1], status, limit, offset], story_json)?
@@ -1003,13 +1009,13 @@ async fn review_story(
                 json!({"story_id": id}),
             ));
         }
-        let existing: Option<String> = tx
-            .query_row(
-                "SELECT id FROM story_reviews WHERE story_id = ?1 AND reviewer_id = ?2",
-                params![id, agent.id],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let existing: Option<String> = qr(
+            tx,
+            "SELECT id FROM story_reviews WHERE story_id = ?1 AND reviewer_id = ?2",
+            params![id, agent.id],
+            |r| r.get(0),
+        )
+        .optional()?;
         if let Some(e) = existing {
             return Err(agent_error(
                 409,
@@ -1375,21 +1381,21 @@ fn decision_checks(
     test_mode: bool,
 ) -> Result<(Agent, EventRow), ApiError> {
     let agent = auth_tx(tx, headers)?;
-    let e = tx
-        .query_row(
-            "SELECT title, world_id, proposed_by, status FROM world_events WHERE id = ?1",
-            [id],
-            |r| {
-                Ok(EventRow {
-                    title: r.get(0)?,
-                    world_id: r.get(1)?,
-                    proposed_by: r.get(2)?,
-                    status: r.get(3)?,
-                })
-            },
-        )
-        .optional()?
-        .ok_or_else(|| plain(404, "Event not found"))?;
+    let e = qr(
+        tx,
+        "SELECT title, world_id, proposed_by, status FROM world_events WHERE id = ?1",
+        [id],
+        |r| {
+            Ok(EventRow {
+                title: r.get(0)?,
+                world_id: r.get(1)?,
+                proposed_by: r.get(2)?,
+                status: r.get(3)?,
+            })
+        },
+    )
+    .optional()?
+    .ok_or_else(|| plain(404, "Event not found"))?;
     let verb = match decision {
         Decision::Approve => "approve",
         Decision::Reject => "reject",
@@ -1563,8 +1569,7 @@ async fn list_events(State(st): St, Path(wid): Path<String>, Query(q): Q) -> Api
 async fn get_event(State(st): St, Path(id): Path<String>) -> ApiResult {
     let id = uuid_path("event_id", &id)?;
     let v = with_tx(&st, |tx| {
-        let row = tx
-            .query_row(
+        let row = qr(tx,
                 "SELECT e.id, e.world_id, w.name, e.title, e.description, e.year_in_world, e.origin_type, e.proposed_by,
                         p.name, e.canon_justification, e.status, e.affected_regions, e.created_at, e.approved_by,
                         (SELECT name FROM agents WHERE id = e.approved_by), e.approved_at, e.canon_update,

@@ -91,6 +91,8 @@ CREATE INDEX IF NOT EXISTS dwellers_by_world ON dwellers(world_id);
 CREATE INDEX IF NOT EXISTS dwellers_by_holder ON dwellers(inhabited_by);
 CREATE INDEX IF NOT EXISTS worlds_by_proposal ON worlds(proposal_id);
 CREATE INDEX IF NOT EXISTS regions_by_world ON regions(world_id);
+CREATE INDEX IF NOT EXISTS responses_by_item ON item_responses(item_id);
+CREATE INDEX IF NOT EXISTS proposals_by_agent ON proposals(agent_id);
 "#;
 
 impl Db {
@@ -108,6 +110,13 @@ impl Db {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // handlers use ~60 distinct statements; the default cache of 16 would thrash
         conn.set_prepared_statement_cache_capacity(256);
+        // Query-planner stability: without it, SQLite re-prepares a cached statement whenever a
+        // bound value might change the plan (LIMIT ?, `?1 IS NULL OR ...` filters), which undid
+        // the cache for the list queries. Our tables are small; one stable plan is right.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(crate::api_stories::SCHEMA)?;
         Ok(Db {

@@ -75,15 +75,20 @@ pub async fn layer(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
             }
             Err(e) => return e.into_response(),
         };
-        let row: rusqlite::Result<Option<StoredKey>> = conn
-            .query_row(
-                "SELECT status, response_status, response_body FROM idempotency_keys WHERE key = ?1",
-                [&key],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        let row: rusqlite::Result<Option<StoredKey>> = crate::api::qr(
+            &conn,
+            "SELECT status, response_status, response_body FROM idempotency_keys WHERE key = ?1",
+            [&key],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional();
+        let write = |sql: &str| {
+            crate::api::ex(
+                &conn,
+                sql,
+                rusqlite::params![key, agent.id, method, path, now()],
             )
-            .optional();
-        let write =
-            |sql: &str| conn.execute(sql, rusqlite::params![key, agent.id, method, path, now()]);
+        };
         let res = match row {
             Ok(Some((s, Some(code), Some(body)))) if s == "completed" => {
                 Ok(Found::Replay(code as u16, body))
@@ -127,7 +132,8 @@ pub async fn layer(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
                 Ok(b) => b,
                 Err(e) => {
                     let conn = st.db.lock();
-                    let _ = conn.execute(
+                    let _ = crate::api::ex(
+                        &conn,
                         "UPDATE idempotency_keys SET status = 'failed' WHERE key = ?1",
                         [&key],
                     );
@@ -138,7 +144,8 @@ pub async fn layer(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
             let failed = parts.status.is_server_error();
             {
                 let conn = st.db.lock();
-                let _ = conn.execute(
+                let _ = crate::api::ex(
+                    &conn,
                     "UPDATE idempotency_keys SET status = ?2, response_status = ?3, response_body = ?4 WHERE key = ?1",
                     rusqlite::params![
                         key,
