@@ -195,6 +195,10 @@ impl Client {
         let http = reqwest::Client::builder()
             .timeout(cfg.timeout)
             .pool_max_idle_per_host(64)
+            // No transparent retries: every request the harness sends is one it meant to send (the
+            // fault layer retries on purpose). Without HTTP/2 reqwest would retry nothing anyway,
+            // but its retry layer still copied every request in case it did.
+            .retry(reqwest::retry::never().max_retries_per_request(0))
             .build()
             .map_err(|e| ApiError::Config(e.to_string()))?;
         let parsed = reqwest::Url::parse(&base)

@@ -51,7 +51,8 @@ pub struct MutantsArgs {
     /// Steps per seed.
     #[arg(long, default_value_t = 200)]
     pub steps: usize,
-    /// Seeds run concurrently.
+    /// Seeds run concurrently (on the embedded platform: over min(jobs, cores) worker threads,
+    /// each with its own platform).
     #[arg(long, default_value_t = 2)]
     pub jobs: usize,
     /// Only these bugs (repeatable; default: all).
@@ -120,7 +121,8 @@ pub struct RunArgs {
     /// Steps per seed.
     #[arg(long, default_value_t = 200)]
     pub steps: usize,
-    /// Seeds run concurrently.
+    /// Seeds run concurrently (on the embedded platform: over min(jobs, cores) worker threads,
+    /// each with its own platform).
     #[arg(long, default_value_t = 2)]
     pub jobs: usize,
     /// Where failing traces are written.
