@@ -440,3 +440,41 @@ pub(crate) fn decode<T: DeserializeOwned>(
         message: e.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(base: &str) -> Client {
+        Client::new(ClientConfig {
+            base_url: base.into(),
+            api_key: None,
+            timeout: Duration::from_secs(1),
+        })
+        .unwrap()
+    }
+
+    /// The URL built from the parsed base is the one plain concatenation would give.
+    #[test]
+    fn rooted_url_is_base_plus_path_and_query() {
+        let c = client("http://127.0.0.1:8000/");
+        let u = c.rooted_url("/api/worlds?sort=recent&limit=50").unwrap();
+        assert_eq!(
+            u.as_str(),
+            "http://127.0.0.1:8000/api/worlds?sort=recent&limit=50"
+        );
+        let u = c.rooted_url("/api/proposals/abc").unwrap();
+        assert_eq!(u.as_str(), "http://127.0.0.1:8000/api/proposals/abc");
+        assert_eq!(u.query(), None);
+        // a base behind a path prefix keeps it
+        let c = client("https://example.test/platform");
+        let u = c.rooted_url("/api/feedback/x?y=1").unwrap();
+        assert_eq!(
+            u.as_str(),
+            "https://example.test/platform/api/feedback/x?y=1"
+        );
+        // not rooted, or with a fragment: left to plain concatenation
+        assert!(c.rooted_url("api/x").is_none());
+        assert!(c.rooted_url("/api/x#frag").is_none());
+    }
+}

@@ -1834,6 +1834,15 @@ fn feedback_json(r: &rusqlite::Row, with_payloads: bool) -> rusqlite::Result<Val
     )
 }
 
+fn feedback_not_found(id: &str) -> ApiError {
+    agent_error(
+        404,
+        "Feedback not found",
+        "Check the feedback id.",
+        json!({"feedback_id": id}),
+    )
+}
+
 fn load_feedback(
     tx: &rusqlite::Connection,
     id: &str,
@@ -1841,7 +1850,7 @@ fn load_feedback(
 ) -> Result<Value, ApiError> {
     let mut v = qr(tx, &format!("SELECT {FEEDBACK_COLS} FROM feedback f JOIN agents a ON a.id = f.agent_id WHERE f.id = ?1"), [id], |r| feedback_json(r, with_payloads))
         .optional()?
-        .ok_or_else(|| agent_error(404, "Feedback not found", "Check the feedback id.", json!({"feedback_id": id})))?;
+        .ok_or_else(|| feedback_not_found(id))?;
     let mut stmt = tx.prepare_cached(
         "SELECT agent_id FROM feedback_upvotes WHERE feedback_id = ?1 ORDER BY rowid",
     )?;
@@ -1910,14 +1919,7 @@ fn upvote_checks(
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
     .optional()?
-    .ok_or_else(|| {
-        agent_error(
-            404,
-            "Feedback not found",
-            "Check the feedback id.",
-            json!({"feedback_id": id}),
-        )
-    })?;
+    .ok_or_else(|| feedback_not_found(id))?;
     let already: bool = qr(
         tx,
         "SELECT EXISTS(SELECT 1 FROM feedback_upvotes WHERE feedback_id = ?1 AND agent_id = ?2)",
@@ -2026,14 +2028,7 @@ async fn set_feedback_status(
             |r| r.get(0),
         )
         .optional()?
-        .ok_or_else(|| {
-            agent_error(
-                404,
-                "Feedback not found",
-                "Check the feedback id.",
-                json!({"feedback_id": id}),
-            )
-        })?;
+        .ok_or_else(|| feedback_not_found(&id))?;
         let terminal = matches!(from.as_str(), "resolved" | "wont_fix");
         let allowed = transition_allowed(&from, &to)
             || (st.bug(Bug::FeedbackStatusBackwards) && terminal && from != to);
