@@ -331,7 +331,7 @@ async fn run_seeds_sharded(
     let mut threads = Vec::new();
     for k in 0..shards {
         let (seeds, next, tx) = (seeds.clone(), next.clone(), tx.clone());
-        let (bugs, faults) = (target.embedded_bugs.clone(), target.faults);
+        let (bugs, faults) = (target.bugs.clone(), target.faults);
         let spawned = std::thread::Builder::new()
             .name(format!("dst-shard-{k}"))
             .spawn(move || {
@@ -415,6 +415,49 @@ async fn run_seeds_sharded(
     Ok(results)
 }
 
+/// Shrinks failing seed `seed` and writes its trace to `file` (creating the directory); `url` is
+/// the remote target the reproduce command names, if any. Returns the trace and its path.
+async fn shrink_and_write(
+    target: &Target,
+    seed: u64,
+    steps: usize,
+    ex: &Execution,
+    shrink_iters: usize,
+    file: &std::path::Path,
+    url: Option<&str>,
+) -> Result<(Trace, PathBuf), RunError> {
+    let (ts, shrunk, iters) = run::shrink(target, seed, steps, ex, shrink_iters).await;
+    let violation = shrunk
+        .violation
+        .clone()
+        .or_else(|| ex.violation.clone())
+        .expect("failing seed");
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| RunError::Io(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let reproduce = match url {
+        Some(url) => format!("dst-sim replay {} --target {url}", file.display()),
+        None => format!("dst-sim replay {}", file.display()),
+    };
+    let trace = Trace {
+        seed,
+        steps_generated: steps,
+        bugs: target.bugs.iter().map(|b| b.name().to_string()).collect(),
+        faults: target.faults,
+        target: url.map(str::to_string),
+        violation,
+        transitions: ts,
+        steps: shrunk.trace,
+        shrink_iterations: iters,
+        reproduce,
+    };
+    let text = serde_json::to_string_pretty(&trace).map_err(|e| RunError::Io(e.to_string()))?;
+    std::fs::write(file, text)
+        .map_err(|e| RunError::Io(format!("cannot write {}: {e}", file.display())))?;
+    Ok((trace, file.to_path_buf()))
+}
+
 /// Runs `dst-sim run`; returns the summary (and writes traces).
 pub async fn run(args: &RunArgs, progress: bool) -> Result<Summary, RunError> {
     let mut seeds: Vec<u64> = match args.seed {
@@ -455,42 +498,23 @@ pub async fn run(args: &RunArgs, progress: bool) -> Result<Summary, RunError> {
     }
     // shrink and write a trace per failing seed
     for (seed, ex) in results.iter().filter(|(_, ex)| ex.violation.is_some()) {
-        let (ts, shrunk, iters) =
-            run::shrink(&target, *seed, args.steps, ex, args.shrink_iters).await;
-        let violation = shrunk
-            .violation
-            .clone()
-            .or_else(|| ex.violation.clone())
-            .expect("failing seed");
-        std::fs::create_dir_all(&args.out)
-            .map_err(|e| RunError::Io(format!("cannot create {}: {e}", args.out.display())))?;
-        let file = args.out.join(format!("seed-{seed}.json"));
-        let reproduce = match &args.target.target {
-            Some(url) => format!("dst-sim replay {} --target {url}", file.display()),
-            None => format!("dst-sim replay {}", file.display()),
-        };
-        let trace = Trace {
-            seed: *seed,
-            steps_generated: args.steps,
-            bugs: target.bugs.clone(),
-            faults: target.faults,
-            target: args.target.target.clone(),
-            violation: violation.clone(),
-            transitions: ts.clone(),
-            steps: shrunk.trace.clone(),
-            shrink_iterations: iters,
-            reproduce: reproduce.clone(),
-        };
-        let text = serde_json::to_string_pretty(&trace).map_err(|e| RunError::Io(e.to_string()))?;
-        std::fs::write(&file, text)
-            .map_err(|e| RunError::Io(format!("cannot write {}: {e}", file.display())))?;
+        let (trace, file) = shrink_and_write(
+            &target,
+            *seed,
+            args.steps,
+            ex,
+            args.shrink_iters,
+            &args.out.join(format!("seed-{seed}.json")),
+            args.target.target.as_deref(),
+        )
+        .await?;
         summary.failures.push(FailedSeed {
             seed: *seed,
-            invariant: violation.invariant.name().into(),
-            message: violation.message.clone(),
-            shrunk_steps: shrunk.trace.len(),
+            invariant: trace.violation.invariant.name().into(),
+            message: trace.violation.message.clone(),
+            shrunk_steps: trace.steps.len(),
             trace_file: Some(file.display().to_string()),
-            reproduce,
+            reproduce: trace.reproduce,
         });
     }
     summary.elapsed_seconds = start.elapsed().as_secs_f64();
@@ -585,37 +609,20 @@ pub async fn mutants(args: &MutantsArgs, progress: bool) -> Result<Vec<MutantRec
             if bug.is_some()
                 && let Some((seed, ex)) = failing.first()
             {
-                let (ts, shrunk, iters) =
-                    run::shrink(&target, *seed, args.steps, ex, args.shrink_iters).await;
-                let violation = shrunk
-                    .violation
-                    .clone()
-                    .or_else(|| ex.violation.clone())
-                    .expect("failing seed");
-                std::fs::create_dir_all(&args.out).map_err(|e| {
-                    RunError::Io(format!("cannot create {}: {e}", args.out.display()))
-                })?;
-                let file = args.out.join(format!("{label}-seed-{seed}.json"));
-                let trace = Trace {
-                    seed: *seed,
-                    steps_generated: args.steps,
-                    bugs: vec![label.clone()],
-                    faults: true,
-                    target: None,
-                    violation: violation.clone(),
-                    transitions: ts,
-                    steps: shrunk.trace.clone(),
-                    shrink_iterations: iters,
-                    reproduce: format!("dst-sim replay {}", file.display()),
-                };
-                let text = serde_json::to_string_pretty(&trace)
-                    .map_err(|e| RunError::Io(e.to_string()))?;
-                std::fs::write(&file, text)
-                    .map_err(|e| RunError::Io(format!("cannot write {}: {e}", file.display())))?;
+                let (trace, file) = shrink_and_write(
+                    &target,
+                    *seed,
+                    args.steps,
+                    ex,
+                    args.shrink_iters,
+                    &args.out.join(format!("{label}-seed-{seed}.json")),
+                    None,
+                )
+                .await?;
                 rec.caught = true;
                 rec.first_failing_seed = Some(*seed);
-                rec.invariant = Some(violation.invariant.name().to_string());
-                rec.shrunk_steps = Some(shrunk.trace.len());
+                rec.invariant = Some(trace.violation.invariant.name().to_string());
+                rec.shrunk_steps = Some(trace.steps.len());
                 rec.trace_file = Some(file.display().to_string());
                 break;
             }

@@ -32,9 +32,8 @@ pub struct Target {
     pub admin_key: Option<String>,
     /// Set for the embedded reference platform (kept alive for the run).
     pub embedded: Option<reference_platform::RunningPlatform>,
-    pub bugs: Vec<String>,
-    /// The planted bugs switched on in the embedded platform (so a shard can start its own copy).
-    pub(crate) embedded_bugs: Vec<reference_platform::Bug>,
+    /// The planted bugs switched on in the embedded platform (a shard starts its own copy with them).
+    pub bugs: Vec<reference_platform::Bug>,
     /// Run tag that keeps this run's names apart on a shared target ("" on the embedded target).
     pub tag: String,
     /// Generate fault steps (`--faults`).
@@ -76,8 +75,7 @@ impl Target {
             client,
             admin_key: Some(p.admin_key.clone()),
             embedded: Some(p),
-            bugs: bugs.iter().map(|b| b.name().to_string()).collect(),
-            embedded_bugs: bugs.to_vec(),
+            bugs: bugs.to_vec(),
             tag: String::new(),
             faults,
             db_control,
@@ -104,7 +102,6 @@ impl Target {
             admin_key,
             embedded: None,
             bugs: Vec::new(),
-            embedded_bugs: Vec::new(),
             tag,
             faults: false,
             db_control: DbControl::None,
