@@ -401,49 +401,40 @@ impl Driver {
     async fn check_aspect_reviews(&mut self, after: &State, i: usize) -> Result<(), Violation> {
         let id = self.world.aspects[i].clone();
         let owner = self.agents[after.aspects[i].owner].1.clone();
-        let body = self
-            .read(
-                &format!("/api/review/aspect/{id}/feedback"),
-                Invariant::NoSelfReviewContent,
-            )
-            .await?;
-        self.count(Invariant::NoSelfReviewContent);
-        let own = body
-            .get("reviews")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .any(|r| str_at(r, "/reviewer_id") == Some(owner.as_str()));
-        if own {
-            return Err(self.violation(
-                Invariant::NoSelfReviewContent,
-                format!("aspect {id} has a review by its own proposer {owner}"),
-            ));
-        }
-        Ok(())
+        let path = format!("/api/review/aspect/{id}/feedback");
+        self.check_no_review_by(&path, &owner, || {
+            format!("aspect {id} has a review by its own proposer {owner}")
+        })
+        .await
     }
 
     async fn check_story_reviews(&mut self, after: &State, i: usize) -> Result<(), Violation> {
         let id = self.world.stories[i].clone();
         let author = self.agents[after.stories[i].author].1.clone();
-        let body = self
-            .read(
-                &format!("/api/stories/{id}/reviews"),
-                Invariant::NoSelfReviewContent,
-            )
-            .await?;
+        let path = format!("/api/stories/{id}/reviews");
+        self.check_no_review_by(&path, &author, || {
+            format!("story {id} has a review by its own author {author}")
+        })
+        .await
+    }
+
+    /// Invariant 13: no review listed at `path` is by `agent` (the content's own author).
+    async fn check_no_review_by(
+        &mut self,
+        path: &str,
+        agent: &str,
+        message: impl FnOnce() -> String,
+    ) -> Result<(), Violation> {
+        let body = self.read(path, Invariant::NoSelfReviewContent).await?;
         self.count(Invariant::NoSelfReviewContent);
         let own = body
             .get("reviews")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .any(|r| str_at(r, "/reviewer_id") == Some(author.as_str()));
+            .any(|r| str_at(r, "/reviewer_id") == Some(agent));
         if own {
-            return Err(self.violation(
-                Invariant::NoSelfReviewContent,
-                format!("story {id} has a review by its own author {author}"),
-            ));
+            return Err(self.violation(Invariant::NoSelfReviewContent, message()));
         }
         Ok(())
     }
