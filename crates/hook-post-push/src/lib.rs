@@ -232,10 +232,25 @@ fn render(t: &Target) -> String {
         "POST-DEPLOY VERIFICATION REQUIRED. {what} Run `{verify}` now, wait for it to finish, and fix \
          anything it reports. The Stop hook will not let this session end until that deploy is verified."
     );
-    serde_json::json!({
-        "hookSpecificOutput": { "hookEventName": "PostToolUse", "additionalContext": context }
+    // Typed so the keys come out in the order Claude Code's documentation shows them.
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Specific<'a> {
+        hook_event_name: &'a str,
+        additional_context: &'a str,
+    }
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Output<'a> {
+        hook_specific_output: Specific<'a>,
+    }
+    serde_json::to_string(&Output {
+        hook_specific_output: Specific {
+            hook_event_name: "PostToolUse",
+            additional_context: &context,
+        },
     })
-    .to_string()
+    .expect("strings serialize")
 }
 
 /// Why the tool call did not push, judged from `tool_response` (None = it succeeded).

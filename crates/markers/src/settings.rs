@@ -5,7 +5,8 @@
 //! merging first removes those (wherever they are) and then appends our matcher groups, so running it
 //! twice gives the same file.
 
-use serde_json::{Map, Value};
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
 
 /// Binary names the harness installs as hooks.
 pub const OUR_HOOKS: &[&str] = &["hook-post-push", "hook-stop"];
@@ -18,75 +19,104 @@ pub enum SettingsError {
     Shape { what: String, message: String },
 }
 
-fn is_ours(handler: &Value) -> bool {
-    handler
-        .get("command")
-        .and_then(Value::as_str)
-        .is_some_and(|c| {
-            OUR_HOOKS.iter().any(|h| {
-                c.trim_end_matches('"')
-                    .ends_with(&format!("/.claude/bin/{h}"))
-            })
-        })
+/// A JSON tree whose objects keep their keys in file order.
+///
+/// The user's settings file must come back with its keys where they were. serde_json only keeps key
+/// order with its `preserve_order` feature, and cargo turns a feature on for every crate in a build:
+/// it would put a hashed map under every `serde_json::Value` in dst-sim and the reference platform
+/// (≈8 % of their CPU, docs/PERFORMANCE.md). So the merge works on this tree instead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Json {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    String(String),
+    Array(Vec<Json>),
+    Object(IndexMap<String, Json>),
+}
+
+impl Json {
+    fn get(&self, key: &str) -> Option<&Json> {
+        match self {
+            Json::Object(o) => o.get(key),
+            _ => None,
+        }
+    }
+
+    fn get_mut(&mut self, key: &str) -> Option<&mut Json> {
+        match self {
+            Json::Object(o) => o.get_mut(key),
+            _ => None,
+        }
+    }
+}
+
+fn is_ours(handler: &Json) -> bool {
+    match handler.get("command") {
+        Some(Json::String(c)) => OUR_HOOKS.iter().any(|h| {
+            c.trim_end_matches('"')
+                .ends_with(&format!("/.claude/bin/{h}"))
+        }),
+        _ => false,
+    }
+}
+
+fn parse(text: &str, what: &str) -> Result<Json, SettingsError> {
+    serde_json::from_str(text).map_err(|e| SettingsError::Json {
+        what: what.into(),
+        message: e.to_string(),
+    })
 }
 
 /// Returns `existing` with `ours` merged in. `existing` may be empty text (no file yet).
 pub fn merge(existing: &str, ours: &str) -> Result<String, SettingsError> {
-    let mut settings: Value = if existing.trim().is_empty() {
-        Value::Object(Map::new())
+    let mut settings = if existing.trim().is_empty() {
+        Json::Object(IndexMap::new())
     } else {
-        serde_json::from_str(existing).map_err(|e| SettingsError::Json {
-            what: "the project's .claude/settings.json".into(),
-            message: e.to_string(),
-        })?
+        parse(existing, "the project's .claude/settings.json")?
     };
-    let ours: Value = serde_json::from_str(ours).map_err(|e| SettingsError::Json {
-        what: "hooks/settings.json".into(),
-        message: e.to_string(),
-    })?;
+    let ours = parse(ours, "hooks/settings.json")?;
     let shape = |m: &str| SettingsError::Shape {
         what: ".claude/settings.json".into(),
         message: m.into(),
     };
-    let root = settings
-        .as_object_mut()
-        .ok_or_else(|| shape("top level is not an object"))?;
+    let Json::Object(root) = &mut settings else {
+        return Err(shape("top level is not an object"));
+    };
     let hooks = root
-        .entry("hooks")
-        .or_insert_with(|| Value::Object(Map::new()));
-    let hooks = hooks
-        .as_object_mut()
-        .ok_or_else(|| shape("\"hooks\" is not an object"))?;
-    let our_hooks = ours
-        .get("hooks")
-        .and_then(Value::as_object)
-        .ok_or_else(|| SettingsError::Shape {
+        .entry("hooks".to_string())
+        .or_insert_with(|| Json::Object(IndexMap::new()));
+    let Json::Object(hooks) = hooks else {
+        return Err(shape("\"hooks\" is not an object"));
+    };
+    let Some(Json::Object(our_hooks)) = ours.get("hooks") else {
+        return Err(SettingsError::Shape {
             what: "hooks/settings.json".into(),
             message: "no \"hooks\" object".into(),
-        })?;
+        });
+    };
     // Remove our handlers from every event, dropping groups we emptied.
-    for (_, groups) in hooks.iter_mut() {
-        if let Some(groups) = groups.as_array_mut() {
+    for groups in hooks.values_mut() {
+        if let Json::Array(groups) = groups {
             for g in groups.iter_mut() {
-                if let Some(hs) = g.get_mut("hooks").and_then(Value::as_array_mut) {
+                if let Some(Json::Array(hs)) = g.get_mut("hooks") {
                     hs.retain(|h| !is_ours(h));
                 }
             }
-            groups.retain(|g| {
-                g.get("hooks")
-                    .and_then(Value::as_array)
-                    .is_none_or(|hs| !hs.is_empty())
-            });
+            groups.retain(|g| !matches!(g.get("hooks"), Some(Json::Array(hs)) if hs.is_empty()));
         }
     }
     for (event, groups) in our_hooks {
         let slot = hooks
             .entry(event.clone())
-            .or_insert_with(|| Value::Array(Vec::new()));
-        let slot = slot
-            .as_array_mut()
-            .ok_or_else(|| shape(&format!("hooks.{event} is not an array")))?;
-        slot.extend(groups.as_array().cloned().unwrap_or_default());
+            .or_insert_with(|| Json::Array(Vec::new()));
+        let Json::Array(slot) = slot else {
+            return Err(shape(&format!("hooks.{event} is not an array")));
+        };
+        if let Json::Array(groups) = groups {
+            slot.extend(groups.iter().cloned());
+        }
     }
     let mut text = serde_json::to_string_pretty(&settings).expect("serializable");
     text.push('\n');
@@ -96,6 +126,7 @@ pub fn merge(existing: &str, ours: &str) -> Result<String, SettingsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     const OURS: &str = include_str!("../../../hooks/settings.json");
 
@@ -148,5 +179,25 @@ mod tests {
             merge(r#"{"hooks":[]}"#, OURS),
             Err(SettingsError::Shape { .. })
         ));
+    }
+
+    #[test]
+    fn keeps_the_users_key_order_and_values() {
+        let user = r#"{"zeta":1,"model":"opus","alpha":{"y":[1.5,-2,null,true],"b":"x"},
+            "hooks":{"Stop":[{"hooks":[{"type":"command","command":"bye.sh"}]}],"PostToolUse":[]}}"#;
+        let out = merge(user, OURS).unwrap();
+        let at = |k: &str| {
+            out.find(k)
+                .unwrap_or_else(|| panic!("{k} missing in {out}"))
+        };
+        assert!(at("\"zeta\"") < at("\"model\"") && at("\"model\"") < at("\"alpha\""));
+        assert!(at("\"y\"") < at("\"b\""), "nested keys keep their order");
+        assert!(
+            at("\"Stop\"") < at("\"PostToolUse\""),
+            "events keep their order"
+        );
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["alpha"]["y"], serde_json::json!([1.5, -2, null, true]));
+        assert_eq!(v["hooks"]["Stop"][0]["hooks"][0]["command"], "bye.sh");
     }
 }

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use rusqlite::{OptionalExtension, params};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use sha2::Digest;
 use std::collections::HashMap;
@@ -242,6 +243,11 @@ pub(crate) fn ex<P: rusqlite::Params>(
 }
 
 pub(crate) fn ok(v: Value) -> ApiResult {
+    Ok((StatusCode::OK, axum::Json(v)).into_response())
+}
+
+/// 200 with `v` serialized straight from its type (no `Value` in between).
+pub(crate) fn ok_typed<T: serde::Serialize>(v: &T) -> ApiResult {
     Ok((StatusCode::OK, axum::Json(v)).into_response())
 }
 
@@ -580,51 +586,104 @@ async fn create_proposal(State(st): St, headers: HeaderMap, bytes: Bytes) -> Api
     )
 }
 
+/// A proposal as the API shows it (`proposal` in GET /api/proposals/{id}, an item of the list).
+///
+/// The read endpoints the simulator calls after nearly every step answer with typed structs rather
+/// than `json!` maps: serializing a struct skips allocating a map, its keys and its values per
+/// response (docs/PERFORMANCE.md). Stored JSON columns go out as they were stored ([`RawValue`]).
+#[derive(serde::Serialize)]
 struct ProposalRow {
     id: String,
     agent_id: String,
+    name: String,
+    premise: String,
+    year_setting: i64,
+    causal_chain: Option<Box<RawValue>>,
+    scientific_basis: String,
+    citations: Option<Box<RawValue>>,
     status: String,
-    json: Value,
+    review_system: &'static str,
+    revision_count: i64,
+    last_revised_at: Option<String>,
+    strengthen_gate_active: bool,
+    created_at: String,
+    updated_at: String,
+    resulting_world_id: Option<String>,
+    agent_name: String,
+    image_prompt: String,
+}
+
+/// A stored JSON column as it was written, or `null` if it is absent or (never expected) invalid.
+pub(crate) fn stored_json(text: Option<String>) -> Option<Box<RawValue>> {
+    text.and_then(|t| RawValue::from_string(t).ok())
 }
 
 fn load_proposal(conn: &rusqlite::Connection, id: &str) -> Result<Option<ProposalRow>, ApiError> {
     Ok(qr(conn,
             "SELECT p.id, p.agent_id, p.name, p.premise, p.year_setting, p.causal_chain, p.scientific_basis, p.citations,
                     p.status, p.revision_count, p.last_revised_at, p.created_at, p.updated_at, p.resulting_world_id,
-                    a.name, p.image_prompt, (SELECT MAX(seq) FROM proposal_revisions r WHERE r.proposal_id = p.id)
+                    a.name, p.image_prompt
              FROM proposals p JOIN agents a ON a.id = p.agent_id WHERE p.id = ?1",
             [id],
             |r| {
-                let chain: String = r.get(5)?;
-                let status: String = r.get(8)?;
                 Ok(ProposalRow {
                     id: r.get(0)?,
                     agent_id: r.get(1)?,
-                    status: status.clone(),
-                    json: json!({
-                        "id": r.get::<_, String>(0)?, "agent_id": r.get::<_, String>(1)?, "name": r.get::<_, String>(2)?,
-                        "premise": r.get::<_, String>(3)?, "year_setting": r.get::<_, i64>(4)?,
-                        "causal_chain": serde_json::from_str::<Value>(&chain).unwrap_or(Value::Null),
-                        "scientific_basis": r.get::<_, String>(6)?, "citations": r.get::<_, Option<String>>(7)?.and_then(|c| serde_json::from_str::<Value>(&c).ok()),
-                        "status": status, "review_system": "critical_review", "revision_count": r.get::<_, i64>(9)?,
-                        "last_revised_at": r.get::<_, Option<String>>(10)?, "strengthen_gate_active": false,
-                        "created_at": r.get::<_, String>(11)?, "updated_at": r.get::<_, String>(12)?,
-                        "resulting_world_id": r.get::<_, Option<String>>(13)?, "agent_name": r.get::<_, String>(14)?,
-                        "image_prompt": r.get::<_, String>(15)?,
-                    }),
+                    name: r.get(2)?,
+                    premise: r.get(3)?,
+                    year_setting: r.get(4)?,
+                    causal_chain: stored_json(r.get(5)?),
+                    scientific_basis: r.get(6)?,
+                    citations: stored_json(r.get(7)?),
+                    status: r.get(8)?,
+                    review_system: "critical_review",
+                    revision_count: r.get(9)?,
+                    last_revised_at: r.get(10)?,
+                    strengthen_gate_active: false,
+                    created_at: r.get(11)?,
+                    updated_at: r.get(12)?,
+                    resulting_world_id: r.get(13)?,
+                    agent_name: r.get(14)?,
+                    image_prompt: r.get(15)?,
                 })
             },
         )
         .optional()?)
 }
 
+/// `{"id": …, "name": …}`: who a read endpoint names as author or decider.
+#[derive(serde::Serialize)]
+pub(crate) struct NamedRef<S> {
+    pub id: S,
+    pub name: Option<S>,
+}
+
+/// An empty JSON array or object field, without allocating one.
+pub(crate) type EmptyList = [(); 0];
+#[derive(serde::Serialize)]
+pub(crate) struct EmptyObject {}
+
 async fn get_proposal(State(st): St, Path(id): Path<String>) -> ApiResult {
+    #[derive(serde::Serialize)]
+    struct Page<'a> {
+        proposal: &'a ProposalRow,
+        agent: NamedRef<&'a str>,
+        validations: EmptyList,
+        summary: EmptyObject,
+        blind_mode: bool,
+    }
     let id = uuid_path("proposal_id", &id)?;
     let p = with_tx(&st, |tx| load_proposal(tx, &id))?.ok_or_else(|| not_found("Proposal"))?;
-    let agent = json!({"id": p.json["agent_id"], "name": p.json["agent_name"]});
-    ok(
-        json!({"proposal": p.json, "agent": agent, "validations": [], "summary": {}, "blind_mode": false}),
-    )
+    ok_typed(&Page {
+        proposal: &p,
+        agent: NamedRef {
+            id: &p.agent_id,
+            name: Some(&p.agent_name),
+        },
+        validations: [],
+        summary: EmptyObject {},
+        blind_mode: false,
+    })
 }
 
 async fn list_proposals(State(st): St, Query(q): Q) -> ApiResult {
@@ -660,21 +719,24 @@ async fn list_proposals(State(st): St, Query(q): Q) -> ApiResult {
         let rows = stmt.query_map(params![status, cursor_seq, limit], |r| r.get(0))?;
         Ok(rows.collect::<Result<Vec<String>, _>>()?)
     })?;
-    let items: Vec<Value> = with_tx(&st, |tx| {
-        ids.iter()
-            .map(|id| {
-                Ok(load_proposal(tx, id)?
-                    .map(|p| p.json)
-                    .unwrap_or(Value::Null))
-            })
-            .collect()
+    // a proposal deleted between the two reads shows as null
+    let items: Vec<Option<ProposalRow>> = with_tx(&st, |tx| {
+        ids.iter().map(|id| load_proposal(tx, id)).collect()
     })?;
     let next = if items.len() as i64 == limit {
         ids.last().cloned()
     } else {
         None
     };
-    ok(json!({"items": items, "next_cursor": next}))
+    #[derive(serde::Serialize)]
+    struct Page {
+        items: Vec<Option<ProposalRow>>,
+        next_cursor: Option<String>,
+    }
+    ok_typed(&Page {
+        items,
+        next_cursor: next,
+    })
 }
 
 pub(crate) fn parse_limit(
@@ -1556,26 +1618,67 @@ fn load_dweller(tx: &rusqlite::Connection, id: &str) -> Result<DwellerRow, ApiEr
 const DWELLER_COLS: &str = "d.id, d.world_id, w.name, d.name, d.origin_region, d.generation, d.name_context, d.cultural_identity, d.role, d.age,
     d.personality, d.background, d.current_region, d.inhabited_by, d.created_at, d.updated_at";
 
-fn dweller_json(r: &rusqlite::Row) -> rusqlite::Result<Value> {
+/// A dweller as the API shows it (typed: see [`ProposalRow`] for why).
+#[derive(serde::Serialize)]
+struct DwellerOut {
+    id: String,
+    world_id: String,
+    world_name: String,
+    name: String,
+    origin_region: String,
+    generation: String,
+    name_context: String,
+    cultural_identity: String,
+    role: String,
+    age: i64,
+    personality: String,
+    background: String,
+    current_region: String,
+    specific_location: Option<String>,
+    is_available: bool,
+    inhabited_by: Option<String>,
+    portrait_url: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+fn dweller_row(r: &rusqlite::Row) -> rusqlite::Result<DwellerOut> {
     let holder: Option<String> = r.get(13)?;
-    Ok(
-        json!({"id": r.get::<_, String>(0)?, "world_id": r.get::<_, String>(1)?, "world_name": r.get::<_, String>(2)?,
-        "name": r.get::<_, String>(3)?, "origin_region": r.get::<_, String>(4)?, "generation": r.get::<_, String>(5)?,
-        "name_context": r.get::<_, String>(6)?, "cultural_identity": r.get::<_, String>(7)?, "role": r.get::<_, String>(8)?,
-        "age": r.get::<_, i64>(9)?, "personality": r.get::<_, String>(10)?, "background": r.get::<_, String>(11)?,
-        "current_region": r.get::<_, String>(12)?, "specific_location": null, "is_available": holder.is_none(),
-        "inhabited_by": holder, "portrait_url": null, "created_at": r.get::<_, String>(14)?, "updated_at": r.get::<_, String>(15)?}),
-    )
+    Ok(DwellerOut {
+        id: r.get(0)?,
+        world_id: r.get(1)?,
+        world_name: r.get(2)?,
+        name: r.get(3)?,
+        origin_region: r.get(4)?,
+        generation: r.get(5)?,
+        name_context: r.get(6)?,
+        cultural_identity: r.get(7)?,
+        role: r.get(8)?,
+        age: r.get(9)?,
+        personality: r.get(10)?,
+        background: r.get(11)?,
+        current_region: r.get(12)?,
+        specific_location: None,
+        is_available: holder.is_none(),
+        inhabited_by: holder,
+        portrait_url: None,
+        created_at: r.get(14)?,
+        updated_at: r.get(15)?,
+    })
 }
 
 async fn get_dweller(State(st): St, Path(id): Path<String>) -> ApiResult {
+    #[derive(serde::Serialize)]
+    struct Page {
+        dweller: DwellerOut,
+    }
     let id = uuid_path("dweller_id", &id)?;
-    let v = with_tx(&st, |tx| {
-        qr(tx, &format!("SELECT {DWELLER_COLS} FROM dwellers d JOIN worlds w ON w.id = d.world_id WHERE d.id = ?1"), [&id], dweller_json)
+    let dweller = with_tx(&st, |tx| {
+        qr(tx, &format!("SELECT {DWELLER_COLS} FROM dwellers d JOIN worlds w ON w.id = d.world_id WHERE d.id = ?1"), [&id], dweller_row)
             .optional()?
             .ok_or_else(|| not_found("Dweller"))
     })?;
-    ok(json!({"dweller": v}))
+    ok_typed(&Page { dweller })
 }
 
 async fn list_dwellers(State(st): St, Path(wid): Path<String>, Query(q): Q) -> ApiResult {
@@ -1584,22 +1687,31 @@ async fn list_dwellers(State(st): St, Path(wid): Path<String>, Query(q): Q) -> A
     let v = with_tx(&st, |tx| {
         let (name, _) = world_name(tx, &wid)?;
         let mut stmt = tx.prepare_cached(&format!("SELECT {DWELLER_COLS} FROM dwellers d JOIN worlds w ON w.id = d.world_id WHERE d.world_id = ?1 ORDER BY d.seq"))?;
-        let all: Vec<Value> = stmt
-            .query_map([&wid], dweller_json)?
+        let all: Vec<DwellerOut> = stmt
+            .query_map([&wid], dweller_row)?
             .collect::<Result<_, _>>()?;
-        let available = all
-            .iter()
-            .filter(|d| d["is_available"] == json!(true))
-            .count();
-        let dwellers: Vec<Value> = all
+        let available = all.iter().filter(|d| d.is_available).count();
+        let dwellers: Vec<DwellerOut> = all
             .into_iter()
-            .filter(|d| !only_available || d["is_available"] == json!(true))
+            .filter(|d| !only_available || d.is_available)
             .collect();
-        Ok(
-            json!({"world_id": wid, "world_name": name, "total": dwellers.len(), "available": available, "dwellers": dwellers}),
-        )
+        Ok(Page {
+            world_id: wid,
+            world_name: name,
+            total: dwellers.len(),
+            available,
+            dwellers,
+        })
     })?;
-    ok(v)
+    #[derive(serde::Serialize)]
+    struct Page {
+        world_id: String,
+        world_name: String,
+        total: usize,
+        available: usize,
+        dwellers: Vec<DwellerOut>,
+    }
+    ok_typed(&v)
 }
 
 const MAX_DWELLERS: i64 = 5;
@@ -1819,19 +1931,65 @@ const FEEDBACK_COLS: &str = "f.id, f.agent_id, a.username, f.category, f.priorit
     f.error_message, f.expected_behavior, f.reproduction_steps, f.status, f.resolution_notes, f.resolved_at, f.upvote_count,
     f.created_at, f.updated_at, f.request_payload, f.response_payload";
 
-fn feedback_json(r: &rusqlite::Row, with_payloads: bool) -> rusqlite::Result<Value> {
-    let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str::<Value>(&s).ok());
-    Ok(
-        json!({"id": r.get::<_, String>(0)?, "agent_id": r.get::<_, String>(1)?, "agent_username": format!("@{}", r.get::<_, String>(2)?),
-        "category": r.get::<_, String>(3)?, "priority": r.get::<_, String>(4)?, "title": r.get::<_, String>(5)?,
-        "description": r.get::<_, String>(6)?, "endpoint": r.get::<_, Option<String>>(7)?, "error_code": r.get::<_, Option<i64>>(8)?,
-        "error_message": r.get::<_, Option<String>>(9)?, "expected_behavior": r.get::<_, Option<String>>(10)?,
-        "reproduction_steps": parse(r.get(11)?), "status": r.get::<_, String>(12)?, "resolution_notes": r.get::<_, Option<String>>(13)?,
-        "resolved_at": r.get::<_, Option<String>>(14)?, "upvote_count": r.get::<_, i64>(15)?, "created_at": r.get::<_, String>(16)?,
-        "updated_at": r.get::<_, String>(17)?,
-        "request_payload": if with_payloads { parse(r.get(18)?) } else { None },
-        "response_payload": if with_payloads { parse(r.get(19)?) } else { None }}),
-    )
+/// A feedback item as the API shows it (typed: see [`ProposalRow`] for why). The lists leave out
+/// the payloads and the upvoters.
+#[derive(serde::Serialize)]
+struct FeedbackOut {
+    id: String,
+    agent_id: String,
+    agent_username: String,
+    category: String,
+    priority: String,
+    title: String,
+    description: String,
+    endpoint: Option<String>,
+    error_code: Option<i64>,
+    error_message: Option<String>,
+    expected_behavior: Option<String>,
+    reproduction_steps: Option<Box<RawValue>>,
+    status: String,
+    resolution_notes: Option<String>,
+    resolved_at: Option<String>,
+    upvote_count: i64,
+    created_at: String,
+    updated_at: String,
+    request_payload: Option<Box<RawValue>>,
+    response_payload: Option<Box<RawValue>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    upvoters: Option<Vec<String>>,
+}
+
+fn feedback_row(r: &rusqlite::Row, with_payloads: bool) -> rusqlite::Result<FeedbackOut> {
+    let payload = |col: usize| -> rusqlite::Result<Option<Box<RawValue>>> {
+        Ok(if with_payloads {
+            stored_json(r.get(col)?)
+        } else {
+            None
+        })
+    };
+    Ok(FeedbackOut {
+        id: r.get(0)?,
+        agent_id: r.get(1)?,
+        agent_username: format!("@{}", r.get::<_, String>(2)?),
+        category: r.get(3)?,
+        priority: r.get(4)?,
+        title: r.get(5)?,
+        description: r.get(6)?,
+        endpoint: r.get(7)?,
+        error_code: r.get(8)?,
+        error_message: r.get(9)?,
+        expected_behavior: r.get(10)?,
+        reproduction_steps: stored_json(r.get(11)?),
+        status: r.get(12)?,
+        resolution_notes: r.get(13)?,
+        resolved_at: r.get(14)?,
+        upvote_count: r.get(15)?,
+        created_at: r.get(16)?,
+        updated_at: r.get(17)?,
+        request_payload: payload(18)?,
+        response_payload: payload(19)?,
+        upvoters: None,
+    })
 }
 
 fn feedback_not_found(id: &str) -> ApiError {
@@ -1847,8 +2005,8 @@ fn load_feedback(
     tx: &rusqlite::Connection,
     id: &str,
     with_payloads: bool,
-) -> Result<Value, ApiError> {
-    let mut v = qr(tx, &format!("SELECT {FEEDBACK_COLS} FROM feedback f JOIN agents a ON a.id = f.agent_id WHERE f.id = ?1"), [id], |r| feedback_json(r, with_payloads))
+) -> Result<FeedbackOut, ApiError> {
+    let mut v = qr(tx, &format!("SELECT {FEEDBACK_COLS} FROM feedback f JOIN agents a ON a.id = f.agent_id WHERE f.id = ?1"), [id], |r| feedback_row(r, with_payloads))
         .optional()?
         .ok_or_else(|| feedback_not_found(id))?;
     let mut stmt = tx.prepare_cached(
@@ -1857,7 +2015,7 @@ fn load_feedback(
     let upvoters: Vec<String> = stmt
         .query_map([id], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    v["upvoters"] = json!(upvoters);
+    v.upvoters = Some(upvoters);
     Ok(v)
 }
 
@@ -1901,8 +2059,12 @@ async fn create_feedback(State(st): St, headers: HeaderMap, bytes: Bytes) -> Api
 
 async fn get_feedback(State(st): St, Path(id): Path<String>) -> ApiResult {
     let id = uuid_path("feedback_id", &id)?;
-    let v = with_tx(&st, |tx| load_feedback(tx, &id, true))?;
-    ok(json!({"feedback": v}))
+    #[derive(serde::Serialize)]
+    struct Page {
+        feedback: FeedbackOut,
+    }
+    let feedback = with_tx(&st, |tx| load_feedback(tx, &id, true))?;
+    ok_typed(&Page { feedback })
 }
 
 fn upvote_checks(
@@ -2101,9 +2263,9 @@ async fn list_feedback(State(st): St, Query(q): Q) -> ApiResult {
             |r| r.get(0),
         )?;
         let mut stmt = tx.prepare_cached(&format!("SELECT {FEEDBACK_COLS} FROM feedback f JOIN agents a ON a.id = f.agent_id WHERE {filter} ORDER BY f.seq DESC LIMIT ?4 OFFSET ?5"))?;
-        let items: Vec<Value> = stmt
+        let items: Vec<FeedbackOut> = stmt
             .query_map(params![status, category, priority, limit, offset], |r| {
-                feedback_json(r, false)
+                feedback_row(r, false)
             })?
             .collect::<Result<_, _>>()?;
         Ok(
@@ -2116,10 +2278,10 @@ async fn list_feedback(State(st): St, Query(q): Q) -> ApiResult {
 async fn feedback_summary(State(st): St) -> ApiResult {
     let v = with_tx(&st, |tx| {
         let open = "f.status IN ('new','acknowledged','in_progress')";
-        let q = |sql: String| -> Result<Vec<Value>, ApiError> {
+        let q = |sql: String| -> Result<Vec<FeedbackOut>, ApiError> {
             let mut stmt = tx.prepare_cached(&sql)?;
             Ok(stmt
-                .query_map([], |r| feedback_json(r, false))?
+                .query_map([], |r| feedback_row(r, false))?
                 .collect::<Result<_, _>>()?)
         };
         let base = format!(

@@ -5,8 +5,8 @@
 //! aspects and stories (owner, status, revision, graduation into the world's canon).
 
 use crate::api::{
-    Agent, auth_tx, body, ex, filter_term, maybe_auth, new_id, now, ok, parse_limit, progress, qr,
-    race_window, seq, uuid_path, with_tx,
+    Agent, EmptyList, NamedRef, auth_tx, body, ex, filter_term, maybe_auth, new_id, now, ok,
+    ok_typed, parse_limit, progress, qr, race_window, seq, stored_json, uuid_path, with_tx,
 };
 use crate::error::{ApiError, ApiResult, FieldError, agent_error, plain};
 use crate::validate::Body;
@@ -17,6 +17,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use rusqlite::{OptionalExtension, params};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -525,33 +526,73 @@ async fn revise_aspect(
 const ASPECT_COLS: &str = "a.id, a.world_id, a.agent_id, a.aspect_type, a.title, a.premise, a.content, a.canon_justification,
     a.status, a.revision_count, a.last_revised_at, a.created_at, a.updated_at, ag.name, a.proposed_timeline_entry";
 
-fn aspect_json(r: &rusqlite::Row) -> rusqlite::Result<Value> {
-    let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str::<Value>(&s).ok());
-    Ok(json!({
-        "id": r.get::<_, String>(0)?, "world_id": r.get::<_, String>(1)?, "agent_id": r.get::<_, String>(2)?,
-        "type": r.get::<_, String>(3)?, "title": r.get::<_, String>(4)?, "premise": r.get::<_, String>(5)?,
-        "content": parse(r.get(6)?), "canon_justification": r.get::<_, String>(7)?, "status": r.get::<_, String>(8)?,
-        "review_system": "critical_review", "revision_count": r.get::<_, i64>(9)?,
-        "last_revised_at": r.get::<_, Option<String>>(10)?, "strengthen_gate_active": false,
-        "created_at": r.get::<_, String>(11)?, "updated_at": r.get::<_, String>(12)?, "agent_name": r.get::<_, String>(13)?,
-        "proposed_timeline_entry": parse(r.get(14)?),
-    }))
+/// An aspect as the API shows it (typed: see `ProposalRow` in api.rs for why).
+#[derive(serde::Serialize)]
+struct AspectOut {
+    id: String,
+    world_id: String,
+    agent_id: String,
+    #[serde(rename = "type")]
+    aspect_type: String,
+    title: String,
+    premise: String,
+    content: Option<Box<RawValue>>,
+    canon_justification: String,
+    status: String,
+    review_system: &'static str,
+    revision_count: i64,
+    last_revised_at: Option<String>,
+    strengthen_gate_active: bool,
+    created_at: String,
+    updated_at: String,
+    agent_name: String,
+    proposed_timeline_entry: Option<Box<RawValue>>,
+}
+
+fn aspect_row(r: &rusqlite::Row) -> rusqlite::Result<AspectOut> {
+    Ok(AspectOut {
+        id: r.get(0)?,
+        world_id: r.get(1)?,
+        agent_id: r.get(2)?,
+        aspect_type: r.get(3)?,
+        title: r.get(4)?,
+        premise: r.get(5)?,
+        content: stored_json(r.get(6)?),
+        canon_justification: r.get(7)?,
+        status: r.get(8)?,
+        review_system: "critical_review",
+        revision_count: r.get(9)?,
+        last_revised_at: r.get(10)?,
+        strengthen_gate_active: false,
+        created_at: r.get(11)?,
+        updated_at: r.get(12)?,
+        agent_name: r.get(13)?,
+        proposed_timeline_entry: stored_json(r.get(14)?),
+    })
 }
 
 async fn get_aspect(State(st): St, Path(id): Path<String>) -> ApiResult {
+    #[derive(serde::Serialize)]
+    struct Page {
+        aspect: AspectOut,
+        validations: EmptyList,
+    }
     let id = uuid_path("aspect_id", &id)?;
-    let a = with_tx(&st, |tx| {
+    let aspect = with_tx(&st, |tx| {
         Ok(qr(tx,
                 &format!(
                     "SELECT {ASPECT_COLS} FROM aspects a JOIN agents ag ON ag.id = a.agent_id WHERE a.id = ?1"
                 ),
                 [&id],
-                aspect_json,
+                aspect_row,
             )
             .optional()?)
     })?
     .ok_or_else(|| plain(404, "Aspect not found"))?;
-    ok(json!({"aspect": a, "validations": []}))
+    ok_typed(&Page {
+        aspect,
+        validations: [],
+    })
 }
 
 const ASPECT_STATUSES: &[&str] = &["draft", "validating", "approved", "rejected"];
@@ -570,14 +611,24 @@ async fn list_aspects(State(st): St, Path(wid): Path<String>, Query(q): Q) -> Ap
             "SELECT {ASPECT_COLS} FROM aspects a JOIN agents ag ON ag.id = a.agent_id
              WHERE a.world_id = ?1 AND (?2 IS NULL OR a.status = ?2) ORDER BY a.seq DESC"
         ))?;
-        let aspects: Vec<Value> = stmt
-            .query_map(params![wid, status], aspect_json)?
+        let aspects: Vec<AspectOut> = stmt
+            .query_map(params![wid, status], aspect_row)?
             .collect::<Result<_, _>>()?;
-        Ok(
-            json!({"world_id": wid, "world_name": w.name, "total": aspects.len(), "aspects": aspects}),
-        )
+        Ok(Page {
+            world_id: wid,
+            world_name: w.name,
+            total: aspects.len(),
+            aspects,
+        })
     })?;
-    ok(v)
+    #[derive(serde::Serialize)]
+    struct Page {
+        world_id: String,
+        world_name: String,
+        total: usize,
+        aspects: Vec<AspectOut>,
+    }
+    ok_typed(&v)
 }
 
 async fn world_canon(State(st): St, Path(wid): Path<String>) -> ApiResult {
@@ -850,38 +901,88 @@ const STORY_COLS: &str = "s.id, s.world_id, w.name, s.author_id, a.name, a.usern
     (SELECT COUNT(*) FROM story_reviews r WHERE r.story_id = s.id),
     (SELECT COUNT(*) FROM story_reviews r WHERE r.story_id = s.id AND r.recommend_acclaim = 1)";
 
-fn story_json(r: &rusqlite::Row) -> rusqlite::Result<Value> {
-    Ok(json!({
-        "id": r.get::<_, String>(0)?, "world_id": r.get::<_, String>(1)?, "world_name": r.get::<_, Option<String>>(2)?,
-        "author_id": r.get::<_, String>(3)?, "author_name": r.get::<_, String>(4)?,
-        "author_username": format!("@{}", r.get::<_, String>(5)?), "title": r.get::<_, String>(6)?,
-        "content": r.get::<_, String>(7)?, "summary": r.get::<_, Option<String>>(8)?, "perspective": r.get::<_, String>(9)?,
-        "perspective_dweller_id": r.get::<_, Option<String>>(10)?, "status": r.get::<_, String>(11)?,
-        "review_system": "critical_review", "revision_count": r.get::<_, i64>(12)?,
-        "last_revised_at": r.get::<_, Option<String>>(13)?, "created_at": r.get::<_, String>(14)?,
-        "updated_at": r.get::<_, String>(15)?, "review_count": r.get::<_, i64>(16)?, "acclaim_count": r.get::<_, i64>(17)?,
-        "reaction_count": 0, "comment_count": 0,
-    }))
+/// A story as the API shows it (typed: see `ProposalRow` in api.rs for why).
+#[derive(serde::Serialize)]
+struct StoryOut {
+    id: String,
+    world_id: String,
+    world_name: Option<String>,
+    author_id: String,
+    author_name: String,
+    author_username: String,
+    title: String,
+    content: String,
+    summary: Option<String>,
+    perspective: String,
+    perspective_dweller_id: Option<String>,
+    status: String,
+    review_system: &'static str,
+    revision_count: i64,
+    last_revised_at: Option<String>,
+    created_at: String,
+    updated_at: String,
+    review_count: i64,
+    acclaim_count: i64,
+    reaction_count: i64,
+    comment_count: i64,
+}
+
+fn story_row(r: &rusqlite::Row) -> rusqlite::Result<StoryOut> {
+    Ok(StoryOut {
+        id: r.get(0)?,
+        world_id: r.get(1)?,
+        world_name: r.get(2)?,
+        author_id: r.get(3)?,
+        author_name: r.get(4)?,
+        author_username: format!("@{}", r.get::<_, String>(5)?),
+        title: r.get(6)?,
+        content: r.get(7)?,
+        summary: r.get(8)?,
+        perspective: r.get(9)?,
+        perspective_dweller_id: r.get(10)?,
+        status: r.get(11)?,
+        review_system: "critical_review",
+        revision_count: r.get(12)?,
+        last_revised_at: r.get(13)?,
+        created_at: r.get(14)?,
+        updated_at: r.get(15)?,
+        review_count: r.get(16)?,
+        acclaim_count: r.get(17)?,
+        reaction_count: 0,
+        comment_count: 0,
+    })
 }
 
 async fn get_story(State(st): St, Path(id): Path<String>) -> ApiResult {
+    #[derive(serde::Serialize)]
+    struct Eligibility {
+        eligible: bool,
+        reason: String,
+    }
+    #[derive(serde::Serialize)]
+    struct Page {
+        story: StoryOut,
+        acclaim_eligibility: Eligibility,
+        external_feedback_summary: Option<()>,
+    }
     let id = uuid_path("story_id", &id)?;
     let v = with_tx(&st, |tx| {
         let story = qr(tx,
                 &format!("SELECT {STORY_COLS} FROM stories s LEFT JOIN worlds w ON w.id = s.world_id JOIN agents a ON a.id = s.author_id WHERE s.id = ?1"),
                 [&id],
-                story_json,
+                story_row,
             )
             .optional()?
             .ok_or_else(|| story_not_found(&id))?;
         let snap = snapshot(tx, &id)?.ok_or_else(|| story_not_found(&id))?;
         let (eligible, reason) = eligibility(&snap, st.bug(Bug::AcclaimWithoutRevision));
-        Ok(
-            json!({"story": story, "acclaim_eligibility": {"eligible": eligible, "reason": reason},
-                  "external_feedback_summary": null}),
-        )
+        Ok(Page {
+            story,
+            acclaim_eligibility: Eligibility { eligible, reason },
+            external_feedback_summary: None,
+        })
     })?;
-    ok(v)
+    ok_typed(&v)
 }
 
 async fn list_stories(State(st): St, Query(q): Q) -> ApiResult {
@@ -927,13 +1028,32 @@ async fn list_stories(State(st): St, Query(q): Q) -> ApiResult {
             "SELECT {STORY_COLS} FROM stories s LEFT JOIN worlds w ON w.id = s.world_id JOIN agents a ON a.id = s.author_id
              WHERE {filters} ORDER BY s.seq DESC LIMIT ?4 OFFSET ?5"
         ))?;
-        let stories: Vec<Value> = stmt
-            .query_map(params![ids[0], ids[1], status, limit, offset], story_json)?
+        let stories: Vec<StoryOut> = stmt
+            .query_map(params![ids[0], ids[1], status, limit, offset], story_row)?
             .collect::<Result<_, _>>()?;
-        Ok(json!({"stories": stories, "count": stories.len(),
-                  "filters": {"world_id": ids[0], "author_id": ids[1], "status": status}}))
+        Ok(stories)
     })?;
-    ok(v)
+    #[derive(serde::Serialize)]
+    struct Filters<'a> {
+        world_id: Option<&'a str>,
+        author_id: Option<&'a str>,
+        status: Option<&'a str>,
+    }
+    #[derive(serde::Serialize)]
+    struct Page<'a> {
+        stories: Vec<StoryOut>,
+        count: usize,
+        filters: Filters<'a>,
+    }
+    ok_typed(&Page {
+        count: v.len(),
+        stories: v,
+        filters: Filters {
+            world_id: ids[0].as_deref(),
+            author_id: ids[1].as_deref(),
+            status: status.as_deref(),
+        },
+    })
 }
 
 async fn review_story(
@@ -1566,10 +1686,51 @@ async fn list_events(State(st): St, Path(wid): Path<String>, Query(q): Q) -> Api
     ok(v)
 }
 
+/// A world event as GET /api/events/{id} shows it (typed: see `ProposalRow` in api.rs for why).
+/// The approval fields are there only for an approved event, the rejection fields only for a
+/// rejected one.
+#[derive(serde::Serialize)]
+struct EventOut {
+    id: String,
+    world_id: String,
+    world_name: Option<String>,
+    title: String,
+    description: String,
+    year_in_world: i64,
+    origin_type: String,
+    proposed_by: NamedRef<String>,
+    canon_justification: String,
+    status: String,
+    affected_regions: Box<RawValue>,
+    created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    approved_by: Option<Option<NamedRef<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    approved_at: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    canon_update: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rejection_reason: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rejected_by: Option<Option<NamedRef<String>>>,
+    decisions: Vec<DecisionOut>,
+}
+
+#[derive(serde::Serialize)]
+struct DecisionOut {
+    decision: String,
+    by: String,
+    at: String,
+}
+
 async fn get_event(State(st): St, Path(id): Path<String>) -> ApiResult {
+    #[derive(serde::Serialize)]
+    struct Page {
+        event: EventOut,
+    }
     let id = uuid_path("event_id", &id)?;
-    let v = with_tx(&st, |tx| {
-        let row = qr(tx,
+    let event = with_tx(&st, |tx| {
+        let mut e = qr(tx,
                 "SELECT e.id, e.world_id, w.name, e.title, e.description, e.year_in_world, e.origin_type, e.proposed_by,
                         p.name, e.canon_justification, e.status, e.affected_regions, e.created_at, e.approved_by,
                         (SELECT name FROM agents WHERE id = e.approved_by), e.approved_at, e.canon_update,
@@ -1578,32 +1739,35 @@ async fn get_event(State(st): St, Path(id): Path<String>) -> ApiResult {
                  WHERE e.id = ?1",
                 [&id],
                 |r| {
-                    let regions: String = r.get(11)?;
                     let status: String = r.get(10)?;
-                    let mut e = json!({"id": r.get::<_, String>(0)?, "world_id": r.get::<_, String>(1)?,
-                        "world_name": r.get::<_, Option<String>>(2)?, "title": r.get::<_, String>(3)?,
-                        "description": r.get::<_, String>(4)?, "year_in_world": r.get::<_, i64>(5)?,
-                        "origin_type": r.get::<_, String>(6)?,
-                        "proposed_by": {"id": r.get::<_, String>(7)?, "name": r.get::<_, String>(8)?},
-                        "canon_justification": r.get::<_, String>(9)?, "status": status,
-                        "affected_regions": serde_json::from_str::<Value>(&regions).unwrap_or(json!([])),
-                        "created_at": r.get::<_, String>(12)?});
-                    if status == "approved" {
-                        e["approved_by"] = match r.get::<_, Option<String>>(13)? {
-                            Some(a) => json!({"id": a, "name": r.get::<_, Option<String>>(14)?}),
-                            None => Value::Null,
-                        };
-                        e["approved_at"] = json!(r.get::<_, Option<String>>(15)?);
-                        e["canon_update"] = json!(r.get::<_, Option<String>>(16)?);
-                    }
-                    if status == "rejected" {
-                        e["rejection_reason"] = json!(r.get::<_, Option<String>>(19)?);
-                        e["rejected_by"] = match r.get::<_, Option<String>>(17)? {
-                            Some(a) => json!({"id": a, "name": r.get::<_, Option<String>>(18)?}),
-                            None => Value::Null,
-                        };
-                    }
-                    Ok(e)
+                    // the decider's id column, then its name column
+                    let decider = |col: usize| -> rusqlite::Result<Option<NamedRef<String>>> {
+                        match r.get::<_, Option<String>>(col)? {
+                            Some(id) => Ok(Some(NamedRef { id, name: r.get(col + 1)? })),
+                            None => Ok(None),
+                        }
+                    };
+                    let (approved, rejected) = (status == "approved", status == "rejected");
+                    Ok(EventOut {
+                        id: r.get(0)?,
+                        world_id: r.get(1)?,
+                        world_name: r.get(2)?,
+                        title: r.get(3)?,
+                        description: r.get(4)?,
+                        year_in_world: r.get(5)?,
+                        origin_type: r.get(6)?,
+                        proposed_by: NamedRef { id: r.get(7)?, name: Some(r.get(8)?) },
+                        canon_justification: r.get(9)?,
+                        affected_regions: stored_json(r.get(11)?).unwrap_or_else(empty_json_list),
+                        created_at: r.get(12)?,
+                        approved_by: if approved { Some(decider(13)?) } else { None },
+                        approved_at: if approved { Some(r.get(15)?) } else { None },
+                        canon_update: if approved { Some(r.get(16)?) } else { None },
+                        rejection_reason: if rejected { Some(r.get(19)?) } else { None },
+                        rejected_by: if rejected { Some(decider(17)?) } else { None },
+                        status,
+                        decisions: Vec::new(),
+                    })
                 },
             )
             .optional()?
@@ -1611,14 +1775,20 @@ async fn get_event(State(st): St, Path(id): Path<String>) -> ApiResult {
         let mut stmt = tx.prepare_cached(
             "SELECT decision, decider_id, created_at FROM event_decisions WHERE event_id = ?1 ORDER BY seq",
         )?;
-        let decisions: Vec<Value> = stmt
+        e.decisions = stmt
             .query_map([&id], |r| {
-                Ok(json!({"decision": r.get::<_, String>(0)?, "by": r.get::<_, String>(1)?, "at": r.get::<_, String>(2)?}))
+                Ok(DecisionOut {
+                    decision: r.get(0)?,
+                    by: r.get(1)?,
+                    at: r.get(2)?,
+                })
             })?
             .collect::<Result<_, _>>()?;
-        let mut e = row;
-        e["decisions"] = json!(decisions);
-        Ok(json!({"event": e}))
+        Ok(e)
     })?;
-    ok(v)
+    ok_typed(&Page { event })
+}
+
+fn empty_json_list() -> Box<RawValue> {
+    RawValue::from_string("[]".to_string()).expect("[] is JSON")
 }

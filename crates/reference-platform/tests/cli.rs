@@ -108,10 +108,12 @@ fn curl_walkthrough_reaches_a_world_a_claim_an_action_and_a_summary() {
         stdout.contains(r#"{"status":"acknowledged","upvote_count":1}"#),
         "{stdout}"
     );
-    assert!(
-        stdout
-            .trim_end()
-            .ends_with(r#"{"total":1,"open":1,"resolved":0}"#),
+    let stats: serde_json::Value =
+        serde_json::from_str(stdout.trim_end().lines().last().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("last line is not JSON ({e}): {stdout}"));
+    assert_eq!(
+        stats,
+        serde_json::json!({"total": 1, "open": 1, "resolved": 0}),
         "{stdout}"
     );
 }
