@@ -601,16 +601,38 @@ struct ProposalRow {
     causal_chain: Option<Box<RawValue>>,
     scientific_basis: String,
     citations: Option<Box<RawValue>>,
-    status: String,
+    #[serde(flatten)]
+    review: ReviewState,
+    resulting_world_id: Option<String>,
+    agent_name: String,
+    image_prompt: String,
+}
+
+/// Where a reviewed piece of content (proposal, aspect) stands, as its read endpoint shows it.
+#[derive(serde::Serialize)]
+pub(crate) struct ReviewState {
+    pub status: String,
     review_system: &'static str,
     revision_count: i64,
     last_revised_at: Option<String>,
     strengthen_gate_active: bool,
     created_at: String,
     updated_at: String,
-    resulting_world_id: Option<String>,
-    agent_name: String,
-    image_prompt: String,
+}
+
+impl ReviewState {
+    /// Reads `status, revision_count, last_revised_at, created_at, updated_at` from `first` on.
+    pub(crate) fn from_row(r: &rusqlite::Row, first: usize) -> rusqlite::Result<ReviewState> {
+        Ok(ReviewState {
+            status: r.get(first)?,
+            review_system: "critical_review",
+            revision_count: r.get(first + 1)?,
+            last_revised_at: r.get(first + 2)?,
+            strengthen_gate_active: false,
+            created_at: r.get(first + 3)?,
+            updated_at: r.get(first + 4)?,
+        })
+    }
 }
 
 /// A stored JSON column as it was written, or `null` if it is absent or (never expected) invalid.
@@ -635,13 +657,7 @@ fn load_proposal(conn: &rusqlite::Connection, id: &str) -> Result<Option<Proposa
                     causal_chain: stored_json(r.get(5)?),
                     scientific_basis: r.get(6)?,
                     citations: stored_json(r.get(7)?),
-                    status: r.get(8)?,
-                    review_system: "critical_review",
-                    revision_count: r.get(9)?,
-                    last_revised_at: r.get(10)?,
-                    strengthen_gate_active: false,
-                    created_at: r.get(11)?,
-                    updated_at: r.get(12)?,
+                    review: ReviewState::from_row(r, 8)?,
                     resulting_world_id: r.get(13)?,
                     agent_name: r.get(14)?,
                     image_prompt: r.get(15)?,
@@ -773,12 +789,12 @@ async fn submit_proposal(State(st): St, headers: HeaderMap, Path(id): Path<Strin
                 json!({"proposal_id": p.id}),
             ));
         }
-        if p.status != "draft" {
+        if p.review.status != "draft" {
             return Err(agent_error(
                 400,
-                &format!("Proposal is already {}", p.status),
+                &format!("Proposal is already {}", p.review.status),
                 "Only draft proposals can be submitted.",
-                json!({"current_status": p.status}),
+                json!({"current_status": p.review.status}),
             ));
         }
         ex(
@@ -822,10 +838,10 @@ async fn revise_proposal(
                 json!({"proposal_id": p.id}),
             ));
         }
-        if !["draft", "validating"].contains(&p.status.as_str()) {
+        if !["draft", "validating"].contains(&p.review.status.as_str()) {
             return Err(agent_error(
                 400,
-                &format!("Cannot revise a {} proposal", p.status),
+                &format!("Cannot revise a {} proposal", p.review.status),
                 "Only draft or validating proposals can be revised.",
                 json!({}),
             ));
@@ -848,7 +864,7 @@ async fn revise_proposal(
             [&id],
             |r| r.get(0),
         )?;
-        Ok((p.status, count))
+        Ok((p.review.status, count))
     })?;
     ok(
         json!({"id": id, "status": status, "review_system": "critical_review", "revision_count": count, "updated_at": ts,
@@ -916,10 +932,10 @@ async fn test_approve(State(st): St, headers: HeaderMap, Path(id): Path<String>)
     let (wid, name) = with_tx(&st, |tx| {
         auth_tx(tx, &headers)?;
         let p = load_proposal(tx, &id)?.ok_or_else(|| not_found("Proposal"))?;
-        if p.status != "validating" {
+        if p.review.status != "validating" {
             return Err(agent_error(
                 400,
-                &format!("Proposal must be validating, not {}", p.status),
+                &format!("Proposal must be validating, not {}", p.review.status),
                 "Submit it first.",
                 json!({}),
             ));

@@ -5,8 +5,9 @@
 //! aspects and stories (owner, status, revision, graduation into the world's canon).
 
 use crate::api::{
-    Agent, EmptyList, NamedRef, auth_tx, body, ex, filter_term, maybe_auth, new_id, now, ok,
-    ok_typed, parse_limit, progress, qr, race_window, seq, stored_json, uuid_path, with_tx,
+    Agent, EmptyList, NamedRef, ReviewState, auth_tx, body, ex, filter_term, maybe_auth, new_id,
+    now, ok, ok_typed, parse_limit, progress, qr, race_window, seq, stored_json, uuid_path,
+    with_tx,
 };
 use crate::error::{ApiError, ApiResult, FieldError, agent_error, plain};
 use crate::validate::Body;
@@ -538,13 +539,8 @@ struct AspectOut {
     premise: String,
     content: Option<Box<RawValue>>,
     canon_justification: String,
-    status: String,
-    review_system: &'static str,
-    revision_count: i64,
-    last_revised_at: Option<String>,
-    strengthen_gate_active: bool,
-    created_at: String,
-    updated_at: String,
+    #[serde(flatten)]
+    review: ReviewState,
     agent_name: String,
     proposed_timeline_entry: Option<Box<RawValue>>,
 }
@@ -559,13 +555,7 @@ fn aspect_row(r: &rusqlite::Row) -> rusqlite::Result<AspectOut> {
         premise: r.get(5)?,
         content: stored_json(r.get(6)?),
         canon_justification: r.get(7)?,
-        status: r.get(8)?,
-        review_system: "critical_review",
-        revision_count: r.get(9)?,
-        last_revised_at: r.get(10)?,
-        strengthen_gate_active: false,
-        created_at: r.get(11)?,
-        updated_at: r.get(12)?,
+        review: ReviewState::from_row(r, 8)?,
         agent_name: r.get(13)?,
         proposed_timeline_entry: stored_json(r.get(14)?),
     })
