@@ -295,9 +295,10 @@ impl Client {
                 .headers()
                 .get("x-idempotent-replay")
                 .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
-            // `bytes` + a validating conversion: `text()` runs the slower lossy decoder on every body
+            // `bytes` + a validating conversion: `text()` runs the slower lossy decoder on every body;
+            // `Vec::from` takes over the buffer when nothing else holds it, instead of copying it
             let bytes = resp.bytes().await?;
-            let text = match String::from_utf8(bytes.to_vec()) {
+            let text = match String::from_utf8(Vec::from(bytes)) {
                 Ok(t) => t,
                 Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
             };

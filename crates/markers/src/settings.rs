@@ -23,8 +23,8 @@ pub enum SettingsError {
 ///
 /// The user's settings file must come back with its keys where they were. serde_json only keeps key
 /// order with its `preserve_order` feature, and cargo turns a feature on for every crate in a build:
-/// it would put a hashed map under every `serde_json::Value` in dst-sim and the reference platform
-/// (≈8 % of their CPU, docs/PERFORMANCE.md). So the merge works on this tree instead.
+/// it would put a SipHash-keyed map under every `serde_json::Value` in dst-sim and the reference
+/// platform (≈3 % of their instructions, docs/PERFORMANCE.md). So the merge works on this tree instead.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 enum Json {

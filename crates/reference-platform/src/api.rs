@@ -242,12 +242,8 @@ pub(crate) fn ex<P: rusqlite::Params>(
     c.prepare_cached(sql)?.execute(p)
 }
 
-pub(crate) fn ok(v: Value) -> ApiResult {
-    Ok((StatusCode::OK, axum::Json(v)).into_response())
-}
-
-/// 200 with `v` serialized straight from its type (no `Value` in between).
-pub(crate) fn ok_typed<T: serde::Serialize>(v: &T) -> ApiResult {
+/// 200 with `v` as JSON: a `json!` value, or a typed response serialized straight from its type.
+pub(crate) fn ok(v: impl serde::Serialize) -> ApiResult {
     Ok((StatusCode::OK, axum::Json(v)).into_response())
 }
 
@@ -690,7 +686,7 @@ async fn get_proposal(State(st): St, Path(id): Path<String>) -> ApiResult {
     }
     let id = uuid_path("proposal_id", &id)?;
     let p = with_tx(&st, |tx| load_proposal(tx, &id))?.ok_or_else(|| not_found("Proposal"))?;
-    ok_typed(&Page {
+    ok(&Page {
         proposal: &p,
         agent: NamedRef {
             id: &p.agent_id,
@@ -749,7 +745,7 @@ async fn list_proposals(State(st): St, Query(q): Q) -> ApiResult {
         items: Vec<Option<ProposalRow>>,
         next_cursor: Option<String>,
     }
-    ok_typed(&Page {
+    ok(&Page {
         items,
         next_cursor: next,
     })
@@ -1694,7 +1690,7 @@ async fn get_dweller(State(st): St, Path(id): Path<String>) -> ApiResult {
             .optional()?
             .ok_or_else(|| not_found("Dweller"))
     })?;
-    ok_typed(&Page { dweller })
+    ok(&Page { dweller })
 }
 
 async fn list_dwellers(State(st): St, Path(wid): Path<String>, Query(q): Q) -> ApiResult {
@@ -1727,7 +1723,7 @@ async fn list_dwellers(State(st): St, Path(wid): Path<String>, Query(q): Q) -> A
         available: usize,
         dwellers: Vec<DwellerOut>,
     }
-    ok_typed(&v)
+    ok(&v)
 }
 
 const MAX_DWELLERS: i64 = 5;
@@ -2080,7 +2076,7 @@ async fn get_feedback(State(st): St, Path(id): Path<String>) -> ApiResult {
         feedback: FeedbackOut,
     }
     let feedback = with_tx(&st, |tx| load_feedback(tx, &id, true))?;
-    ok_typed(&Page { feedback })
+    ok(&Page { feedback })
 }
 
 fn upvote_checks(

@@ -6,8 +6,7 @@
 
 use crate::api::{
     Agent, EmptyList, NamedRef, ReviewState, auth_tx, body, ex, filter_term, maybe_auth, new_id,
-    now, ok, ok_typed, parse_limit, progress, qr, race_window, seq, stored_json, uuid_path,
-    with_tx,
+    now, ok, parse_limit, progress, qr, race_window, seq, stored_json, uuid_path, with_tx,
 };
 use crate::error::{ApiError, ApiResult, FieldError, agent_error, plain};
 use crate::validate::Body;
@@ -579,7 +578,7 @@ async fn get_aspect(State(st): St, Path(id): Path<String>) -> ApiResult {
             .optional()?)
     })?
     .ok_or_else(|| plain(404, "Aspect not found"))?;
-    ok_typed(&Page {
+    ok(&Page {
         aspect,
         validations: [],
     })
@@ -618,7 +617,7 @@ async fn list_aspects(State(st): St, Path(wid): Path<String>, Query(q): Q) -> Ap
         total: usize,
         aspects: Vec<AspectOut>,
     }
-    ok_typed(&v)
+    ok(&v)
 }
 
 async fn world_canon(State(st): St, Path(wid): Path<String>) -> ApiResult {
@@ -972,7 +971,7 @@ async fn get_story(State(st): St, Path(id): Path<String>) -> ApiResult {
             external_feedback_summary: None,
         })
     })?;
-    ok_typed(&v)
+    ok(&v)
 }
 
 async fn list_stories(State(st): St, Query(q): Q) -> ApiResult {
@@ -1035,7 +1034,7 @@ async fn list_stories(State(st): St, Query(q): Q) -> ApiResult {
         count: usize,
         filters: Filters<'a>,
     }
-    ok_typed(&Page {
+    ok(&Page {
         count: v.len(),
         stories: v,
         filters: Filters {
@@ -1776,7 +1775,7 @@ async fn get_event(State(st): St, Path(id): Path<String>) -> ApiResult {
             .collect::<Result<_, _>>()?;
         Ok(e)
     })?;
-    ok_typed(&Page { event })
+    ok(&Page { event })
 }
 
 fn empty_json_list() -> Box<RawValue> {
