@@ -9,6 +9,7 @@
 //! - [`gha`] and [`term`]: GitHub Actions output and colour decisions, used by every CLI.
 
 pub mod config;
+pub mod exit;
 pub mod gha;
 pub mod git;
 pub mod hookio;
@@ -18,6 +19,7 @@ pub mod store;
 pub mod term;
 pub mod time;
 
+pub use exit::ExitStatus;
 pub use config::{ConfigError, Environment, HarnessConfig, SmokeCheck};
 pub use project::{ProjectError, project_root};
 pub use store::{DeployVerified, MarkerError, MarkerStore, PushPending};
