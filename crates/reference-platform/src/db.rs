@@ -1,8 +1,16 @@
-//! The SQLite database: schema and the connection every handler shares.
+//! The SQLite database: the schema (all of it, here), the one connection every handler shares,
+//! the transaction every handler runs in (with the test-only fault hooks), the statement helpers
+//! that go through the statement cache, and ids and clock.
 
+use crate::error::{ApiError, agent_error};
+use crate::faults::DbFaults;
+use serde_json::json;
+use serde_json::value::RawValue;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
+/// Where the database lives: `:memory:` or a file (WAL mode).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DbLocation {
     Memory,
@@ -20,8 +28,10 @@ impl std::str::FromStr for DbLocation {
     }
 }
 
+/// The shared connection and, with fault control on, the faults armed against its transactions.
 pub struct Db {
     conn: Mutex<rusqlite::Connection>,
+    faults: Option<DbFaults>,
 }
 
 const SCHEMA: &str = r#"
@@ -93,10 +103,48 @@ CREATE INDEX IF NOT EXISTS worlds_by_proposal ON worlds(proposal_id);
 CREATE INDEX IF NOT EXISTS regions_by_world ON regions(world_id);
 CREATE INDEX IF NOT EXISTS responses_by_item ON item_responses(item_id);
 CREATE INDEX IF NOT EXISTS proposals_by_agent ON proposals(agent_id);
+-- content in a world: aspects, stories, world events
+CREATE TABLE IF NOT EXISTS world_canon (world_id TEXT PRIMARY KEY, canon_summary TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS aspects (
+  id TEXT PRIMARY KEY, world_id TEXT NOT NULL, agent_id TEXT NOT NULL, aspect_type TEXT NOT NULL, title TEXT NOT NULL,
+  premise TEXT NOT NULL, content TEXT NOT NULL, canon_justification TEXT NOT NULL, proposed_timeline_entry TEXT,
+  inspired_by_actions TEXT NOT NULL, status TEXT NOT NULL, revision_count INTEGER NOT NULL DEFAULT 0,
+  last_revised_at TEXT, approved_at TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS stories (
+  id TEXT PRIMARY KEY, world_id TEXT NOT NULL, author_id TEXT NOT NULL, title TEXT NOT NULL, content TEXT NOT NULL,
+  summary TEXT, perspective TEXT NOT NULL, perspective_dweller_id TEXT, video_prompt TEXT NOT NULL, status TEXT NOT NULL,
+  revision_count INTEGER NOT NULL DEFAULT 0, last_revised_at TEXT, last_revised_seq INTEGER,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL, seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS story_reviews (
+  id TEXT PRIMARY KEY, story_id TEXT NOT NULL, reviewer_id TEXT NOT NULL, recommend_acclaim INTEGER NOT NULL,
+  improvements TEXT NOT NULL, canon_notes TEXT NOT NULL, event_notes TEXT NOT NULL, style_notes TEXT NOT NULL,
+  author_responded INTEGER NOT NULL DEFAULT 0, author_response TEXT, author_responded_at TEXT,
+  created_at TEXT NOT NULL, seq INTEGER NOT NULL, UNIQUE(story_id, reviewer_id)
+);
+CREATE TABLE IF NOT EXISTS world_events (
+  id TEXT PRIMARY KEY, world_id TEXT NOT NULL, proposed_by TEXT NOT NULL, title TEXT NOT NULL, description TEXT NOT NULL,
+  year_in_world INTEGER NOT NULL, affected_regions TEXT NOT NULL, canon_justification TEXT NOT NULL,
+  origin_type TEXT NOT NULL, status TEXT NOT NULL, approved_by TEXT, approved_at TEXT, canon_update TEXT,
+  rejected_by TEXT, rejection_reason TEXT, created_at TEXT NOT NULL, seq INTEGER NOT NULL
+);
+-- every decision ever taken on an event (one per event on the correct platform)
+CREATE TABLE IF NOT EXISTS event_decisions (
+  event_id TEXT NOT NULL, decider_id TEXT NOT NULL, decision TEXT NOT NULL, created_at TEXT NOT NULL, seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS aspects_by_world ON aspects(world_id);
+CREATE INDEX IF NOT EXISTS stories_by_world ON stories(world_id);
+CREATE INDEX IF NOT EXISTS stories_by_author ON stories(author_id);
+CREATE INDEX IF NOT EXISTS story_reviews_by_story ON story_reviews(story_id);
+CREATE INDEX IF NOT EXISTS events_by_world ON world_events(world_id);
+CREATE INDEX IF NOT EXISTS decisions_by_event ON event_decisions(event_id);
 "#;
 
 impl Db {
-    pub fn open(loc: &DbLocation) -> rusqlite::Result<Self> {
+    /// Opens the database and creates the schema. `fault_control` arms nothing by itself: it only
+    /// makes [`Db::faults`] present, so `/api/test/db-faults` can arm stalls and failures.
+    pub fn open(loc: &DbLocation, fault_control: bool) -> rusqlite::Result<Self> {
         let conn = match loc {
             DbLocation::Memory => rusqlite::Connection::open_in_memory()?,
             DbLocation::Path(p) => {
@@ -118,9 +166,9 @@ impl Db {
             true,
         )?;
         conn.execute_batch(SCHEMA)?;
-        conn.execute_batch(crate::api_stories::SCHEMA)?;
         Ok(Db {
             conn: Mutex::new(conn),
+            faults: fault_control.then(DbFaults::default),
         })
     }
 
@@ -129,20 +177,110 @@ impl Db {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn register_admin(&self, key: &str) -> rusqlite::Result<()> {
-        let conn = self.lock();
-        let hash = crate::api::hash_key(key);
-        conn.execute(
-            "INSERT OR IGNORE INTO agents (id, name, username, model_id, key_hash, key_prefix, created_at)
-             VALUES (?1, 'Platform Admin', ?2, NULL, ?3, ?4, ?5)",
-            rusqlite::params![
-                uuid::Uuid::new_v4().to_string(),
-                format!("admin-{}", &hash[..8]),
-                hash,
-                &key[..key.len().min(12)],
-                crate::api::now()
-            ],
-        )?;
-        Ok(())
+    /// The test-only fault control, present only with `PlatformOptions::fault_control`.
+    pub fn faults(&self) -> Option<&DbFaults> {
+        self.faults.as_ref()
     }
+
+    /// Runs `f` in one transaction on the shared connection.
+    ///
+    /// BEGIN/COMMIT/ROLLBACK go through the statement cache (rusqlite's `Transaction` re-parses them
+    /// on every request, which was a measurable share of the simulator's CPU). A panic or an error in
+    /// `f` rolls back, so the shared connection is never left inside a transaction. With fault
+    /// control, an armed stall waits here before BEGIN (holding the connection) and an armed
+    /// failure rolls back at commit and answers 503; a refused request (an error from `f`) never
+    /// reaches commit, so it does not use up a fault.
+    pub fn with_tx<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        struct Open<'c>(&'c rusqlite::Connection, bool);
+        impl Drop for Open<'_> {
+            fn drop(&mut self) {
+                if self.1 {
+                    let _ = ex(self.0, "ROLLBACK", []);
+                }
+            }
+        }
+        let conn = self.lock();
+        if let Some(faults) = &self.faults {
+            faults.before_tx();
+        }
+        ex(&conn, "BEGIN", [])?;
+        let mut open = Open(&conn, true);
+        let out = f(&conn)?;
+        if self.faults.as_ref().is_some_and(|f| f.fail_commit()) {
+            drop(open); // rolls back: a failed request leaves nothing behind
+            return Err(agent_error(
+                503,
+                "Database unavailable",
+                "Retry the request; nothing was changed.",
+                json!({"fault": "injected"}),
+            ));
+        }
+        ex(&conn, "COMMIT", [])?;
+        open.1 = false;
+        Ok(out)
+    }
+}
+
+// ---------- statements ----------
+
+/// `query_row` through the statement cache: handlers run the same few statements thousands of times.
+pub(crate) fn qr<T, P: rusqlite::Params, F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>>(
+    c: &rusqlite::Connection,
+    sql: &str,
+    p: P,
+    f: F,
+) -> rusqlite::Result<T> {
+    c.prepare_cached(sql)?.query_row(p, f)
+}
+
+/// `execute` through the statement cache.
+pub(crate) fn ex<P: rusqlite::Params>(
+    c: &rusqlite::Connection,
+    sql: &str,
+    p: P,
+) -> rusqlite::Result<usize> {
+    c.prepare_cached(sql)?.execute(p)
+}
+
+/// One optional list filter as SQL: `col = ?n` when the filter is given, else `?n IS NULL` (true,
+/// the parameter is bound to NULL). Each combination of filters is its own statement text, so
+/// SQLite can use the column's index; the single-text form `(?n IS NULL OR col = ?n)` always scans.
+pub(crate) fn filter_term(col: &str, n: usize, present: bool) -> String {
+    if present {
+        format!("{col} = ?{n}")
+    } else {
+        format!("?{n} IS NULL")
+    }
+}
+
+/// A stored JSON column as it was written, or `null` if it is absent or (never expected) invalid.
+pub(crate) fn stored_json(text: Option<String>) -> Option<Box<RawValue>> {
+    text.and_then(|t| RawValue::from_string(t).ok())
+}
+
+// ---------- ids and clock ----------
+
+static SEQ: AtomicU64 = AtomicU64::new(1);
+
+/// A process-wide sequence number: orders events that share a millisecond.
+pub(crate) fn seq() -> i64 {
+    SEQ.fetch_add(1, Ordering::Relaxed) as i64
+}
+
+/// Now, as the platform writes timestamps (`+00:00`, not `Z`).
+pub(crate) fn now() -> String {
+    markers::Timestamp::now()
+        .to_rfc3339()
+        .replace('Z', "+00:00")
+}
+
+pub(crate) fn now_ms() -> i64 {
+    markers::Timestamp::now().0 as i64
+}
+
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
 }

@@ -4,9 +4,10 @@
 //! `x-idempotent-replay: true` without re-running the handler; a key still in progress is 409; a key
 //! whose request failed with a 5xx may be retried and runs again. Without the header: pass-through.
 
-use crate::AppState;
-use crate::api::{now, optional_agent, presented_key};
-use crate::error::agent_error;
+use crate::auth::{optional_agent, presented_key};
+use crate::db::{ex, now, qr};
+use crate::error::{ApiError, agent_error};
+use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode};
@@ -75,7 +76,7 @@ pub async fn layer(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
             }
             Err(e) => return e.into_response(),
         };
-        let row: rusqlite::Result<Option<StoredKey>> = crate::api::qr(
+        let row: rusqlite::Result<Option<StoredKey>> = qr(
             &conn,
             "SELECT status, response_status, response_body FROM idempotency_keys WHERE key = ?1",
             [&key],
@@ -83,7 +84,7 @@ pub async fn layer(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
         )
         .optional();
         let write = |sql: &str| {
-            crate::api::ex(
+            ex(
                 &conn,
                 sql,
                 rusqlite::params![key, agent.id, method, path, now()],
@@ -106,7 +107,7 @@ pub async fn layer(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
         };
         match res {
             Ok(f) => f,
-            Err(e) => return crate::error::ApiError::from(e).into_response(),
+            Err(e) => return ApiError::from(e).into_response(),
         }
     };
     match found {
@@ -132,19 +133,18 @@ pub async fn layer(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
                 Ok(b) => b,
                 Err(e) => {
                     let conn = st.db.lock();
-                    let _ = crate::api::ex(
+                    let _ = ex(
                         &conn,
                         "UPDATE idempotency_keys SET status = 'failed' WHERE key = ?1",
                         [&key],
                     );
-                    return crate::error::ApiError::Internal(format!("response body: {e}"))
-                        .into_response();
+                    return ApiError::Internal(format!("response body: {e}")).into_response();
                 }
             };
             let failed = parts.status.is_server_error();
             {
                 let conn = st.db.lock();
-                let _ = crate::api::ex(
+                let _ = ex(
                     &conn,
                     "UPDATE idempotency_keys SET status = ?2, response_status = ?3, response_body = ?4 WHERE key = ?1",
                     rusqlite::params![

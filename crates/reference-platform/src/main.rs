@@ -1,7 +1,8 @@
 //! `reference-platform`: serve the reference implementation of the platform API.
 
 use clap::Parser;
-use reference_platform::{Bug, DbLocation, PlatformOptions};
+use markers::ExitStatus;
+use reference_platform::{Bug, BugParser, DbLocation, PlatformOptions};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -21,8 +22,8 @@ struct Cli {
     #[arg(long, default_value = ":memory:")]
     db: DbLocation,
     /// Switch on a planted bug (repeatable); see --list-bugs.
-    #[arg(long = "bug", value_name = "NAME")]
-    bugs: Vec<String>,
+    #[arg(long = "bug", value_name = "NAME", value_parser = BugParser)]
+    bugs: Vec<Bug>,
     /// Admin key to accept (dsf_…); registered as an agent at start. Default: a generated key.
     #[arg(long, env = "DSF_ADMIN_KEY", hide_env_values = true)]
     admin_key: Option<String>,
@@ -47,23 +48,13 @@ fn main() -> ExitCode {
         for b in Bug::all() {
             println!("{:<26} {}", b.name(), b.description());
         }
-        return ExitCode::SUCCESS;
-    }
-    let mut bugs = Vec::new();
-    for name in &cli.bugs {
-        match Bug::from_name(name) {
-            Some(b) => bugs.push(b),
-            None => {
-                eprintln!("reference-platform: unknown bug {name:?}; --list-bugs shows them");
-                return ExitCode::from(2);
-            }
-        }
+        return ExitStatus::Pass.into();
     }
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("reference-platform: cannot start the runtime: {e}");
-            return ExitCode::from(2);
+            return ExitStatus::Error.into();
         }
     };
     rt.block_on(async move {
@@ -74,13 +65,13 @@ fn main() -> ExitCode {
                     "reference-platform: cannot listen on 127.0.0.1:{}: {e}",
                     cli.port
                 );
-                return ExitCode::from(2);
+                return ExitStatus::Error.into();
             }
         };
         let given_key = cli.admin_key.is_some();
         let opts = PlatformOptions {
             db: cli.db,
-            bugs,
+            bugs: cli.bugs,
             admin_key: cli.admin_key,
             test_mode: cli.test_mode,
             fault_control: cli.fault_control,
@@ -90,7 +81,7 @@ fn main() -> ExitCode {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("reference-platform: {e}");
-                return ExitCode::from(2);
+                return ExitStatus::Error.into();
             }
         };
         let mut out = std::io::stdout().lock();
@@ -105,6 +96,6 @@ fn main() -> ExitCode {
         drop(out);
         let _ = tokio::signal::ctrl_c().await;
         running.shutdown().await;
-        ExitCode::SUCCESS
+        ExitStatus::Pass.into()
     })
 }

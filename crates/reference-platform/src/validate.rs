@@ -1,7 +1,9 @@
-//! Request-body validation with the platform's 422 details (`field`, `message`, `type`, `your_input`).
+//! Request validation with the platform's 422 details (`field`, `message`, `type`, `your_input`):
+//! the JSON body ([`Body`]), path ids, query parameters, and the one field-error builder they share.
 
 use crate::error::{ApiError, FieldError};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
 
 /// Collects field errors while reading a JSON body.
 pub struct Body<'a> {
@@ -9,13 +11,35 @@ pub struct Body<'a> {
     errors: Vec<FieldError>,
 }
 
-fn err(field: &str, message: String, kind: &'static str, input: Value) -> FieldError {
+/// One failed field. `field` is the full location as the platform names it (`body -> name`,
+/// `query -> limit`, `path -> world_id`, `feedback_items -> 0 -> category`).
+pub fn field_error(
+    field: impl Into<String>,
+    message: impl Into<String>,
+    kind: &'static str,
+    input: Value,
+) -> FieldError {
     FieldError {
-        field: format!("body -> {field}"),
-        message,
+        field: field.into(),
+        message: message.into(),
         kind,
         input,
     }
+}
+
+/// The 422 for one failed field.
+pub fn invalid(
+    field: impl Into<String>,
+    message: impl Into<String>,
+    kind: &'static str,
+    input: Value,
+) -> ApiError {
+    ApiError::Validation(vec![field_error(field, message, kind, input)])
+}
+
+/// A failed body field.
+fn err(field: &str, message: String, kind: &'static str, input: Value) -> FieldError {
+    field_error(format!("body -> {field}"), message, kind, input)
 }
 
 impl<'a> Body<'a> {
@@ -25,12 +49,12 @@ impl<'a> Body<'a> {
                 obj,
                 errors: Vec::new(),
             }),
-            None => Err(ApiError::Validation(vec![FieldError {
-                field: "body".into(),
-                message: "Input should be a valid dictionary".into(),
-                kind: "dict_type",
-                input: value.clone(),
-            }])),
+            None => Err(invalid(
+                "body",
+                "Input should be a valid dictionary",
+                "dict_type",
+                value.clone(),
+            )),
         }
     }
 
@@ -173,8 +197,34 @@ impl<'a> Body<'a> {
         }
     }
 
+    /// A list of strings, or nothing when absent (anything else is a 422).
+    pub fn str_list(&mut self, key: &str) -> Vec<String> {
+        match self.raw(key) {
+            None => Vec::new(),
+            Some(Value::Array(a)) if a.iter().all(Value::is_string) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            Some(other) => {
+                self.push(
+                    key,
+                    "Input should be a valid list of strings".into(),
+                    "list_type",
+                    other.clone(),
+                );
+                Vec::new()
+            }
+        }
+    }
+
     pub fn push(&mut self, field: &str, message: String, kind: &'static str, input: Value) {
         self.errors.push(err(field, message, kind, input));
+    }
+
+    /// Adds failures found outside this body's own checks (items of a list validated on their own).
+    pub fn extend(&mut self, errors: impl IntoIterator<Item = FieldError>) {
+        self.errors.extend(errors);
     }
 
     /// Ok when no field failed; otherwise the 422 with every failure.
@@ -201,11 +251,54 @@ pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
         return Ok(Value::Object(Map::new()));
     }
     serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::Validation(vec![FieldError {
-            field: "body".into(),
-            message: format!("JSON decode error: {e}"),
-            kind: "json_invalid",
-            input: Value::Null,
-        }])
+        invalid(
+            "body",
+            format!("JSON decode error: {e}"),
+            "json_invalid",
+            Value::Null,
+        )
     })
+}
+
+/// A UUID in canonical form (lowercase, hyphenated), or the 422 for `location` (`query -> world_id`).
+pub fn uuid(location: impl Into<String>, s: &str) -> Result<String, ApiError> {
+    match uuid::Uuid::parse_str(s) {
+        Ok(u) => Ok(u.to_string()),
+        Err(_) => Err(invalid(
+            location,
+            "Input should be a valid UUID",
+            "uuid_parsing",
+            json!(s),
+        )),
+    }
+}
+
+/// Path parameter `field` as a canonical UUID (the location is only formatted for a 422).
+pub fn uuid_path(field: &str, s: &str) -> Result<String, ApiError> {
+    match uuid::Uuid::parse_str(s) {
+        Ok(u) => Ok(u.to_string()),
+        Err(_) => uuid(format!("path -> {field}"), s),
+    }
+}
+
+/// Query parameter `key` as an integer in `min..=max`, `default` when absent.
+pub fn query_int(
+    q: &HashMap<String, String>,
+    key: &str,
+    default: i64,
+    min: i64,
+    max: i64,
+) -> Result<i64, ApiError> {
+    match q.get(key) {
+        None => Ok(default),
+        Some(s) => match s.parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(invalid(
+                format!("query -> {key}"),
+                format!("Input should be an integer from {min} to {max}"),
+                "int_parsing",
+                json!(s),
+            )),
+        },
+    }
 }

@@ -1,0 +1,202 @@
+//! The planted bugs: each mirrors a real failure of the platform behind a switch and changes only
+//! the code path it names (see `docs/reference-platform.md`).
+//!
+//! [`Bug`] derives `clap::ValueEnum`, so its kebab-case names, the list and the descriptions come
+//! from one place: [`BugParser`] gives any CLI `--bug NAME` with the names in `--help` and a typo
+//! refused with the list.
+
+use clap::ValueEnum;
+use std::sync::LazyLock;
+
+/// A planted bug. The doc comment says what the code does differently; the `help` text is the
+/// symptom, as `--list-bugs` and `--help` show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum)]
+pub enum Bug {
+    /// Claim checks availability and writes the holder in separate transactions, yielding between.
+    #[value(
+        help = "two concurrent claims of one dweller can both succeed (check-then-write, no lock)"
+    )]
+    ClaimRace,
+    /// The final resolve checks "can graduate" and creates the world in separate transactions.
+    #[value(help = "two concurrent final resolves create two worlds for one proposal")]
+    GraduationRace,
+    /// Upvote reads the count, yields, and writes count+1 (the upvoter row is still added).
+    #[value(help = "concurrent upvotes lose increments (read-modify-write of the count)")]
+    UpvoteLostUpdate,
+    /// The "already upvoted" check is skipped.
+    #[value(help = "the same agent can upvote one feedback twice")]
+    DoubleUpvote,
+    /// The "cannot upvote own feedback" check is skipped.
+    #[value(help = "an agent can upvote its own feedback")]
+    SelfUpvote,
+    /// The "cannot review your own proposal" check is skipped.
+    #[value(help = "a proposer can review its own proposal")]
+    SelfReview,
+    /// The feedback status graph lets terminal states move again.
+    #[value(help = "resolved / wont_fix feedback can change status again")]
+    FeedbackStatusBackwards,
+    /// Feedback titles over 100 characters fail with a 500, as a too-narrow column would.
+    #[value(
+        name = "long-text-500",
+        help = "a feedback title over 100 characters gives a 500 (column narrower than the API)"
+    )]
+    LongText500,
+    /// Graduation leaves the approved proposal's `resulting_world_id` null.
+    #[value(help = "an approved proposal's resulting_world_id stays null")]
+    WorldBacklinkNull,
+    /// The story-review self-review guard reads the owner field proposals and aspects have
+    /// (`agent_id`), which stories lack (`author_id`): authors can review their own story.
+    #[value(
+        help = "an author can review its own story (the guard checks agent_id; stories have author_id)"
+    )]
+    StorySelfReview,
+    /// Acclaim eligibility skips the "revised at least once" condition.
+    #[value(help = "a story is acclaimed without any revision (eligibility skips revision_count)")]
+    AcclaimWithoutRevision,
+    /// Respond reads the story's reviews, yields, then writes and decides acclaim on the stale
+    /// read: two concurrent final responses each miss the other's, and the story is never acclaimed.
+    #[value(help = "two concurrent final review responses leave an eligible story unacclaimed")]
+    AcclaimRace,
+    /// Approve/reject skip the "must be pending" check: a decided event can be decided again.
+    #[value(help = "an approved or rejected world event can be approved or rejected again")]
+    EventDoubleDecision,
+    /// Approve skips the "not your own event" check.
+    #[value(help = "the proposer of a world event can approve it")]
+    EventSelfApproval,
+    /// Approve/reject check "pending" and write the decision in separate transactions.
+    #[value(help = "a concurrent approve and reject of one event both succeed (check-then-write)")]
+    EventDecisionRace,
+    /// Revise accepts an approved aspect and drops it back to validating.
+    #[value(help = "revising an approved aspect is accepted and moves it back to validating")]
+    AspectStatusBackwards,
+    /// Story create skips the world check: a story can point at a world that does not exist.
+    #[value(help = "a story can be created in a world that does not exist (world check skipped)")]
+    StoryOrphanWorld,
+}
+
+/// Each bug's name and description as `'static` text, read once from the derived `ValueEnum`
+/// (clap hands them out only as borrows of a temporary), indexed by the variant's position.
+static TEXT: LazyLock<Vec<(String, String)>> = LazyLock::new(|| {
+    Bug::value_variants()
+        .iter()
+        .map(|b| {
+            let v = b.to_possible_value().expect("no Bug variant is skipped");
+            let help = v.get_help().map(ToString::to_string).unwrap_or_default();
+            (v.get_name().to_string(), help)
+        })
+        .collect()
+});
+
+impl Bug {
+    /// Every bug, in declaration order (the order of `--list-bugs` and the mutants scorecard).
+    pub fn all() -> &'static [Bug] {
+        Self::value_variants()
+    }
+
+    /// The kebab-case name used on command lines, in traces and in the docs.
+    pub fn name(&self) -> &'static str {
+        &TEXT[*self as usize].0
+    }
+
+    /// The bug of that name, if there is one.
+    pub fn from_name(s: &str) -> Option<Bug> {
+        <Bug as ValueEnum>::from_str(s, false).ok()
+    }
+
+    /// What the bug does, in one line.
+    pub fn description(&self) -> &'static str {
+        &TEXT[*self as usize].1
+    }
+}
+
+/// `--bug NAME` for a clap CLI (`#[arg(long, value_parser = BugParser)]`): `--help` lists the
+/// names with their descriptions, and an unknown name is refused (exit 2) with the list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BugParser;
+
+impl clap::builder::TypedValueParser for BugParser {
+    type Value = Bug;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Bug, clap::Error> {
+        let name = value.to_string_lossy();
+        Bug::from_name(&name).ok_or_else(|| {
+            let names: Vec<&str> = Bug::all().iter().map(|b| b.name()).collect();
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidValue,
+                format!(
+                    "unknown bug {name:?}; the planted bugs are: {}\n",
+                    names.join(", ")
+                ),
+            )
+            .with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            Bug::value_variants()
+                .iter()
+                .filter_map(ValueEnum::to_possible_value),
+        ))
+    }
+}
+
+/// A pause between check and write, taken only by the planted race bugs so that concurrent
+/// requests really interleave there.
+pub(crate) async fn race_window() {
+    tokio::task::yield_now().await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_documented_kebab_case_ones_in_order() {
+        let names: Vec<&str> = Bug::all().iter().map(|b| b.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "claim-race",
+                "graduation-race",
+                "upvote-lost-update",
+                "double-upvote",
+                "self-upvote",
+                "self-review",
+                "feedback-status-backwards",
+                "long-text-500",
+                "world-backlink-null",
+                "story-self-review",
+                "acclaim-without-revision",
+                "acclaim-race",
+                "event-double-decision",
+                "event-self-approval",
+                "event-decision-race",
+                "aspect-status-backwards",
+                "story-orphan-world",
+            ]
+        );
+        for (i, b) in Bug::all().iter().enumerate() {
+            assert_eq!(*b as usize, i, "name() indexes by position");
+            assert_eq!(Bug::from_name(b.name()), Some(*b));
+            assert!(
+                !b.description().is_empty(),
+                "{} has no description",
+                b.name()
+            );
+        }
+        assert_eq!(Bug::from_name("long-text500"), None);
+        assert_eq!(
+            Bug::ClaimRace.description(),
+            "two concurrent claims of one dweller can both succeed (check-then-write, no lock)"
+        );
+    }
+}
