@@ -4,6 +4,7 @@
 //! field names, inheritance resolved).
 
 use crate::source::Module;
+use ruff_python_ast::visitor::{Visitor, walk_expr};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -21,6 +22,8 @@ struct ClassInfo {
     bases: Vec<String>,
     rels: BTreeMap<String, RelInfo>,
     fields: Vec<String>,
+    /// Field → the class its annotation names (`creator: UserOut`, `items: list[ItemOut]`).
+    field_types: Vec<(String, String)>,
     model_marker: bool,
 }
 
@@ -31,6 +34,8 @@ pub struct FileFacts {
     tables: Vec<(String, Option<String>)>,
     /// (class the backref lands on, attribute name, class it points to, lazy)
     backrefs: Vec<(String, String, String, bool)>,
+    /// A session factory was configured here, and whether it set `expire_on_commit=False`.
+    session_factory: Option<bool>,
 }
 
 /// The merged facts of a scan.
@@ -42,6 +47,11 @@ pub struct Facts {
     pub table_models: HashMap<String, String>,
     models: HashMap<String, BTreeMap<String, RelInfo>>,
     schemas: HashMap<String, Vec<String>>,
+    /// (schema, field) → the schema class the field's annotation names.
+    schema_field_types: HashMap<(String, String), String>,
+    /// True when the scan saw a session factory and none of them set `expire_on_commit=False`:
+    /// then `commit()` expires every loaded object and a later relationship read is a lazy load.
+    pub commit_expires: bool,
 }
 
 const WRAPPERS: &[&str] = &[
@@ -110,7 +120,40 @@ fn string_or_name(e: &Expr) -> Option<String> {
 pub fn collect(m: &Module) -> FileFacts {
     let mut out = FileFacts::default();
     collect_body(m, m.suite(), &mut out);
+    // Cheap text test first: only a few files configure the session.
+    if m.text.contains("sessionmaker") || m.text.contains("expire_on_commit") {
+        out.session_factory = session_factory(m);
+    }
     out
+}
+
+/// `sessionmaker(...)` / `async_sessionmaker(...)` / `AsyncSession(...)` calls in a file: `Some(true)`
+/// when one of them passes `expire_on_commit=False`, `Some(false)` when there are some but none does.
+fn session_factory(m: &Module) -> Option<bool> {
+    struct V<'m> {
+        m: &'m Module,
+        found: Option<bool>,
+    }
+    impl<'a> Visitor<'a> for V<'_> {
+        fn visit_expr(&mut self, e: &'a Expr) {
+            if let Expr::Call(c) = e
+                && matches!(
+                    self.m.callee_name(&c.func).as_deref(),
+                    Some("sessionmaker" | "async_sessionmaker" | "AsyncSession" | "Session")
+                )
+            {
+                let keeps = matches!(
+                    kw(c, "expire_on_commit"),
+                    Some(Expr::BooleanLiteral(b)) if !b.value
+                );
+                self.found = Some(self.found.unwrap_or(false) || keeps);
+            }
+            walk_expr(self, e);
+        }
+    }
+    let mut v = V { m, found: None };
+    v.visit_body(m.suite());
+    v.found
 }
 
 fn collect_body(m: &Module, body: &[Stmt], out: &mut FileFacts) {
@@ -172,8 +215,13 @@ fn collect_class(m: &Module, c: &ast::StmtClassDef, out: &mut FileFacts) {
             }
             continue;
         }
-        if annotation.is_some() && !target.starts_with('_') {
+        if let Some(ann) = annotation
+            && !target.starts_with('_')
+        {
             info.fields.push(target.to_string());
+            if let Some(t) = annotation_target(ann) {
+                info.field_types.push((target.to_string(), t));
+            }
         }
         let Some(Expr::Call(call)) = value else {
             continue;
@@ -237,6 +285,7 @@ impl Facts {
         let mut model_file_classes: HashSet<String> = HashSet::new();
         let mut facts = Facts::default();
         let mut backrefs = Vec::new();
+        let mut factories = Vec::new();
         for f in files {
             for (name, info, in_model_file) in f.classes {
                 if in_model_file {
@@ -245,6 +294,7 @@ impl Facts {
                 let slot = classes.entry(name).or_default();
                 slot.bases.extend(info.bases);
                 slot.fields.extend(info.fields);
+                slot.field_types.extend(info.field_types);
                 slot.rels.extend(info.rels);
                 slot.model_marker |= info.model_marker;
             }
@@ -255,7 +305,10 @@ impl Facts {
                 facts.tables.insert(t);
             }
             backrefs.extend(f.backrefs);
+            factories.extend(f.session_factory);
         }
+        // Unknown (no factory in the scanned files) counts as not expiring: no finding on a guess.
+        facts.commit_expires = !factories.is_empty() && !factories.iter().any(|&keeps| keeps);
         facts.tables.extend(extra_tables.iter().cloned());
         for (on, attr, points_to, lazy) in backrefs {
             model_file_classes.insert(on.clone());
@@ -289,9 +342,17 @@ impl Facts {
                 facts.models.insert(name.clone(), rels);
             } else if is_schema(name, &classes) {
                 let mut fields = Vec::new();
+                let mut types = Vec::new();
                 inherited(name, &classes, &mut HashSet::new(), &mut |c| {
-                    fields.extend(c.fields.iter().cloned())
+                    fields.extend(c.fields.iter().cloned());
+                    types.extend(c.field_types.iter().cloned());
                 });
+                for (field, ty) in types {
+                    facts
+                        .schema_field_types
+                        .entry((name.clone(), field))
+                        .or_insert(ty);
+                }
                 fields.sort();
                 fields.dedup();
                 facts.schemas.insert(name.clone(), fields);
@@ -310,6 +371,14 @@ impl Facts {
 
     pub fn schema_fields(&self, schema: &str) -> Option<&[String]> {
         self.schemas.get(schema).map(Vec::as_slice)
+    }
+
+    /// The schema a schema's field nests (`creator: UserOut` → `UserOut`), if it names one.
+    pub fn schema_field_schema(&self, schema: &str, field: &str) -> Option<&str> {
+        self.schema_field_types
+            .get(&(schema.to_string(), field.to_string()))
+            .map(String::as_str)
+            .filter(|t| self.schemas.contains_key(*t))
     }
 
     pub fn model_count(&self) -> usize {

@@ -27,6 +27,7 @@ pub mod discover;
 pub mod facts;
 pub mod finding;
 pub mod output;
+pub mod program;
 pub mod rules;
 pub mod scan;
 pub mod source;

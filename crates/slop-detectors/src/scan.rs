@@ -10,6 +10,7 @@ use crate::config::Settings;
 use crate::discover::{DiscoverError, discover};
 use crate::facts::{Facts, collect};
 use crate::finding::{Diagnostic, DiagnosticKind, Finding, Rule, Status};
+use crate::program::Program;
 use crate::rules::{RawFinding, check};
 use crate::source::Module;
 use crate::suppress::Suppressions;
@@ -136,10 +137,11 @@ pub fn scan(req: &ScanRequest) -> Result<ScanOutcome, DiscoverError> {
         &settings.extra_tables,
     );
 
+    let prog = Program::new(&modules);
     let per_file: Vec<(Vec<Finding>, usize, Vec<Diagnostic>)> = modules
         .par_iter()
         .map(|m| {
-            let raw = check(m, &facts, settings, &req.rules);
+            let raw = check(m, &prog, &facts, settings, &req.rules);
             let (supp, bad) = Suppressions::collect(m);
             let diags = bad
                 .into_iter()

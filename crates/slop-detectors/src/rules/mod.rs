@@ -12,11 +12,12 @@ mod selectinload;
 use crate::config::Settings;
 use crate::facts::Facts;
 use crate::finding::{Rule, normalize};
+use crate::program::Program;
 use crate::source::{Bindings, Module, collect_bindings};
 use ruff_python_ast::visitor::{Visitor, walk_expr, walk_stmt};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 pub use raw_sql::sql_mentions_table;
 
@@ -47,9 +48,16 @@ const ROUTE_METHODS: &[&str] = &[
 ];
 
 /// Runs the enabled `rules` over `m`.
-pub fn check(m: &Module, facts: &Facts, settings: &Settings, rules: &[Rule]) -> Vec<RawFinding> {
+pub fn check<'a>(
+    m: &'a Module,
+    prog: &'a Program<'a>,
+    facts: &'a Facts,
+    settings: &'a Settings,
+    rules: &[Rule],
+) -> Vec<RawFinding> {
     let mut c = Checker {
         m,
+        prog,
         facts,
         settings,
         rules: rules.iter().copied().collect(),
@@ -57,30 +65,22 @@ pub fn check(m: &Module, facts: &Facts, settings: &Settings, rules: &[Rule]) -> 
         scope: Vec::new(),
         bindings: vec![collect_bindings(m.suite())],
         routers: HashSet::new(),
-        functions: HashMap::new(),
         covered: Vec::new(),
         helper_depth: 0,
     };
     for stmt in m.suite() {
-        match stmt {
-            Stmt::Assign(a) => {
-                if let Expr::Call(call) = &*a.value
-                    && matches!(
-                        m.callee_name(&call.func).as_deref(),
-                        Some("APIRouter" | "FastAPI")
-                    )
-                {
-                    for t in &a.targets {
-                        if let Expr::Name(n) = t {
-                            c.routers.insert(n.id.to_string());
-                        }
-                    }
+        if let Stmt::Assign(a) = stmt
+            && let Expr::Call(call) = &*a.value
+            && matches!(
+                m.callee_name(&call.func).as_deref(),
+                Some("APIRouter" | "FastAPI")
+            )
+        {
+            for t in &a.targets {
+                if let Expr::Name(n) = t {
+                    c.routers.insert(n.id.to_string());
                 }
             }
-            Stmt::FunctionDef(f) => {
-                c.functions.insert(f.name.id.as_str(), f);
-            }
-            _ => {}
         }
     }
     c.visit_body(m.suite());
@@ -89,6 +89,8 @@ pub fn check(m: &Module, facts: &Facts, settings: &Settings, rules: &[Rule]) -> 
 
 pub(crate) struct Checker<'a> {
     m: &'a Module,
+    /// Every scanned file, to follow an endpoint into the helpers it calls.
+    prog: &'a Program<'a>,
     facts: &'a Facts,
     settings: &'a Settings,
     rules: HashSet<Rule>,
@@ -97,8 +99,6 @@ pub(crate) struct Checker<'a> {
     /// Module bindings first, then one entry per enclosing function.
     bindings: Vec<Bindings<'a>>,
     routers: HashSet<String>,
-    /// Module-level functions, to follow an endpoint into the helpers that build its query.
-    functions: HashMap<&'a str, &'a ast::StmtFunctionDef>,
     /// Expressions already checked as SQL sinks (so an f-string inside `text(...)` is not reported twice).
     covered: Vec<TextRange>,
     /// > 0 inside the error helper's own definition.
