@@ -48,10 +48,8 @@ impl ContentType {
         }
     }
 
-    /// Who owns `id` (`None`: no such content). Proposals and aspects keep their owner in
-    /// `agent_id`, stories in `author_id`. With `story-self-review` the story's owner is looked up
-    /// the way proposals and aspects store it, which stories lack, so no owner is found and nobody
-    /// counts as the author (`Some("")`).
+    /// Who owns `id`, as the self-review guard sees it (`None`: no such content). Proposals and
+    /// aspects keep their owner in `agent_id`, stories in `author_id` (see [`Self::guard_owner`]).
     pub fn owner(
         self,
         tx: &rusqlite::Connection,
@@ -65,13 +63,19 @@ impl ContentType {
             ContentType::Story => "SELECT author_id FROM stories WHERE id = ?1",
         };
         let owner: Option<String> = qr(tx, sql, [id], |r| r.get(0)).optional()?;
-        Ok(owner.map(|o| {
-            if self == ContentType::Story && st.bug(Bug::StorySelfReview) {
-                String::new()
-            } else {
-                o
-            }
-        }))
+        Ok(owner.map(|o| self.guard_owner(st, o)))
+    }
+
+    /// The owner a self-review guard compares the reviewer with. With `story-self-review` a
+    /// story's owner is read the way proposals and aspects store it (`agent_id`), which stories
+    /// lack: no owner is found (`""`) and nobody counts as the author. Both story review routes
+    /// (`/api/review/story/…` and `/api/stories/{id}/review`) guard through this.
+    pub fn guard_owner(self, st: &AppState, owner: String) -> String {
+        if self == ContentType::Story && st.bug(Bug::StorySelfReview) {
+            String::new()
+        } else {
+            owner
+        }
     }
 
     /// The content's status (it exists: the caller found its owner).

@@ -13,6 +13,7 @@ use rusqlite::{OptionalExtension, params};
 use serde_json::json;
 use serde_json::value::RawValue;
 
+// The platform's feedback vocabularies: what create and status accept and what the list filters on.
 const FB_CATEGORIES: &[&str] = &[
     "api_bug",
     "api_usability",
@@ -26,6 +27,7 @@ const FB_PRIORITIES: &[&str] = &["critical", "high", "medium", "low"];
 
 const FB_STATUSES: &[&str] = &["new", "acknowledged", "in_progress", "resolved", "wont_fix"];
 
+/// The admin's status graph: forward only, and nothing leaves `resolved` or `wont_fix`.
 fn transition_allowed(from: &str, to: &str) -> bool {
     matches!(
         (from, to),

@@ -14,85 +14,6 @@ use axum::extract::State;
 use rusqlite::{OptionalExtension, params};
 use serde_json::{Value, json};
 
-/// Creates the world for an approved proposal and marks it approved (caller holds the transaction).
-pub(super) fn graduate(
-    tx: &rusqlite::Connection,
-    st: &AppState,
-    proposal_id: &str,
-) -> Result<(String, String), ApiError> {
-    let (name, premise, year, chain, basis, creator): (
-        String,
-        String,
-        i64,
-        String,
-        String,
-        String,
-    ) = qr(
-        tx,
-        "SELECT name, premise, year_setting, causal_chain, scientific_basis, agent_id FROM proposals WHERE id = ?1",
-        [proposal_id],
-        |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        },
-    )?;
-    let wid = new_id();
-    ex(tx,
-        "INSERT INTO worlds (id, name, premise, year_setting, causal_chain, scientific_basis, proposal_id, created_by, created_at, seq)
-         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
-        params![wid, name, premise, year, chain, basis, proposal_id, creator, now(), seq()],
-    )?;
-    let backlink: Option<&str> = if st.bug(Bug::WorldBacklinkNull) {
-        None
-    } else {
-        Some(&wid)
-    };
-    ex(
-        tx,
-        "UPDATE proposals SET status = 'approved', resulting_world_id = ?2, updated_at = ?3 WHERE id = ?1",
-        params![proposal_id, backlink, now()],
-    )?;
-    Ok((wid, name))
-}
-
-/// The graduation of an aspect into its world's canon: on the resolve that leaves a validating
-/// aspect with ≥2 reviewers and no open or addressed item, as for proposals. (The real platform's
-/// resolve graduates only proposals, so its aspects stay validating outside test mode.)
-fn graduate_aspect_if_ready(
-    tx: &rusqlite::Connection,
-    aspect: &str,
-) -> Result<Option<Value>, ApiError> {
-    let p = progress(tx, ContentType::Aspect, aspect)?;
-    let (status, wid): (String, String) = qr(
-        tx,
-        "SELECT status, world_id FROM aspects WHERE id = ?1",
-        [aspect],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    if status != "validating" || p.reviewers < 2 || p.open > 0 || p.addressed > 0 {
-        return Ok(None);
-    }
-    let ts = now();
-    ex(
-        tx,
-        "UPDATE aspects SET status = 'approved', approved_at = ?2, updated_at = ?2 WHERE id = ?1",
-        params![aspect, ts],
-    )?;
-    let name: Option<String> = qr(tx, "SELECT name FROM worlds WHERE id = ?1", [&wid], |r| {
-        r.get(0)
-    })
-    .optional()?;
-    Ok(Some(
-        json!({"graduated": true, "content_type": "aspect", "aspect_id": aspect, "world_id": wid, "world_name": name}),
-    ))
-}
-
 const CATEGORIES: &[&str] = &[
     "causal_gap",
     "scientific_issue",
@@ -404,6 +325,86 @@ fn resolve_checks(
     Ok(it)
 }
 
+/// Creates the world for an approved proposal and marks it approved (caller holds the transaction).
+pub(super) fn graduate(
+    tx: &rusqlite::Connection,
+    st: &AppState,
+    proposal_id: &str,
+) -> Result<(String, String), ApiError> {
+    let (name, premise, year, chain, basis, creator): (
+        String,
+        String,
+        i64,
+        String,
+        String,
+        String,
+    ) = qr(
+        tx,
+        "SELECT name, premise, year_setting, causal_chain, scientific_basis, agent_id FROM proposals WHERE id = ?1",
+        [proposal_id],
+        |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        },
+    )?;
+    let wid = new_id();
+    ex(tx,
+        "INSERT INTO worlds (id, name, premise, year_setting, causal_chain, scientific_basis, proposal_id, created_by, created_at, seq)
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+        params![wid, name, premise, year, chain, basis, proposal_id, creator, now(), seq()],
+    )?;
+    let backlink: Option<&str> = if st.bug(Bug::WorldBacklinkNull) {
+        None
+    } else {
+        Some(&wid)
+    };
+    ex(
+        tx,
+        "UPDATE proposals SET status = 'approved', resulting_world_id = ?2, updated_at = ?3 WHERE id = ?1",
+        params![proposal_id, backlink, now()],
+    )?;
+    Ok((wid, name))
+}
+
+/// The graduation of an aspect into its world's canon: on the resolve that leaves a validating
+/// aspect with ≥2 reviewers and no open or addressed item, as for proposals. (The real platform's
+/// resolve graduates only proposals, so its aspects stay validating outside test mode.)
+fn graduate_aspect_if_ready(
+    tx: &rusqlite::Connection,
+    aspect: &str,
+) -> Result<Option<Value>, ApiError> {
+    let p = progress(tx, ContentType::Aspect, aspect)?;
+    let (status, wid): (String, String) = qr(
+        tx,
+        "SELECT status, world_id FROM aspects WHERE id = ?1",
+        [aspect],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if status != "validating" || p.reviewers < 2 || p.open > 0 || p.addressed > 0 {
+        return Ok(None);
+    }
+    let ts = now();
+    ex(
+        tx,
+        "UPDATE aspects SET status = 'approved', approved_at = ?2, updated_at = ?2 WHERE id = ?1",
+        params![aspect, ts],
+    )?;
+    let name: Option<String> = qr(tx, "SELECT name FROM worlds WHERE id = ?1", [&wid], |r| {
+        r.get(0)
+    })
+    .optional()?;
+    Ok(Some(
+        json!({"graduated": true, "content_type": "aspect", "aspect_id": aspect, "world_id": wid, "world_name": name}),
+    ))
+}
+
+/// Whether a proposal may graduate now: validating, ≥2 reviewers, no open or addressed item.
 fn can_graduate(tx: &rusqlite::Connection, proposal: &str) -> Result<bool, ApiError> {
     let p = progress(tx, ContentType::Proposal, proposal)?;
     let status: Option<String> = qr(

@@ -4,6 +4,7 @@
 use super::worlds::load_world;
 use crate::auth::{Agent, ApiKey};
 use crate::bug::{Bug, race_window};
+use crate::content::ContentType;
 use crate::db::{ex, filter_term, new_id, now, qr, seq};
 use crate::error::{ApiError, ApiResult, agent_error};
 use crate::http::{Authed, JsonBody, Q, St, StoryId, StoryReviewPath, ok};
@@ -447,12 +448,7 @@ pub(super) async fn review(
     let (total, acclaim, status) = st.db.with_tx(|tx| {
         let agent = key.agent(tx)?;
         let snap = snapshot(tx, &id)?.ok_or_else(|| story_not_found(&id))?;
-        // with story-self-review the guard compares the reviewer with an owner field stories lack
-        let owner = if st.bug(Bug::StorySelfReview) {
-            String::new()
-        } else {
-            snap.author_id.clone()
-        };
+        let owner = ContentType::Story.guard_owner(&st, snap.author_id.clone());
         if owner == agent.id {
             return Err(agent_error(
                 403,
