@@ -1,0 +1,180 @@
+//! dst-sim against the app: the command, and its `--json` summary read into findings (one per
+//! violated invariant, with every seed that hit it).
+
+use crate::error::StepError;
+use crate::phase::Phase;
+use crate::procs::Group;
+use crate::report::{Finding, Severity, Tool};
+use rustix::process::Signal;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct DstOptions {
+    pub binary: PathBuf,
+    pub seeds: String,
+    pub steps: usize,
+    pub jobs: usize,
+    /// `K/N`: one shard of the seed range (CI's matrix).
+    pub shard: Option<String>,
+    pub known: Option<PathBuf>,
+}
+
+/// What one dst-sim run left: its findings, its exit code and where its files are.
+#[derive(Debug, Clone)]
+pub struct DstOutcome {
+    pub findings: Vec<Finding>,
+    pub exit_code: i32,
+    pub summary_file: PathBuf,
+    pub seeds_run: usize,
+}
+
+/// Runs dst-sim with `--faults --json` against `target`; exit 2 (or a summary that cannot be
+/// read) is an infrastructure error, 0 and 1 are results.
+pub fn run(
+    opts: &DstOptions,
+    target: &str,
+    admin_key: &str,
+    out_dir: &Path,
+    log: &Path,
+) -> Result<(DstOutcome, String), StepError> {
+    let summary_file = out_dir.join("dst-summary.json");
+    let mut c = Command::new(&opts.binary);
+    c.args(["run", "--target", target, "--faults", "--json"])
+        .args(["--seeds", &opts.seeds])
+        .args(["--steps", &opts.steps.to_string()])
+        .args(["--jobs", &opts.jobs.to_string()])
+        .arg("--out")
+        .arg(out_dir.join("dst-out"))
+        .arg("--junit")
+        .arg(out_dir.join("dst-junit.xml"))
+        // The key goes in the environment, never on a command line others can read.
+        .env("DSF_ADMIN_KEY", admin_key);
+    if let Some(s) = &opts.shard {
+        c.args(["--shard", s]);
+    }
+    if let Some(k) = &opts.known {
+        c.arg("--known").arg(k);
+    }
+    let mut g = Group::spawn_split(
+        Phase::Dst,
+        "dst-sim",
+        c,
+        Some(&summary_file),
+        log,
+        Signal::TERM,
+    )?;
+    let status = g.wait(Some(Duration::from_secs(4 * 3600)));
+    let code = status.and_then(|s| s.code()).unwrap_or(-1);
+    if code != 0 && code != 1 {
+        return Err(
+            StepError::new(Phase::Dst, format!("dst-sim could not run (exit {code})"))
+                .with_log(log),
+        );
+    }
+    let text = std::fs::read_to_string(&summary_file).unwrap_or_default();
+    let summary = extract_json(&text).ok_or_else(|| {
+        StepError::new(Phase::Dst, "dst-sim printed no --json summary").with_log(log)
+    })?;
+    let findings = findings(&summary);
+    let seeds_run = summary["seeds"].as_array().map_or(0, |a| a.len());
+    let detail = format!(
+        "{seeds_run} seeds, {} violation class(es), exit {code}",
+        findings.len()
+    );
+    Ok((
+        DstOutcome {
+            findings,
+            exit_code: code,
+            summary_file,
+            seeds_run,
+        },
+        detail,
+    ))
+}
+
+/// The summary object in dst-sim's output: the last top-level `{ ... }` block that parses (the
+/// output interleaves stderr lines with the pretty-printed JSON on stdout).
+pub fn extract_json(text: &str) -> Option<Value> {
+    let lines: Vec<&str> = text.lines().collect();
+    let ends: Vec<usize> = (0..lines.len()).filter(|&i| lines[i] == "}").collect();
+    for &end in ends.iter().rev() {
+        for start in (0..=end).rev().filter(|&i| lines[i] == "{") {
+            let block = lines[start..=end].join("\n");
+            if let Ok(v) = serde_json::from_str::<Value>(&block)
+                && v.is_object()
+            {
+                return Some(v);
+            }
+        }
+    }
+    serde_json::from_str(text.trim()).ok()
+}
+
+/// One finding per invariant: every failing seed, the first message, whether the known file
+/// covers it (`known: true` on the failure record).
+pub fn findings(summary: &Value) -> Vec<Finding> {
+    let mut by_inv: BTreeMap<String, Finding> = BTreeMap::new();
+    let Some(failures) = summary["failures"].as_array() else {
+        return Vec::new();
+    };
+    for f in failures {
+        let inv = f["invariant"].as_str().unwrap_or("unknown").to_string();
+        let seed = f["seed"].as_u64().map_or("?".into(), |s| s.to_string());
+        let known = f["known"].as_bool().unwrap_or(false);
+        let e = by_inv.entry(inv.clone()).or_insert_with(|| Finding {
+            tool: Tool::Dst,
+            id: format!("dst:{inv}"),
+            title: inv.clone(),
+            code: "invariant".into(),
+            severity: Severity::High,
+            operations: Vec::new(),
+            count: 0,
+            examples: Vec::new(),
+            detail: f["message"].as_str().unwrap_or("").to_string(),
+            reproduce: f["reproduce"].as_str().unwrap_or("").to_string(),
+            known,
+        });
+        e.count += 1;
+        e.known &= known;
+        if e.examples.len() < 10 {
+            e.examples.push(format!("seed {seed}"));
+        }
+    }
+    by_inv.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn failures_group_by_invariant_and_known_needs_every_record_known() {
+        let s = json!({"seeds": [1,2,3], "failures": [
+            {"seed": 1, "invariant": "graduation", "message": "world id null", "reproduce": "dst-sim run --seed 1"},
+            {"seed": 3, "invariant": "graduation", "message": "world id null again", "reproduce": "x"},
+            {"seed": 2, "invariant": "no_5xx", "message": "500 on GET", "reproduce": "y", "known": true}
+        ]});
+        let f = findings(&s);
+        assert_eq!(f.len(), 2);
+        let g = f.iter().find(|x| x.id == "dst:graduation").unwrap();
+        assert_eq!(g.count, 2);
+        assert_eq!(g.examples, vec!["seed 1", "seed 3"]);
+        assert_eq!(g.detail, "world id null");
+        assert!(!g.known);
+        assert!(f.iter().find(|x| x.id == "dst:no_5xx").unwrap().known);
+    }
+
+    #[test]
+    fn the_summary_is_found_among_log_lines() {
+        let text =
+            "dst-sim: starting\n{\n  \"seeds\": [0],\n  \"failures\": []\n}\nwarning: late line\n";
+        let v = extract_json(text).unwrap();
+        assert_eq!(v["seeds"], json!([0]));
+        assert!(extract_json("no json here").is_none());
+    }
+}
