@@ -14,7 +14,7 @@ pub mod git;
 
 use detect::Found;
 use git::GitFacts;
-use markers::{HarnessConfig, MarkerStore, PushPending, Timestamp};
+use markers::{HarnessConfig, MarkerStore, PushPending, Sha, Timestamp};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -113,7 +113,7 @@ pub fn run(input: &[u8], ctx: &Context) -> Outcome {
     let marker = PushPending {
         branch: target.branch.clone(),
         environment: target.environment.clone(),
-        sha: target.sha.clone().unwrap_or_default(),
+        sha: target.sha.clone(),
         command: target.text.clone(),
         session_id,
         time: Timestamp::now(),
@@ -145,7 +145,8 @@ pub fn run(input: &[u8], ctx: &Context) -> Outcome {
 pub struct Target {
     pub branch: String,
     pub environment: String,
-    pub sha: Option<String>,
+    /// The commit deployed; `None` when git or gh could not name one.
+    pub sha: Option<Sha>,
     pub text: String,
     /// Set when the target had to be assumed (gh unavailable).
     pub unknown_reason: Option<String>,
@@ -175,7 +176,10 @@ fn resolve(found: &Found, config: &HarnessConfig, git: &dyn GitFacts) -> Option<
             };
             candidates.into_iter().find_map(|(branch, src)| {
                 let env = config.environment_for_branch(&branch)?;
-                let sha = git.rev_parse(&p.dir, &src).or_else(|| git.rev_parse(&p.dir, "HEAD"));
+                let sha = git
+                    .rev_parse(&p.dir, &src)
+                    .or_else(|| git.rev_parse(&p.dir, "HEAD"))
+                    .and_then(|s| Sha::parse(&s).ok());
                 Some(Target {
                     branch,
                     environment: env.name.clone(),
@@ -191,7 +195,7 @@ fn resolve(found: &Found, config: &HarnessConfig, git: &dyn GitFacts) -> Option<
                 Some(Target {
                     branch: info.base_branch,
                     environment: env.name.clone(),
-                    sha: info.merge_sha,
+                    sha: info.merge_sha.and_then(|s| Sha::parse(&s).ok()),
                     text: m.text.clone(),
                     unknown_reason: None,
                 })

@@ -12,6 +12,10 @@ const STAGING_SHA: &str = "2222222222222222222222222222222222222222";
 const MERGE_SHA: &str = "3333333333333333333333333333333333333333";
 const OTHER_HEAD: &str = "4444444444444444444444444444444444444444";
 
+fn sha_str(sha: &Option<markers::Sha>) -> &str {
+    sha.as_ref().map_or("", |s| s.as_str())
+}
+
 /// Fixed repository facts: the repo under `feature-wt` is on `feature/maintenance`, the one under
 /// `tracked` tracks `staging`, the one under `detached` has no branch; elsewhere we are on `main`.
 struct FakeGit;
@@ -307,7 +311,7 @@ fn corpus_matches_golden_outputs() {
         // A marker is written exactly when context is injected (and both name the same SHA).
         match (&out.stdout, &out.marker) {
             (Some(s), Some(m)) => assert!(
-                m.sha.is_empty() || s.contains(&m.sha),
+                m.sha.as_ref().is_none_or(|sha| s.contains(sha.as_str())),
                 "{name}: context and marker disagree"
             ),
             (None, None) => {}
@@ -376,7 +380,7 @@ fn spec_cases_arm_exactly_where_they_should() {
     ] {
         let m = arms(cmd, OK).unwrap_or_else(|| panic!("must arm: {cmd}"));
         assert_eq!(
-            (m.environment.as_str(), m.branch.as_str(), m.sha.as_str()),
+            (m.environment.as_str(), m.branch.as_str(), sha_str(&m.sha)),
             ("production", "main", HEAD_SHA),
             "{cmd}"
         );
@@ -395,17 +399,17 @@ fn spec_cases_arm_exactly_where_they_should() {
     assert!(arms("git push origin main", REJECTED).is_none());
     let staging = arms("git push origin staging", OK).unwrap();
     assert_eq!(
-        (staging.environment.as_str(), staging.sha.as_str()),
+        (staging.environment.as_str(), sha_str(&staging.sha)),
         ("staging", STAGING_SHA)
     );
     let merged = arms("gh pr merge 42 --squash", OK).unwrap();
     assert_eq!(
-        (merged.environment.as_str(), merged.sha.as_str()),
+        (merged.environment.as_str(), sha_str(&merged.sha)),
         ("production", MERGE_SHA)
     );
     let unknown = arms("gh pr merge 77", OK).unwrap();
     assert_eq!(
-        (unknown.environment.as_str(), unknown.sha.as_str()),
+        (unknown.environment.as_str(), sha_str(&unknown.sha)),
         ("production", "")
     );
 }

@@ -75,7 +75,15 @@ fn push_blocks_stop_until_that_sha_is_verified() {
         text.contains(&format!("verify-deployment production --sha {sha}")),
         "{text}"
     );
-    assert_eq!(out.marker.as_ref().unwrap().sha, sha);
+    assert_eq!(
+        out.marker
+            .as_ref()
+            .unwrap()
+            .sha
+            .as_ref()
+            .map(|s| s.as_str()),
+        Some(sha.as_str())
+    );
 
     // the agent tries to stop: blocked
     let stop_ctx = |now| hook_stop::Context {
@@ -92,7 +100,7 @@ fn push_blocks_stop_until_that_sha_is_verified() {
     store
         .write_deploy_verified(&DeployVerified {
             environment: "production".into(),
-            sha: sha.clone(),
+            sha: sha.parse().unwrap(),
             time: Timestamp::now(),
             checks: vec!["health".into()],
             time_utc: String::new(),

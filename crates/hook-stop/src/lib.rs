@@ -15,7 +15,7 @@
 //! and marker-directory errors print one line on stderr, nothing on stdout, and exit 0 (allow).
 
 use markers::store::StopBlocks;
-use markers::{HarnessConfig, MarkerStore, PushPending, Timestamp};
+use markers::{HarnessConfig, MarkerStore, PushPending, Sha, Timestamp};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
@@ -113,7 +113,7 @@ pub fn run(input: &[u8], ctx: &Context) -> Outcome {
         let _ = store.clear();
         let msg = format!(
             "Deploy gate: the pending push of {} to {} from {} expired unverified and was cleared.",
-            short(&pending.sha),
+            short(pending.sha.as_ref()),
             pending.environment,
             pending.time.to_rfc3339()
         );
@@ -148,7 +148,7 @@ pub fn run(input: &[u8], ctx: &Context) -> Outcome {
         let msg = format!(
             "WARNING: the deploy of {} to {} is still UNVERIFIED. The Stop gate blocked {previous} times and is \
              letting the session end. Run `{}` yourself before trusting this deploy.",
-            short(&pending.sha),
+            short(pending.sha.as_ref()),
             pending.environment,
             verify_command(&pending)
         );
@@ -174,11 +174,7 @@ pub fn run(input: &[u8], ctx: &Context) -> Outcome {
     let reason = format!(
         "Deploy not verified: commit {} was pushed to `{}` ({}) and has no passing verification yet. Run `{}` \
          now and fix anything it reports; the session can end once it passes (block {} of {budget}).",
-        if pending.sha.is_empty() {
-            "(unknown)"
-        } else {
-            &pending.sha
-        },
+        pending.sha.as_ref().map_or("(unknown)", |s| s.as_str()),
         pending.branch,
         pending.environment,
         verify_command(&pending),
@@ -189,17 +185,12 @@ pub fn run(input: &[u8], ctx: &Context) -> Outcome {
 }
 
 fn verify_command(p: &PushPending) -> String {
-    if p.sha.is_empty() {
-        format!("verify-deployment {}", p.environment)
-    } else {
-        format!("verify-deployment {} --sha {}", p.environment, p.sha)
+    match &p.sha {
+        None => format!("verify-deployment {}", p.environment),
+        Some(sha) => format!("verify-deployment {} --sha {sha}", p.environment),
     }
 }
 
-fn short(sha: &str) -> &str {
-    if sha.is_empty() {
-        "(unknown commit)"
-    } else {
-        &sha[..sha.len().min(12)]
-    }
+fn short(sha: Option<&Sha>) -> &str {
+    sha.map_or("(unknown commit)", Sha::short)
 }

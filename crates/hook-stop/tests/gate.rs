@@ -1,8 +1,7 @@
 //! The Stop gate's decisions, in-process, against real marker directories.
 
 use hook_stop::{Context, Decision, run};
-use markers::store::shas_match;
-use markers::{DeployVerified, MarkerStore, PushPending, Timestamp};
+use markers::{DeployVerified, MarkerStore, PushPending, Sha, Timestamp};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
@@ -38,7 +37,7 @@ impl Fixture {
             .write_push_pending(&PushPending {
                 branch: "main".into(),
                 environment: "production".into(),
-                sha: SHA.into(),
+                sha: Some(SHA.parse().unwrap()),
                 command: "git push origin main".into(),
                 session_id: "s".into(),
                 time: Timestamp(at),
@@ -50,7 +49,7 @@ impl Fixture {
         self.store()
             .write_deploy_verified(&DeployVerified {
                 environment: env.into(),
-                sha: sha.into(),
+                sha: sha.parse().unwrap(),
                 time: Timestamp(at),
                 checks: vec!["health".into()],
                 time_utc: String::new(),
@@ -131,7 +130,7 @@ fn verification_of_another_sha_env_or_an_earlier_time_does_not_count() {
         Decision::Block,
         "verified before the push"
     );
-    assert!(!shas_match(SHA, "0000000"));
+    assert!(!Sha::parse(SHA).unwrap().matches_str("0000000"));
 }
 
 #[test]

@@ -18,6 +18,7 @@
 
 use api_client::logfire::{self, TokenError};
 use clap::Parser;
+use markers::ExitStatus;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -25,8 +26,6 @@ use std::sync::Arc;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Mutex;
 
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_USAGE: u8 = 2;
 /// The last release of the archived local server.
 pub const DEFAULT_UVX_PACKAGE: &str = "logfire-mcp@0.9.0";
 
@@ -172,12 +171,12 @@ fn read_token(root: &Path) -> Result<String, String> {
 }
 
 /// Runs the command: `exec`s the local server, or bridges stdio to the hosted endpoint.
-pub fn main_with(cli: Cli) -> u8 {
+pub fn main_with(cli: Cli) -> ExitStatus {
     let (root, mode, token) = match resolve(&cli) {
         Ok(x) => x,
         Err(msg) => {
             eprintln!("logfire-mcp-project: {msg}");
-            return EXIT_USAGE;
+            return ExitStatus::Error;
         }
     };
     match mode {
@@ -197,7 +196,7 @@ pub fn main_with(cli: Cli) -> u8 {
                  logfire-mcp package, or set [logfire_mcp] command in harness.toml",
                 command.join(" ")
             );
-            EXIT_USAGE
+            ExitStatus::Error
         }
         Mode::Hosted { url } => {
             let rt = match tokio::runtime::Builder::new_current_thread()
@@ -207,15 +206,15 @@ pub fn main_with(cli: Cli) -> u8 {
                 Ok(rt) => rt,
                 Err(e) => {
                     eprintln!("logfire-mcp-project: cannot start the async runtime: {e}");
-                    return EXIT_USAGE;
+                    return ExitStatus::Error;
                 }
             };
             let input = tokio::io::BufReader::new(tokio::io::stdin());
             match rt.block_on(bridge(&url, &token, input, tokio::io::stdout())) {
-                Ok(_) => EXIT_OK,
+                Ok(_) => ExitStatus::Pass,
                 Err(e) => {
                     eprintln!("logfire-mcp-project: {e}");
-                    EXIT_USAGE
+                    ExitStatus::Error
                 }
             }
         }

@@ -32,29 +32,47 @@ use std::time::Duration;
 /// File name looked up at the project root.
 pub const FILE_NAME: &str = "harness.toml";
 
+/// Why `harness.toml` could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The file exists but could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
+        /// The file.
         path: PathBuf,
+        /// What the OS said.
         source: std::io::Error,
     },
+    /// Not TOML, or a shared section has the wrong shape.
     #[error("{path} is not valid harness config: {message}")]
-    Parse { path: PathBuf, message: String },
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A tool's own section (`[verify]`, `[slop]`, …) has the wrong shape.
     #[error("section [{section}] of {path} is invalid: {message}")]
     Section {
+        /// The file.
         path: PathBuf,
+        /// The section's name.
         section: String,
+        /// The parser's message.
         message: String,
     },
 }
 
+/// One smoke request verify-deployment sends to an environment's backend.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmokeCheck {
+    /// Path on the backend, starting with `/`.
     pub path: String,
+    /// HTTP method (default `GET`).
     #[serde(default = "default_method")]
     pub method: String,
+    /// The status that counts as a pass (default 200).
     #[serde(default = "default_status")]
     pub expect_status: u16,
 }
@@ -72,20 +90,28 @@ fn yes() -> bool {
     true
 }
 
+/// One deploy target (`[[environments]]`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Environment {
+    /// `production`, `staging`, `local`, …: what commands and markers call it.
     pub name: String,
+    /// Branches whose push deploys here.
     #[serde(default)]
     pub branches: Vec<String>,
+    /// The backend's base URL.
     #[serde(default)]
     pub backend_url: Option<String>,
+    /// The frontend's base URL.
     #[serde(default)]
     pub frontend_url: Option<String>,
+    /// The backend's health endpoint (default `/health`).
     #[serde(default = "default_health_path")]
     pub health_path: String,
+    /// Text the frontend's page must contain.
     #[serde(default)]
     pub frontend_marker: Option<String>,
+    /// Smoke requests against the backend.
     #[serde(default)]
     pub smoke: Vec<SmokeCheck>,
     /// Check GitHub Actions for the SHA (off for `local`).
@@ -94,6 +120,7 @@ pub struct Environment {
     /// Query Logfire for errors since the deploy (off for `local`).
     #[serde(default = "yes")]
     pub logfire: bool,
+    /// Logfire's `service_name` of the backend, when Logfire holds more than one service.
     #[serde(default)]
     pub service_name: Option<String>,
     /// Logfire's `deployment_environment` for this environment, when it differs from `name`.
@@ -119,27 +146,37 @@ impl Environment {
     }
 }
 
+/// `[markers]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MarkerSettings {
+    /// Age after which a pending push is cleared instead of blocking (`expiry_minutes`).
     pub expiry: Duration,
 }
 
+/// `[stop_gate]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StopGateSettings {
+    /// Consecutive Stop blocks per pending push before the session is let go.
     pub block_budget: u32,
 }
 
+/// `[hooks]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HookSettings {
     /// Environment armed for a `gh pr merge` whose base branch could not be resolved.
     pub merge_environment: String,
 }
 
+/// The parsed `harness.toml` (or the defaults).
 #[derive(Debug, Clone)]
 pub struct HarnessConfig {
+    /// Defaults merged with `[[environments]]` (an entry replaces the default of its name).
     pub environments: Vec<Environment>,
+    /// `[markers]`.
     pub markers: MarkerSettings,
+    /// `[stop_gate]`.
     pub stop_gate: StopGateSettings,
+    /// `[hooks]`.
     pub hooks: HookSettings,
     /// Where it came from (`None` for built-in defaults), for error messages.
     pub source: Option<PathBuf>,
@@ -257,6 +294,7 @@ impl HarnessConfig {
         Ok(cfg)
     }
 
+    /// The environment called `name`.
     pub fn environment(&self, name: &str) -> Option<&Environment> {
         self.environments.iter().find(|e| e.name == name)
     }

@@ -26,18 +26,25 @@ pub fn append_step_summary(markdown: &str) -> std::io::Result<bool> {
     Ok(true)
 }
 
+/// The severity of a workflow annotation (`::error`, `::warning`, `::notice`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
+    /// `::error`
     Error,
+    /// `::warning`
     Warning,
+    /// `::notice`
     Notice,
 }
 
 /// Where an annotation points.
 #[derive(Debug, Clone, Default)]
 pub struct Location {
+    /// Path relative to the repository root.
     pub file: String,
+    /// 1-based line.
     pub line: Option<u32>,
+    /// 1-based column.
     pub col: Option<u32>,
 }
 

@@ -37,7 +37,9 @@ pub fn parse_event(input: &[u8]) -> Result<Map<String, Value>, String> {
 
 /// What one hook invocation produced.
 pub struct HookOutput {
+    /// The JSON answer for Claude Code, if any.
     pub stdout: Option<String>,
+    /// Lines for the user's terminal.
     pub stderr: Vec<String>,
 }
 

@@ -5,13 +5,18 @@
 
 use std::path::{Path, PathBuf};
 
+/// Why no project root was found.
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectError {
+    /// The starting directory could not be canonicalized.
     #[error("cannot resolve directory {path}: {source}")]
     Resolve {
+        /// The directory.
         path: PathBuf,
+        /// What the OS said.
         source: std::io::Error,
     },
+    /// No `.git` above the directory.
     #[error("{0} is not inside a git repository")]
     NotARepo(PathBuf),
 }

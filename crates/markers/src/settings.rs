@@ -11,12 +11,25 @@ use serde::{Deserialize, Serialize};
 /// Binary names the harness installs as hooks.
 pub const OUR_HOOKS: &[&str] = &["hook-post-push", "hook-stop"];
 
+/// Why two settings files could not be merged.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
+    /// A file is not JSON.
     #[error("{what} is not valid JSON: {message}")]
-    Json { what: String, message: String },
+    Json {
+        /// Which file.
+        what: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// A file is JSON but not shaped like Claude Code settings.
     #[error("{what}: {message}")]
-    Shape { what: String, message: String },
+    Shape {
+        /// Which file.
+        what: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// A JSON tree whose objects keep their keys in file order.

@@ -10,6 +10,7 @@
 //! refused with a clear error; files are written 0600 to a unique temp file and renamed into place,
 //! so a reader sees either the old or the new marker, never half of one.
 
+use crate::sha::Sha;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fs;
@@ -19,35 +20,60 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+/// File of the [`PushPending`] marker.
 pub const PUSH_PENDING: &str = "push-pending.json";
+/// File of the [`DeployVerified`] marker.
 pub const DEPLOY_VERIFIED: &str = "deploy-verified.json";
+/// File of the [`StopBlocks`] counter.
 pub const STOP_BLOCKS: &str = "stop-blocks.json";
 /// Markers larger than this are not ours; refuse rather than parse.
 const MAX_MARKER_BYTES: u64 = 64 * 1024;
 
+/// Why a marker could not be read or written (each one refused rather than worked around).
 #[derive(Debug, thiserror::Error)]
 pub enum MarkerError {
+    /// The marker directory is a symlink (someone could redirect our writes).
     #[error(
         "marker directory {0} is a symlink; refusing to use it (remove it, the harness recreates it)"
     )]
     Symlink(PathBuf),
+    /// The marker directory belongs to another user.
     #[error(
         "marker directory {path} is owned by uid {owner}, not by you (uid {me}); refusing to use it"
     )]
-    ForeignOwner { path: PathBuf, owner: u32, me: u32 },
+    ForeignOwner {
+        /// The directory.
+        path: PathBuf,
+        /// Its owner's uid.
+        owner: u32,
+        /// Our effective uid.
+        me: u32,
+    },
+    /// Something other than a directory is where the marker directory belongs.
     #[error("marker path {0} exists but is not a directory")]
     NotADirectory(PathBuf),
+    /// A marker file is a symlink, a FIFO, a directory, …
     #[error("marker file {0} is a symlink or not a regular file; refusing to read it")]
     NotAFile(PathBuf),
+    /// Neither `HARNESS_MARKER_DIR`, `XDG_STATE_HOME` nor `HOME` is set.
     #[error("no marker directory: set HARNESS_MARKER_DIR or HOME")]
     NoBase,
+    /// Reading, writing or renaming failed.
     #[error("marker I/O on {path}: {source}")]
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// What the OS said.
         source: std::io::Error,
     },
+    /// A marker file is too large or not the JSON we write.
     #[error("marker {path} is corrupt ({message}); `harness-markers clear` removes it")]
-    Corrupt { path: PathBuf, message: String },
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// Why it was refused.
+        message: String,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> MarkerError + '_ {
@@ -60,11 +86,19 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> MarkerError + '_ {
 /// Written by hook-post-push when a push to a deploying branch succeeded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PushPending {
+    /// The branch pushed (or merged into).
     pub branch: String,
+    /// The environment that branch deploys to.
     pub environment: String,
-    pub sha: String,
+    /// The commit pushed; `None` (`""` on disk) when it could not be resolved, e.g. `gh pr merge`
+    /// without `gh` to ask.
+    #[serde(with = "crate::sha::optional")]
+    pub sha: Option<Sha>,
+    /// The command that pushed, as the agent ran it.
     pub command: String,
+    /// The Claude Code session that pushed.
     pub session_id: String,
+    /// When the push was seen.
     pub time: Timestamp,
     /// Human-readable `time`, for people reading the file.
     #[serde(default)]
@@ -74,54 +108,48 @@ pub struct PushPending {
 /// Written by verify-deployment (or `harness-markers verify`) when every check passed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeployVerified {
+    /// The environment verified.
     pub environment: String,
-    pub sha: String,
+    /// The commit verified.
+    pub sha: Sha,
+    /// When the verification finished.
     pub time: Timestamp,
+    /// The checks that passed.
     pub checks: Vec<String>,
+    /// Human-readable `time`, for people reading the file.
     #[serde(default)]
     pub time_utc: String,
 }
 
 impl PushPending {
+    /// True when the push is older than `expiry` at `now`.
     pub fn is_expired(&self, expiry: Duration, now: Timestamp) -> bool {
         self.time.age(now) > expiry
     }
 
     /// True when `v` verifies exactly this push: same environment, same SHA, written after it.
-    /// A push whose SHA could not be resolved (empty `sha`, e.g. `gh pr merge` without `gh`) is
+    /// A push whose SHA could not be resolved (`sha: None`, e.g. `gh pr merge` without `gh`) is
     /// verified by any verification of its environment written after it.
     pub fn is_verified_by(&self, v: &DeployVerified) -> bool {
         v.environment == self.environment
             && v.time >= self.time
-            && (self.sha.is_empty() || shas_match(&v.sha, &self.sha))
+            && self.sha.as_ref().is_none_or(|sha| sha.matches(&v.sha))
     }
-}
-
-/// Full SHAs must be equal; an abbreviated SHA (≥7 hex chars) matches its full form.
-pub fn shas_match(a: &str, b: &str) -> bool {
-    let (a, b) = (a.trim().to_ascii_lowercase(), b.trim().to_ascii_lowercase());
-    if a.is_empty() || b.is_empty() {
-        return false;
-    }
-    if a.len() == b.len() {
-        return a == b;
-    }
-    let (short, long) = if a.len() < b.len() {
-        (&a, &b)
-    } else {
-        (&b, &a)
-    };
-    short.len() >= 7 && long.starts_with(short.as_str())
 }
 
 /// How many times the Stop gate blocked for one pending push.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StopBlocks {
-    pub sha: String,
+    /// The pending push's commit (`""` on disk when unknown).
+    #[serde(with = "crate::sha::optional")]
+    pub sha: Option<Sha>,
+    /// The pending push's environment.
     pub environment: String,
+    /// Consecutive blocks so far.
     pub count: u32,
 }
 
+/// One project's marker directory (see the module docs).
 #[derive(Debug, Clone)]
 pub struct MarkerStore {
     dir: PathBuf,
@@ -142,32 +170,40 @@ impl MarkerStore {
         Ok(MarkerStore { dir })
     }
 
+    /// The project's marker directory.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
+    /// The pending push, if one is recorded.
     pub fn read_push_pending(&self) -> Result<Option<PushPending>, MarkerError> {
         self.read(PUSH_PENDING)
     }
+    /// Records a pending push (filling in `time_utc`).
     pub fn write_push_pending(&self, m: &PushPending) -> Result<(), MarkerError> {
         let mut m = m.clone();
         m.time_utc = m.time.to_rfc3339();
         self.write(PUSH_PENDING, &m)
     }
+    /// The last verification, if one is recorded.
     pub fn read_deploy_verified(&self) -> Result<Option<DeployVerified>, MarkerError> {
         self.read(DEPLOY_VERIFIED)
     }
+    /// Records a verification (filling in `time_utc`).
     pub fn write_deploy_verified(&self, m: &DeployVerified) -> Result<(), MarkerError> {
         let mut m = m.clone();
         m.time_utc = m.time.to_rfc3339();
         self.write(DEPLOY_VERIFIED, &m)
     }
+    /// The Stop gate's block counter, if any.
     pub fn read_stop_blocks(&self) -> Result<Option<StopBlocks>, MarkerError> {
         self.read(STOP_BLOCKS)
     }
+    /// Records the Stop gate's block counter.
     pub fn write_stop_blocks(&self, m: &StopBlocks) -> Result<(), MarkerError> {
         self.write(STOP_BLOCKS, m)
     }
+    /// Removes the Stop gate's block counter.
     pub fn clear_stop_blocks(&self) -> Result<(), MarkerError> {
         self.remove(STOP_BLOCKS)
     }
@@ -324,19 +360,40 @@ fn ensure_private_dir(path: &Path, tighten: bool) -> Result<(), MarkerError> {
 mod tests {
     use super::*;
 
+    fn sha(s: &str) -> Sha {
+        Sha::parse(s).unwrap()
+    }
+
     #[test]
     fn sha_matching_is_exact_or_a_long_enough_prefix() {
-        let full = "0123456789abcdef0123456789abcdef01234567";
-        assert!(shas_match(full, full));
-        assert!(shas_match("0123456", full));
-        assert!(shas_match(full, "0123456789AB"));
-        assert!(!shas_match("012345", full));
-        assert!(!shas_match("1123456", full));
-        assert!(!shas_match("", ""));
-        assert!(!shas_match(
-            full,
-            "0123456789abcdef0123456789abcdef01234568"
-        ));
+        let full = sha("0123456789abcdef0123456789abcdef01234567");
+        assert!(full.matches(&full));
+        assert!(sha("0123456").matches(&full));
+        assert!(full.matches(&sha("0123456789AB")));
+        assert!(!full.matches_str("012345"));
+        assert!(!sha("1123456").matches(&full));
+        assert!(!full.matches_str(""));
+        assert!(!full.matches(&sha("0123456789abcdef0123456789abcdef01234568")));
+    }
+
+    #[test]
+    fn markers_keep_their_json_shape() {
+        let p = PushPending {
+            branch: "main".into(),
+            environment: "production".into(),
+            sha: None,
+            command: "gh pr merge 1".into(),
+            session_id: "s".into(),
+            time: Timestamp(1000),
+            time_utc: String::new(),
+        };
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["sha"], "");
+        assert_eq!(serde_json::from_value::<PushPending>(json).unwrap(), p);
+        let b: StopBlocks =
+            serde_json::from_str(r#"{"sha":"ABCDEF1234567","environment":"staging","count":2}"#)
+                .unwrap();
+        assert_eq!(b.sha, Some(sha("abcdef1234567")));
     }
 
     #[test]
@@ -344,15 +401,15 @@ mod tests {
         let p = PushPending {
             branch: "main".into(),
             environment: "production".into(),
-            sha: "abcdef1234567".into(),
+            sha: Some(sha("abcdef1234567")),
             command: "git push".into(),
             session_id: "s".into(),
             time: Timestamp(1000),
             time_utc: String::new(),
         };
-        let v = |env: &str, sha: &str, t| DeployVerified {
+        let v = |env: &str, s: &str, t| DeployVerified {
             environment: env.into(),
-            sha: sha.into(),
+            sha: sha(s),
             time: Timestamp(t),
             checks: vec![],
             time_utc: String::new(),
@@ -361,6 +418,12 @@ mod tests {
         assert!(!p.is_verified_by(&v("staging", "abcdef1234567", 2000)));
         assert!(!p.is_verified_by(&v("production", "bbcdef1234567", 2000)));
         assert!(!p.is_verified_by(&v("production", "abcdef1234567", 999)));
+        let unknown = PushPending {
+            sha: None,
+            ..p.clone()
+        };
+        assert!(unknown.is_verified_by(&v("production", "bbcdef1234567", 1000)));
+        assert!(!unknown.is_verified_by(&v("staging", "bbcdef1234567", 1000)));
         assert!(p.is_expired(Duration::from_secs(1), Timestamp(2001)));
         assert!(!p.is_expired(Duration::from_secs(1), Timestamp(2000)));
     }

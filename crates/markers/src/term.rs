@@ -20,11 +20,16 @@ pub fn paint(enabled: bool, color: Color, text: &str) -> String {
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
+/// The few ANSI styles the CLIs use.
 #[derive(Debug, Clone, Copy)]
 pub enum Color {
+    /// Failures.
     Red,
+    /// Passes.
     Green,
+    /// Warnings and skips.
     Yellow,
+    /// Secondary detail.
     Dim,
 }
 

@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub struct Timestamp(pub u64);
 
 impl Timestamp {
+    /// The current wall-clock time.
     pub fn now() -> Self {
         let d = SystemTime::now()
             .duration_since(UNIX_EPOCH)

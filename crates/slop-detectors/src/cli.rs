@@ -6,7 +6,7 @@ use crate::finding::{Rule, Status};
 use crate::output::{self, Report};
 use crate::scan::{ScanRequest, scan};
 use clap::{Parser, ValueEnum};
-use markers::HarnessConfig;
+use markers::{ExitStatus, HarnessConfig};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -106,7 +106,7 @@ pub fn main_with(cli: Cli) -> u8 {
         Ok(code) => code,
         Err(e) => {
             eprintln!("slop-detectors: error: {e}");
-            2
+            ExitStatus::Error.code()
         }
     }
 }
@@ -135,7 +135,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 r.hint()
             );
         }
-        return Ok(0);
+        return Ok(ExitStatus::Pass.code());
     }
     let mut selected = Vec::new();
     for name in &cli.rules {
@@ -172,7 +172,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             report_path.display(),
             b.findings.len()
         );
-        return Ok(0);
+        return Ok(ExitStatus::Pass.code());
     }
 
     let rules: Vec<Rule> = if selected.is_empty() {
@@ -266,5 +266,5 @@ fn run(cli: Cli) -> Result<u8, CliError> {
     {
         eprintln!("slop-detectors: warning: cannot write the step summary: {e}");
     }
-    Ok(u8::from(report.new_count() > 0 && !cli.update_baseline))
+    Ok(ExitStatus::pass_if(report.new_count() == 0 || cli.update_baseline).code())
 }

@@ -10,15 +10,11 @@ use crate::when;
 use api_client::github::{GitHub, GitHubConfig, RepoSlug};
 use api_client::{ApiError, Client, ClientConfig};
 use clap::Parser;
-use markers::gha;
 use markers::term::{self, Color};
+use markers::{ExitStatus, gha};
 use serde_json::{Value, json};
 use std::io::IsTerminal;
 use std::time::Duration;
-
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_FAILED: u8 = 1;
-pub const EXIT_USAGE: u8 = 2;
 
 #[derive(Parser, Debug, Clone)]
 #[command(
@@ -86,11 +82,17 @@ pub enum CliError {
 }
 
 impl CliError {
-    pub fn exit_code(&self) -> u8 {
+    /// Usage errors are `Error` (nothing was read); a failing platform or GitHub is `Fail`.
+    pub fn status(&self) -> ExitStatus {
         match self {
-            CliError::Usage(_) => EXIT_USAGE,
-            _ => EXIT_FAILED,
+            CliError::Usage(_) => ExitStatus::Error,
+            _ => ExitStatus::Fail,
         }
+    }
+
+    /// [`status`](Self::status) as the process exit code.
+    pub fn exit_code(&self) -> u8 {
+        self.status().code()
     }
 }
 
@@ -364,8 +366,8 @@ pub async fn run(cli: &Cli, env: &Env) -> Result<RunResult, CliError> {
     Ok(result)
 }
 
-/// Runs and prints; returns the exit code.
-pub fn main_with(cli: Cli) -> u8 {
+/// Runs and prints; returns the exit status.
+pub fn main_with(cli: Cli) -> ExitStatus {
     let env = Env::from_process();
     let secrets = env.secrets();
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -375,14 +377,14 @@ pub fn main_with(cli: Cli) -> u8 {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("triage-bot: cannot start the runtime: {e}");
-            return EXIT_FAILED;
+            return ExitStatus::Fail;
         }
     };
     let color = term::color_enabled(std::io::stderr().is_terminal());
     match rt.block_on(run(&cli, &env)) {
         Ok(r) => {
             print_result(&cli, &r, color);
-            EXIT_OK
+            ExitStatus::Pass
         }
         Err(e) => {
             let msg = sanitize::redact(&e.to_string(), &secrets);
@@ -406,7 +408,7 @@ pub fn main_with(cli: Cli) -> u8 {
                     gha::md_cell(&msg)
                 ));
             }
-            e.exit_code()
+            e.status()
         }
     }
 }

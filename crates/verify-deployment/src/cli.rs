@@ -5,13 +5,10 @@ use crate::progress::Progress;
 use crate::report::Step;
 use crate::settings::parse_duration;
 use clap::Parser;
+use markers::ExitStatus;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
-
-pub const EXIT_VERIFIED: u8 = 0;
-pub const EXIT_CHECK_FAILED: u8 = 1;
-pub const EXIT_USAGE: u8 = 2;
 
 const AFTER_HELP: &str = "\
 Steps (in order): ci (GitHub Actions runs for exactly the SHA, pull_request runs excluded), backend
@@ -109,12 +106,12 @@ impl Cli {
     }
 }
 
-fn usage_error(json: bool, msg: &str) -> u8 {
+fn usage_error(json: bool, msg: &str) -> ExitStatus {
     eprintln!("verify-deployment: {msg}");
     if json {
         println!(
             "{}",
-            serde_json::json!({"verified": false, "error": msg, "exit_code": EXIT_USAGE})
+            serde_json::json!({"verified": false, "error": msg, "exit_code": ExitStatus::Error.code()})
         );
     }
     if markers::gha::in_github_actions() {
@@ -128,11 +125,12 @@ fn usage_error(json: bool, msg: &str) -> u8 {
             )
         );
     }
-    EXIT_USAGE
+    ExitStatus::Error
 }
 
-/// Runs the command and returns the exit code.
-pub fn main_with(cli: Cli, env: &EnvVars) -> u8 {
+/// Runs the command and returns its exit status (Pass: verified, Fail: a check failed, Error: usage,
+/// configuration or infrastructure).
+pub fn main_with(cli: Cli, env: &EnvVars) -> ExitStatus {
     let plan = match plan(&cli.options(), env) {
         Ok(p) => p,
         Err(PlanError(msg)) => return usage_error(cli.json, &msg),
@@ -181,9 +179,5 @@ pub fn main_with(cli: Cli, env: &EnvVars) -> u8 {
             eprintln!("{a}");
         }
     }
-    if report.verified {
-        EXIT_VERIFIED
-    } else {
-        EXIT_CHECK_FAILED
-    }
+    ExitStatus::pass_if(report.verified)
 }

@@ -7,7 +7,7 @@ use crate::report::Step;
 use crate::settings::{RawVerifySection, Timings};
 use api_client::github::{GitHub, GitHubConfig, RepoSlug};
 use api_client::logfire::{self, Logfire, LogfireConfig, TokenSource};
-use markers::{Environment, HarnessConfig, MarkerStore, SmokeCheck};
+use markers::{Environment, HarnessConfig, MarkerStore, Sha, SmokeCheck};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -94,7 +94,7 @@ fn err<T>(msg: impl Into<String>) -> Result<T, PlanError> {
 #[derive(Debug)]
 pub struct Plan {
     pub environment: String,
-    pub sha: String,
+    pub sha: Sha,
     pub sha_source: String,
     pub project_root: PathBuf,
     pub store: MarkerStore,
@@ -285,7 +285,7 @@ pub fn plan(opts: &Options, env: &EnvVars) -> Result<Plan, PlanError> {
                 "the CI check needs a GitHub token: set GITHUB_TOKEN or GH_TOKEN (actions:read on the repository), or pass --skip ci",
             );
         };
-        if !git::is_full_sha(&sha) {
+        if !sha.is_full() {
             return err(format!(
                 "the CI check needs the full 40-hex SHA, and git cannot expand `{sha}` here; pass the full SHA"
             ));
@@ -339,7 +339,9 @@ pub fn plan(opts: &Options, env: &EnvVars) -> Result<Plan, PlanError> {
         Some(s) => Some((parse_since(s)?, "--since".to_string())),
         None => pending
             .as_ref()
-            .filter(|p| p.environment == env_name && markers::store::shas_match(&p.sha, &sha))
+            .filter(|p| {
+                p.environment == env_name && p.sha.as_ref().is_some_and(|s| s.matches(&sha))
+            })
             .map(|p| (p.time.to_rfc3339(), "push-pending marker".to_string())),
     };
 
@@ -396,24 +398,28 @@ fn resolve_sha(
     root: &std::path::Path,
     env: &Environment,
     pending: Option<&markers::PushPending>,
-) -> Result<(String, String), PlanError> {
-    let expand = |s: &str| -> Result<String, PlanError> {
-        Ok(git::resolve_commit(root, s)
+) -> Result<(Sha, String), PlanError> {
+    // An abbreviation git can expand becomes the full SHA (the CI check needs it).
+    let expand = |s: Sha| -> Result<Sha, PlanError> {
+        Ok(git::resolve_commit(root, s.as_str())
             .map_err(PlanError)?
-            .filter(|full| markers::store::shas_match(full, s))
-            .unwrap_or_else(|| s.to_ascii_lowercase()))
+            .filter(|full| full.matches(&s))
+            .unwrap_or(s))
     };
     if let Some(s) = &opts.sha {
         let s = s.trim();
-        if !git::looks_like_sha(s) {
+        let Ok(sha) = Sha::parse(s) else {
             return err(format!(
                 "--sha `{s}` is not a commit SHA (7 to 40 hex digits)"
             ));
-        }
-        return Ok((expand(s)?, "--sha".into()));
+        };
+        return Ok((expand(sha)?, "--sha".into()));
     }
-    if let Some(p) = pending.filter(|p| p.environment == env.name && git::looks_like_sha(&p.sha)) {
-        return Ok((expand(&p.sha)?, "push-pending marker".into()));
+    if let Some(sha) = pending
+        .filter(|p| p.environment == env.name)
+        .and_then(|p| p.sha.clone())
+    {
+        return Ok((expand(sha)?, "push-pending marker".into()));
     }
     let current = git::current_branch(root).map_err(PlanError)?;
     let mut candidates: Vec<&String> = Vec::new();

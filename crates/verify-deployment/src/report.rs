@@ -107,7 +107,7 @@ impl StepReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub environment: String,
-    pub sha: String,
+    pub sha: markers::Sha,
     /// Where the SHA came from: `--sha`, `push-pending marker`, `origin/<branch>`, `HEAD`.
     pub sha_source: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -153,7 +153,7 @@ impl Report {
                 out.push_str(&format!("      - {f}\n"));
             }
         }
-        let sha = crate::git::short(&self.sha);
+        let sha = self.sha.short();
         if self.verified {
             out.push_str(&paint(
                 color,
@@ -201,7 +201,7 @@ impl Report {
         let mut md = format!(
             "### verify-deployment: {} at `{}` — {}\n\n| step | verdict | details |\n|---|---|---|\n",
             gha::md_cell(&self.environment),
-            crate::git::short(&self.sha),
+            self.sha.short(),
             if self.verified {
                 "verified"
             } else {

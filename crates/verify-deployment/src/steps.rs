@@ -1,7 +1,6 @@
 //! The six checks. Each has its own bounded wait (its timeout, cut to the run's overall deadline),
 //! reports progress only when what it waits for changes, and ends in one [`StepReport`].
 
-use crate::git::short;
 use crate::plan::Plan;
 use crate::progress::Progress;
 use crate::report::{Step, StepReport, Verdict};
@@ -9,7 +8,7 @@ use api_client::github::GitHubError;
 use api_client::github::actions::WorkflowRun;
 use api_client::logfire::{LogfireError, QueryRequest};
 use api_client::{Client, ClientConfig, Health};
-use markers::store::shas_match;
+use markers::Sha;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,9 +80,9 @@ pub fn conclusion_ok(c: Option<&str>) -> bool {
 
 /// Keeps runs for exactly `sha`, drops pull_request-event runs, keeps the newest run per workflow
 /// and event (a re-run supersedes the run it repeats), then judges them.
-pub fn evaluate_runs(sha: &str, runs: Vec<WorkflowRun>) -> CiState {
+pub fn evaluate_runs(sha: &Sha, runs: Vec<WorkflowRun>) -> CiState {
     let (mut ours, others): (Vec<_>, Vec<_>) =
-        runs.into_iter().partition(|r| shas_match(&r.head_sha, sha));
+        runs.into_iter().partition(|r| sha.matches_str(&r.head_sha));
     ours.retain(|r| !r.event.starts_with("pull_request"));
     ours.sort_by_key(|r| std::cmp::Reverse(r.id));
     let mut seen = std::collections::HashSet::new();
@@ -128,7 +127,7 @@ fn describe_run(r: &WorkflowRun) -> String {
         "{} ({}) on {}: {state}",
         r.label(),
         r.event,
-        short(&r.head_sha)
+        Sha::short_of(&r.head_sha)
     );
     if let Some(u) = &r.html_url {
         s.push_str(&format!(" — {u}"));
@@ -171,11 +170,11 @@ pub async fn ci(plan: &Plan, overall: Instant, progress: &Progress) -> CiOutcome
     let sha = &plan.sha;
     progress.say(
         Step::Ci,
-        &format!("looking for workflow runs of {} in {repo}", short(sha)),
+        &format!("looking for workflow runs of {} in {repo}", sha.short()),
     );
     let mut last: String;
     loop {
-        match gh.workflow_runs_for_sha(repo, sha).await {
+        match gh.workflow_runs_for_sha(repo, sha.as_str()).await {
             Ok(runs) => match evaluate_runs(sha, runs) {
                 CiState::Passed { runs } => {
                     let earliest = runs.iter().filter_map(|r| r.created_at.clone()).min();
@@ -186,7 +185,7 @@ pub async fn ci(plan: &Plan, overall: Instant, progress: &Progress) -> CiOutcome
                             format!(
                                 "{} workflow run(s) for {} succeeded: {}",
                                 runs.len(),
-                                short(sha),
+                                sha.short(),
                                 names(&runs)
                             ),
                         ),
@@ -202,7 +201,7 @@ pub async fn ci(plan: &Plan, overall: Instant, progress: &Progress) -> CiOutcome
                             format!(
                                 "{} workflow run(s) for {} did not succeed: {}",
                                 bad.len(),
-                                short(sha),
+                                sha.short(),
                                 names(&bad)
                             ),
                             failures,
@@ -215,7 +214,7 @@ pub async fn ci(plan: &Plan, overall: Instant, progress: &Progress) -> CiOutcome
                         "{} of {} workflow run(s) for {} still running: {}",
                         pending.len(),
                         runs.len(),
-                        short(sha),
+                        sha.short(),
                         pending
                             .iter()
                             .map(|r| format!(
@@ -248,7 +247,7 @@ pub async fn ci(plan: &Plan, overall: Instant, progress: &Progress) -> CiOutcome
                                 Step::Ci,
                                 format!(
                                     "no workflow run for {} appeared within the {} grace period ({why}); was the commit pushed to {repo}, and does a workflow run on push?",
-                                    short(sha),
+                                    sha.short(),
                                     human(t.ci_grace)
                                 ),
                                 Vec::new(),
@@ -256,13 +255,13 @@ pub async fn ci(plan: &Plan, overall: Instant, progress: &Progress) -> CiOutcome
                             earliest_run: None,
                         };
                     }
-                    last = format!("no workflow run for {} yet ({why})", short(sha));
+                    last = format!("no workflow run for {} yet ({why})", sha.short());
                     progress.say(
                         Step::Ci,
                         &format!(
                             "waiting up to {} for a workflow run of {} to appear",
                             human(t.ci_grace),
-                            short(sha)
+                            sha.short()
                         ),
                     );
                 }
@@ -329,17 +328,17 @@ pub async fn backend(plan: &Plan, overall: Instant, progress: &Progress) -> Back
         {
             Ok(r) if r.status == 200 => match serde_json::from_value::<Health>(r.body.clone()) {
                 Ok(h) => match &h.deployed_commit {
-                    Some(c) if !shas_match(c, &plan.sha) => {
+                    Some(c) if !plan.sha.matches_str(c) => {
                         last = format!(
                             "{url} reports deployed commit {}, expected {} (the new version is not live yet)",
-                            short(c),
-                            short(&plan.sha)
+                            Sha::short_of(c),
+                            plan.sha.short()
                         );
                     }
                     reported => {
                         let summary = match reported {
                             Some(_) => {
-                                format!("{url}: 200, deployed commit {} matches", short(&plan.sha))
+                                format!("{url}: 200, deployed commit {} matches", plan.sha.short())
                             }
                             None => format!(
                                 "{url}: 200 (it reports no deployed commit, so the SHA was not compared)"
@@ -695,6 +694,10 @@ mod tests {
     use super::*;
 
     const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+
+    fn evaluate_runs(sha: &str, runs: Vec<WorkflowRun>) -> CiState {
+        super::evaluate_runs(&Sha::parse(sha).unwrap(), runs)
+    }
     const OLD: &str = "fedcba9876543210fedcba9876543210fedcba98";
 
     fn run(id: u64, sha: &str, event: &str, status: &str, concl: Option<&str>) -> WorkflowRun {

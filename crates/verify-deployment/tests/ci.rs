@@ -67,7 +67,7 @@ async fn in_progress_then_green_passes_and_writes_the_marker() {
         .says("still running: workflow-2 (in_progress)");
     let v = p.store().read_deploy_verified().unwrap().expect("marker");
     assert_eq!(v.environment, "staging");
-    assert_eq!(v.sha, p.sha);
+    assert_eq!(v.sha.as_str(), p.sha);
     assert_eq!(v.checks, vec!["ci"]);
     // it polled until green: at least three requests
     assert!(gh.received_requests().await.unwrap().len() >= 3);
@@ -130,10 +130,10 @@ async fn a_stale_green_run_on_another_sha_waits_then_fails_saying_why() {
         .run(&ci_args(&gh.uri(), &["--ci-grace", "300ms"]), TOKEN_ENV)
         .await;
     r.expect(1)
-        .says(&format!("no workflow run for {}", &p.sha[..7]))
+        .says(&format!("no workflow run for {}", &p.sha[..12]))
         .says("within the 300ms grace period")
         .says("only runs for other commits, which do not count")
-        .says(&format!("workflow-9 (push) on {}: success", &OLD_SHA[..7]))
+        .says(&format!("workflow-9 (push) on {}: success", &OLD_SHA[..12]))
         .says("NOT verified");
     // it waited (polled more than once) before failing
     assert!(gh.received_requests().await.unwrap().len() >= 2);
@@ -412,7 +412,7 @@ async fn sha_comes_from_the_pending_push_then_the_remote_tip_then_head() {
         .write_push_pending(&markers::PushPending {
             branch: "staging".into(),
             environment: "staging".into(),
-            sha: second[..10].to_string(),
+            sha: Some(second[..10].parse().unwrap()),
             command: "git push".into(),
             session_id: "s".into(),
             time: markers::Timestamp::now(),

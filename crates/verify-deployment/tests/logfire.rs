@@ -320,7 +320,7 @@ smoke = [{{ path = "/api/worlds" }}, {{ path = "/api/feedback/summary" }}]
         .write_push_pending(&markers::PushPending {
             branch: "staging".into(),
             environment: "staging".into(),
-            sha: p.sha.clone(),
+            sha: Some(p.sha.parse().unwrap()),
             command: "git push origin staging".into(),
             session_id: "s1".into(),
             time: markers::Timestamp(1_795_478_400_000),

@@ -48,7 +48,7 @@ async fn local_against_the_reference_platform_opens_the_stop_gate() {
         .write_push_pending(&markers::PushPending {
             branch: "main".into(),
             environment: "local".into(),
-            sha: p.sha.clone(),
+            sha: Some(p.sha.parse().unwrap()),
             command: "git push".into(),
             session_id: "s1".into(),
             time: markers::Timestamp::now(),
@@ -62,7 +62,7 @@ async fn local_against_the_reference_platform_opens_the_stop_gate() {
         .await;
     r.expect(0)
         .says("✓ backend")
-        .says(&format!("deployed commit {} matches", &p.sha[..7]))
+        .says(&format!("deployed commit {} matches", &p.sha[..12]))
         .says("✓ schema")
         .says("ci = false for local")
         .says("logfire = false for local")
@@ -154,8 +154,8 @@ async fn a_backend_still_on_the_previous_commit_is_waited_for_then_fails() {
     .expect(1)
     .says(&format!(
         "reports deployed commit {}, expected {}",
-        &OLD_SHA[..7],
-        &p.sha[..7]
+        &OLD_SHA[..12],
+        &p.sha[..12]
     ))
     .says("· schema")
     .says("not run because backend failed");

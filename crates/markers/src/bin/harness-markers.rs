@@ -1,7 +1,9 @@
 //! `harness-markers`: show, clear or write this project's deploy markers by hand.
 
 use clap::{Parser, Subcommand};
-use markers::{DeployVerified, HarnessConfig, MarkerStore, Timestamp, project_root};
+use markers::{
+    DeployVerified, ExitStatus, HarnessConfig, MarkerStore, Sha, Timestamp, project_root,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -40,7 +42,7 @@ enum Command {
     Verify {
         environment: String,
         #[arg(long)]
-        sha: String,
+        sha: Sha,
         /// Name of a check that passed (repeatable).
         #[arg(long = "check")]
         checks: Vec<String>,
@@ -50,10 +52,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => ExitStatus::Pass.into(),
         Err(msg) => {
             eprintln!("harness-markers: {msg}");
-            ExitCode::from(2)
+            ExitStatus::Error.into()
         }
     }
 }
@@ -88,9 +90,6 @@ fn run(cli: Cli) -> Result<(), String> {
                 return Err(format!(
                     "unknown environment {environment:?} (see harness.toml)"
                 ));
-            }
-            if sha.len() < 7 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
-                return Err(format!("{sha:?} is not a commit SHA (7 to 40 hex digits)"));
             }
             store
                 .write_deploy_verified(&DeployVerified {
