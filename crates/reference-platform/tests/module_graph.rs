@@ -74,8 +74,7 @@ fn edges(mods: &BTreeMap<String, PathBuf>) -> BTreeMap<String, BTreeSet<String>>
         let parts: Vec<&str> = path.split("::").collect();
         (1..=parts.len())
             .map(|n| parts[..n].join("::"))
-            .filter(|m| mods.contains_key(m))
-            .next_back()
+            .rfind(|m| mods.contains_key(m))
     };
     let mut out = BTreeMap::new();
     for (module, file) in mods {
