@@ -387,12 +387,8 @@ fn error_message(text: &str) -> String {
     if s.is_empty() {
         return "(empty body)".into();
     }
-    let mut end = s.len().min(300);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    if end < s.len() {
-        format!("{}…", &s[..end])
+    if s.len() > 300 {
+        format!("{}…", &s[..s.floor_char_boundary(300)])
     } else {
         s
     }

@@ -286,10 +286,7 @@ pub fn sse_events(model: &str, index: usize, turn: &Turn) -> Vec<(&'static str, 
 }
 
 fn split_in_two(s: &str) -> Vec<&str> {
-    let mut mid = s.len() / 2;
-    while !s.is_char_boundary(mid) {
-        mid += 1;
-    }
+    let mid = s.ceil_char_boundary(s.len() / 2);
     [&s[..mid], &s[mid..]]
         .into_iter()
         .filter(|p| !p.is_empty())

@@ -41,14 +41,9 @@ fn human(d: Duration) -> String {
     }
 }
 
+/// A response body as one line of at most 120 bytes, for messages.
 fn snippet(s: &str) -> String {
-    let t: String = s.trim().chars().take(120).collect();
-    let t = t.replace(['\n', '\r'], " ");
-    if s.trim().chars().count() > 120 {
-        format!("{t}…")
-    } else {
-        t
-    }
+    markers::text::ellipsize(s.trim(), 120).replace(['\n', '\r'], " ")
 }
 
 // ------------------------------------------------------------------ CI
