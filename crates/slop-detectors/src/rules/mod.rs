@@ -7,11 +7,12 @@
 mod agent_error;
 mod enum_case;
 mod raw_sql;
+mod response_model;
 mod selectinload;
 
 use crate::config::Settings;
 use crate::facts::Facts;
-use crate::finding::{Rule, normalize};
+use crate::finding::Rule;
 use crate::program::Program;
 use crate::source::{Bindings, Module, collect_bindings};
 use ruff_python_ast::visitor::{Visitor, walk_expr, walk_stmt};
@@ -157,40 +158,6 @@ impl<'a> Checker<'a> {
                 || receiver.to_ascii_lowercase().ends_with("router");
             routerish.then_some(call)
         })
-    }
-
-    fn check_response_model(&mut self, f: &'a ast::StmtFunctionDef, route: &'a ast::ExprCall) {
-        if kwarg(route, "response_model").is_some() {
-            return;
-        }
-        let method = match &*route.func {
-            Expr::Attribute(a) => a.attr.id.to_uppercase(),
-            _ => String::new(),
-        };
-        let path = route
-            .arguments
-            .args
-            .first()
-            .and_then(|p| match p {
-                Expr::StringLiteral(s) => Some(s.value.to_str().to_string()),
-                _ => None,
-            })
-            .or_else(|| match kwarg(route, "path") {
-                Some(Expr::StringLiteral(s)) => Some(s.value.to_str().to_string()),
-                _ => None,
-            })
-            .unwrap_or_else(|| "?".into());
-        let key = normalize(self.src(route));
-        self.report(
-            Rule::ResponseModel,
-            route.range(),
-            format!(
-                "route {method} \"{path}\" (`{}`) declares no response_model=",
-                f.name.id
-            ),
-            Rule::ResponseModel.hint().into(),
-            key,
-        );
     }
 }
 

@@ -6,8 +6,8 @@
 //! [`loads`] gathers what the endpoint eager-loads, as paths: the loader chains in its body, in the
 //! functions and dependencies it reaches and in the module constants it names. A read is a finding
 //! unless one chain spells its whole path (`a.b.c` needs `selectinload(A.b).selectinload(B.c)`), or it
-//! happens after `refresh(x)` / `expire` / an expiring `commit()` (then only `refresh(x, ["rel"])`
-//! helps). Relationships declared eager (`lazy="selectin"`, `"joined"`, `"raise"` …), objects built
+//! happens after `expire`, an expiring `commit()` or the `refresh(x)` of an object built in the
+//! request (then only `refresh(x, ["rel"])` helps). Relationships declared eager (`lazy="selectin"`, `"joined"`, `"raise"` …), objects built
 //! in the request and columns are never findings. One finding per relationship per endpoint, at the
 //! read or at the call that leads to it, naming the helper and the line that reads.
 

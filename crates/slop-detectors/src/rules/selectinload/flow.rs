@@ -5,8 +5,8 @@
 //! `.scalar_one_or_none()` / `.unique()` / `.all()` …, `db.get(World, id)`, loops and comprehensions
 //! over results, tuple rows), reached through relationships (`world.creator` is a `User` on the path
 //! `World.creator`), created in the request (`World(...)`: never loaded, never a finding), or expired
-//! (`refresh(x)` without attribute names, `expire`, and `commit()` when the session factory expires
-//! on commit). Calls into project functions are followed with the arguments' types (a
+//! (`expire`, `commit()` when the session factory expires on commit, and a created object's
+//! `refresh(x)`; a loaded object's `refresh(x)` re-runs its own loader options, so it stays loaded). Calls into project functions are followed with the arguments' types (a
 //! `feedback_to_dict(feedback)` helper, an imported `serialize_world(w)`, a crud function that runs
 //! its own query), and so are Pydantic `Schema.model_validate(x)` and the route's response model,
 //! whose fields name relationships (nested schemas follow the relationship path).
@@ -68,10 +68,14 @@ pub enum Origin {
     Loaded,
     /// Built in this request (`World(...)`): its relationships hold what was assigned, no query.
     Created,
-    /// Attributes expired by `by` (`refresh`, `expire`, `commit`) at `line`: the next read queries.
+    /// Attributes expired by `by` (`expire`, an expiring `commit`) at `line`, or an object built in
+    /// the request and then refreshed: the next read of a lazy relationship queries. `created`
+    /// remembers which, because `refresh()` reloads a loaded object with the loader options of the
+    /// query that loaded it (what it eager-loaded is loaded again) but gives a built one none.
     Expired {
         by: &'static str,
         line: u32,
+        created: bool,
     },
 }
 
@@ -214,6 +218,15 @@ impl<'p, 'a> Ctx<'p, 'a> {
         self.memo.borrow_mut().insert(key, s.clone());
         Some(s)
     }
+}
+
+fn expire(v: &mut Val, by: &'static str, line: u32) {
+    let created = matches!(
+        v.origin,
+        Origin::Created | Origin::Expired { created: true, .. }
+    );
+    v.origin = Origin::Expired { by, line, created };
+    v.refreshed.clear();
 }
 
 pub struct Flow<'c, 'p, 'a> {
@@ -428,7 +441,7 @@ impl<'c, 'p, 'a> Flow<'c, 'p, 'a> {
             file: self.m.rel.clone(),
             line: self.line(site),
             expired: match v.origin {
-                Origin::Expired { by, line } => Some((by, line)),
+                Origin::Expired { by, line, .. } => Some((by, line)),
                 _ => None,
             },
             schema: schema.map(str::to_string),
@@ -471,8 +484,7 @@ impl<'c, 'p, 'a> Flow<'c, 'p, 'a> {
 
     fn expire_all(&mut self, by: &'static str, line: u32) {
         for v in self.env.values_mut() {
-            v.origin = Origin::Expired { by, line };
-            v.refreshed.clear();
+            expire(v, by, line);
         }
     }
 
@@ -507,18 +519,23 @@ impl<'c, 'p, 'a> Flow<'c, 'p, 'a> {
                 if names_arg.is_some() {
                     v.refreshed.extend(names);
                 } else {
-                    v.origin = Origin::Expired {
-                        by: "refresh",
-                        line,
+                    // Checked against SQLAlchemy 2.1: `refresh(x)` re-runs x's own loader options,
+                    // so what its query eager-loaded is loaded again; a built object has none.
+                    v.origin = match v.origin {
+                        Origin::Loaded | Origin::Expired { created: false, .. } => Origin::Loaded,
+                        Origin::Created | Origin::Expired { created: true, .. } => {
+                            Origin::Expired {
+                                by: "refresh",
+                                line,
+                                created: true,
+                            }
+                        }
                     };
-                    v.refreshed.clear();
                 }
             }
             "expire" => {
                 if let Some(t) = target {
-                    let v = self.env.get_mut(&t).expect("checked above");
-                    v.origin = Origin::Expired { by: "expire", line };
-                    v.refreshed.clear();
+                    expire(self.env.get_mut(&t).expect("checked above"), "expire", line);
                 }
             }
             "expire_all" => self.expire_all("expire_all", line),
