@@ -6,7 +6,7 @@ CARGO ?= cargo
 SEEDS ?= 0..200
 
 DEMO := scripts/demo-hooks.sh
-.PHONY: help setup demo dst mutants test lint fmt install-hooks bench bench-hooks bench-dst bench-verify bench-slop e2e-hooks
+.PHONY: help setup demo dst mutants test lint fmt install-hooks bench bench-hooks bench-dst bench-verify bench-slop e2e-hooks platform-check ci-local
 
 help:
 	@echo "make dst            run dst-sim over $(SEEDS) with --strict against the embedded reference platform"
@@ -16,6 +16,8 @@ help:
 	@echo "make install-hooks  merge hooks/settings.json into PROJECT=<dir>/.claude/settings.json"
 	@echo "make bench          all benchmarks (figures go in docs/PERFORMANCE.md)"
 	@echo "make e2e-hooks      hooks end to end inside the real Claude Code client"
+	@echo "make platform-check PLATFORM=<checkout>  the platform on a private PostgreSQL+pgvector, dst-sim + Schemathesis, one report"
+	@echo "make ci-local PLATFORM=<checkout>        review.yml's run: steps on this machine against that checkout"
 
 # Everything a fresh machine of this project's kind needs beyond the Rust toolchain.
 setup:
@@ -62,3 +64,15 @@ bench-slop:
 
 e2e-hooks:
 	@bash scripts/e2e-hooks.sh
+
+# The real platform from a checkout: private PostgreSQL+pgvector, cached venv, migrations, admin
+# key, dst-sim --faults and Schemathesis, one report in platform-check-out/ (docs/platform-check.md).
+# The platform is the bottleneck, not dst-sim, so the dev profile is enough. PC_ARGS adds flags.
+platform-check: setup
+	@test -n "$(PLATFORM)" || { echo "usage: make platform-check PLATFORM=<checkout of the platform>" >&2; exit 2; }
+	$(CARGO) build -q -p platform-check -p dst-sim
+	$(CARGO) run -q -p platform-check -- run --platform "$(PLATFORM)" $(PC_ARGS)
+
+ci-local: setup
+	@test -n "$(PLATFORM)" || { echo "usage: make ci-local PLATFORM=<checkout of the platform>" >&2; exit 2; }
+	@bash scripts/ci-local.sh "$(PLATFORM)"

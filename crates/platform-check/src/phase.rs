@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 pub enum Phase {
     /// The path is a checkout of the platform.
     Checkout,
-    /// A Python 3.12 interpreter.
-    Python,
     /// The loopback ports are free.
     Ports,
+    /// A Python 3.12 interpreter.
+    Python,
     /// The cached tools venv (pgserver, uv, Schemathesis).
     Tools,
     /// The private PostgreSQL with pgvector.

@@ -85,19 +85,23 @@ fn bring_up_checkout(
     work: &Path,
     logs: &Path,
 ) -> Result<Running, StepError> {
-    let py = p.run(Phase::Python, || {
-        python::find(o.python.as_deref()).map(|py| {
-            let d = format!("{} ({})", py.path.display(), py.version);
-            (py, d)
-        })
-    })?;
     let (app_port, pg_port) = p.run(Phase::Ports, || {
         let app = free_port(o.port.unwrap_or(0))?;
         let pg = match database_url {
             Some(_) => 0,
             None => free_port(o.pg_port.unwrap_or(0))?,
         };
-        Ok(((app, pg), format!("app 127.0.0.1:{app}")))
+        let d = match pg {
+            0 => format!("app 127.0.0.1:{app}"),
+            pg => format!("app 127.0.0.1:{app}, database 127.0.0.1:{pg}"),
+        };
+        Ok(((app, pg), d))
+    })?;
+    let py = p.run(Phase::Python, || {
+        python::find(o.python.as_deref()).map(|py| {
+            let d = format!("{} ({})", py.path.display(), py.version);
+            (py, d)
+        })
     })?;
     let tools = p.run(Phase::Tools, || {
         python::ensure_tools(&o.cache, &py, &logs.join("tools.log"))

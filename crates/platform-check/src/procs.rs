@@ -10,11 +10,15 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Process groups alive right now, and scratch directories to remove on a signal.
 static LIVE: Mutex<Vec<(i32, Signal)>> = Mutex::new(Vec::new());
 static SCRATCH: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Set first thing on a signal: the main thread must then not report the children it sees dying
+/// as a failed phase (and exit 2) before the handler finishes and exits 130.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding the list must not stop the cleanup of the others.
@@ -84,6 +88,7 @@ pub fn install_signal_handler() {
                 _ = term.recv() => {}
                 _ = hup.recv() => {}
             }
+            INTERRUPTED.store(true, Ordering::SeqCst);
             eprintln!("platform-check: interrupted; stopping everything it started");
             // Newest first: the app before its database.
             let groups: Vec<(i32, Signal)> = lock(&LIVE).clone();
@@ -167,9 +172,14 @@ impl Group {
         })
     }
 
-    /// The exit status if the leader has exited.
+    /// The exit status if the leader has exited. After a signal this never returns: the handler
+    /// is stopping everything and will exit 130.
     pub fn try_wait(&mut self) -> Option<ExitStatus> {
-        self.child.try_wait().ok().flatten()
+        let status = self.child.try_wait().ok().flatten();
+        while INTERRUPTED.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        status
     }
 
     /// Waits for the leader, stopping the group after `limit` (None: no limit). Returns the
