@@ -8,6 +8,8 @@
 //! - An optional [`Observer`] sees every request/response pair (dst-sim records traces with it).
 //! - Unknown response fields are ignored; a missing required field is [`ApiError::Decode`] naming it.
 //! - The API key is never printed: not by `Debug`, not in errors, not to observers.
+//! - [`vocab`]: the platform's closed vocabularies (feedback category, priority and status, review
+//!   content types) as enums with their wire strings.
 
 pub mod fixtures;
 pub mod github;
@@ -15,6 +17,7 @@ pub mod logfire;
 mod platform;
 mod types;
 mod types_world;
+pub mod vocab;
 
 pub use platform::*;
 pub use types::*;

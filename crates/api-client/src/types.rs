@@ -486,12 +486,14 @@ impl Client {
             .await
     }
 
+    /// `content_type`: a [`ContentType`](crate::vocab::ContentType) or its wire string.
     pub async fn post_review(
         &self,
-        content_type: &str,
+        content_type: impl AsRef<str>,
         id: &str,
         items: &[ReviewItemInput],
     ) -> Result<ReviewCreated, ApiError> {
+        let content_type = content_type.as_ref();
         self.post(
             &format!("/api/review/{content_type}/{id}/feedback"),
             &json!({ "feedback_items": items }),
@@ -501,18 +503,20 @@ impl Client {
 
     pub async fn review_feedback(
         &self,
-        content_type: &str,
+        content_type: impl AsRef<str>,
         id: &str,
     ) -> Result<ReviewFeedback, ApiError> {
+        let content_type = content_type.as_ref();
         self.get(&format!("/api/review/{content_type}/{id}/feedback"))
             .await
     }
 
     pub async fn review_status(
         &self,
-        content_type: &str,
+        content_type: impl AsRef<str>,
         id: &str,
     ) -> Result<ReviewStatus, ApiError> {
+        let content_type = content_type.as_ref();
         self.get(&format!("/api/review/{content_type}/{id}/status"))
             .await
     }

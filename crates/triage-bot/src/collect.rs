@@ -8,10 +8,10 @@
 //! in case a server ignores the filter.
 
 use crate::when;
+use api_client::vocab::FeedbackStatus;
 use api_client::{ApiError, Client, Feedback, FeedbackListQuery};
 use std::collections::BTreeMap;
 
-pub const OPEN_STATUSES: &[&str] = &["new", "acknowledged", "in_progress"];
 /// 100 items a page: 5,000 open items per status at most.
 pub const MAX_PAGES_PER_STATUS: usize = 50;
 const PAGE: u32 = 100;
@@ -44,13 +44,13 @@ pub async fn collect(client: &Client, since: Option<i64>) -> Result<Collected, A
     for f in summary.critical_issues {
         by_id.insert(f.id.clone(), f);
     }
-    for status in OPEN_STATUSES {
+    for status in FeedbackStatus::OPEN {
         let mut offset = 0u32;
         let mut pages = 0;
         loop {
             let page = client
                 .feedback_list(&FeedbackListQuery {
-                    status: Some((*status).into()),
+                    status: Some(status.to_string()),
                     limit: Some(PAGE),
                     offset: Some(offset),
                     ..Default::default()
@@ -77,7 +77,7 @@ pub async fn collect(client: &Client, since: Option<i64>) -> Result<Collected, A
     }
     let mut undated = 0;
     for (_, f) in by_id {
-        if !OPEN_STATUSES.contains(&f.status.as_str()) {
+        if !f.status.parse().is_ok_and(FeedbackStatus::is_open) {
             continue;
         }
         let created = when::parse(&f.created_at);

@@ -17,6 +17,7 @@
 use crate::sanitize;
 use crate::when;
 use api_client::Feedback;
+use api_client::vocab::{FeedbackCategory, FeedbackPriority};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,36 +25,40 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Jaccard similarity from which two reports count as the same problem.
 pub const DEFAULT_THRESHOLD: f64 = 0.5;
 
-/// The platform's `priority`, most severe first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// A report's `priority`: one of the platform's, or `Unknown` for anything else. Ordered most
+/// severe first, `Unknown` last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
-    Critical,
-    High,
-    Medium,
-    Low,
+    /// A priority the platform defines.
+    Known(FeedbackPriority),
+    /// Missing or not one of the platform's priorities.
     Unknown,
 }
 
 impl Severity {
+    /// The most severe.
+    pub const CRITICAL: Severity = Severity::Known(FeedbackPriority::Critical);
+
+    /// Reads a `priority` as agents' reports carry it (case and surrounding space ignored).
     pub fn parse(s: &str) -> Severity {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "critical" => Severity::Critical,
-            "high" => Severity::High,
-            "medium" => Severity::Medium,
-            "low" => Severity::Low,
-            _ => Severity::Unknown,
-        }
+        s.trim()
+            .to_ascii_lowercase()
+            .parse()
+            .map_or(Severity::Unknown, Severity::Known)
     }
 
+    /// The platform's word, or `unknown`.
     pub fn as_str(&self) -> &'static str {
         match self {
-            Severity::Critical => "critical",
-            Severity::High => "high",
-            Severity::Medium => "medium",
-            Severity::Low => "low",
+            Severity::Known(p) => p.as_str(),
             Severity::Unknown => "unknown",
         }
+    }
+}
+
+impl Serialize for Severity {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -142,62 +147,53 @@ impl Group {
         self.items.iter().filter_map(|i| i.created).max()
     }
 
-    /// The most common category among the items (ties: alphabetical).
-    pub fn main_category(&self) -> String {
-        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    /// The most common category among the items (ties: alphabetical); `None` for `other`.
+    pub fn main_category(&self) -> Option<FeedbackCategory> {
+        let mut counts: BTreeMap<&'static str, (usize, Option<FeedbackCategory>)> = BTreeMap::new();
         for i in &self.items {
-            *counts.entry(category(&i.feedback.category)).or_default() += 1;
+            let c = category(&i.feedback.category);
+            counts.entry(category_name(c)).or_insert((0, c)).0 += 1;
         }
         counts
             .into_iter()
-            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-            .map(|(c, _)| c)
-            .unwrap_or_default()
+            .max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.0.cmp(a.0)))
+            .and_then(|(_, (_, c))| c)
     }
 
     /// A deterministic suggestion, from the key, the severity and the main category.
     pub fn next_step(&self) -> String {
-        let urgent = if self.severity() == Severity::Critical {
+        let urgent = if self.severity() == Severity::CRITICAL {
             "Fix first. "
         } else {
             ""
         };
-        let step = match (&self.key, self.main_category().as_str()) {
+        use FeedbackCategory as C;
+        let step = match (&self.key, self.main_category()) {
             (GroupKey::Route { route, error_code }, _) if *error_code >= 500 => format!(
                 "Reproduce the request to `{route}`, find the HTTP {error_code} in the server logs (Logfire), add a failing regression test, then fix the handler."
             ),
             (GroupKey::Route { route, error_code }, _) => format!(
                 "Decide whether `{route}` is right to answer HTTP {error_code}: if the request was valid, fix the check and add a test; if not, make the error's `how_to_fix` and the docs say what to send."
             ),
-            (_, "documentation") => "Update the API docs (skill.md / the endpoint's description) and link them from the error message.".into(),
-            (_, "feature_request") => "Decide in planning whether to build it; not a fix for the fixing agent.".into(),
-            (_, "performance") => "Measure the slow endpoint (Logfire spans), find the slow query or call, and add a benchmark before changing it.".into(),
-            (_, "error_message") => "Make the error body say what went wrong and how to fix it (`detail.how_to_fix`), with a test on the message.".into(),
-            (_, "api_usability") => "Look at how agents call this in the reports and smooth the API (defaults, clearer fields), keeping it backward compatible.".into(),
+            (_, Some(C::Documentation)) => "Update the API docs (skill.md / the endpoint's description) and link them from the error message.".into(),
+            (_, Some(C::FeatureRequest)) => "Decide in planning whether to build it; not a fix for the fixing agent.".into(),
+            (_, Some(C::Performance)) => "Measure the slow endpoint (Logfire spans), find the slow query or call, and add a benchmark before changing it.".into(),
+            (_, Some(C::ErrorMessage)) => "Make the error body say what went wrong and how to fix it (`detail.how_to_fix`), with a test on the message.".into(),
+            (_, Some(C::ApiUsability)) => "Look at how agents call this in the reports and smooth the API (defaults, clearer fields), keeping it backward compatible.".into(),
             _ => "Reproduce from the quoted reports, write a failing test, then fix.".into(),
         };
         format!("{urgent}{step}")
     }
 }
 
-/// The platform's feedback categories; anything else shows as `other`.
-pub const CATEGORIES: &[&str] = &[
-    "api_bug",
-    "api_usability",
-    "documentation",
-    "feature_request",
-    "error_message",
-    "performance",
-];
+/// One of the platform's feedback categories (case and surrounding space ignored), or `None`.
+pub fn category(s: &str) -> Option<FeedbackCategory> {
+    s.trim().to_ascii_lowercase().parse().ok()
+}
 
-/// A known category, or `other`.
-pub fn category(s: &str) -> String {
-    let c = s.trim().to_ascii_lowercase();
-    if CATEGORIES.contains(&c.as_str()) {
-        c
-    } else {
-        "other".into()
-    }
+/// A category's wire name; `other` for anything the platform does not define.
+pub fn category_name(c: Option<FeedbackCategory>) -> &'static str {
+    c.map_or("other", FeedbackCategory::as_str)
 }
 
 /// Normalizes an endpoint as agents report it (`POST /api/dwellers/3f2a…/claim?x=1`,
@@ -355,7 +351,7 @@ fn text_title(g: &Group) -> String {
     let n = g.items.len();
     format!(
         "Similar {} report{}",
-        g.main_category(),
+        category_name(g.main_category()),
         if n == 1 { "" } else { "s" }
     )
 }
@@ -363,7 +359,7 @@ fn text_title(g: &Group) -> String {
 /// Sorts groups into priority order (see the module docs).
 pub fn order(groups: &mut [Group]) {
     groups.sort_by(|a, b| {
-        let crit = |g: &Group| g.severity() != Severity::Critical;
+        let crit = |g: &Group| g.severity() != Severity::CRITICAL;
         crit(a)
             .cmp(&crit(b))
             .then(b.total_upvotes().cmp(&a.total_upvotes()))
@@ -672,7 +668,7 @@ mod tests {
         );
         assert_eq!(g.len(), 1);
         assert_eq!(g[0].total_upvotes(), 5);
-        assert_eq!(g[0].severity(), Severity::Critical);
+        assert_eq!(g[0].severity(), Severity::CRITICAL);
         assert_eq!(when::show(g[0].first_seen()), "2026-01-01 00:00 UTC");
         assert_eq!(when::show(g[0].last_seen()), "2026-01-05 00:00 UTC");
         assert!(g[0].next_step().starts_with("Fix first."));

@@ -76,7 +76,7 @@ pub fn issue_title(groups: &[Group], generated_at: i64) -> String {
     let reports: usize = groups.iter().map(|g| g.items.len()).sum();
     let critical = groups
         .iter()
-        .filter(|g| g.severity() == crate::group::Severity::Critical)
+        .filter(|g| g.severity() == crate::group::Severity::CRITICAL)
         .count();
     let date = &when::show(Some(generated_at))[..10];
     let crit = if critical > 0 {
@@ -229,7 +229,7 @@ fn render_with(groups: &[Group], ctx: &ReportContext, quotes: usize, sections: u
                 item.severity.as_str(),
                 f.upvote_count.max(0),
                 plural(f.upvote_count.max(0) as usize),
-                crate::group::category(&f.category),
+                crate::group::category_name(crate::group::category(&f.category)),
                 when::show(item.created),
                 f.error_code
                     .filter(|c| (100..=599).contains(c))
