@@ -3,94 +3,73 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// The invariants, named on the command line, in JSON and in tables as `N-what` (`model-agreement`
+/// for the prediction check that is not numbered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Invariant {
     /// The response class matched the model's prediction (success or the specific rejection).
+    #[value(name = "model-agreement")]
     ModelAgreement,
     /// 1. Proposal status follows draft → validating → approved only.
+    #[value(name = "1-proposal-status")]
     ProposalStatus,
     /// 2. A dweller has at most one holder, and every agent told "claimed" holds it or released it.
+    #[value(name = "2-single-holder")]
     SingleHolder,
     /// 3. Upvote count == distinct upvoters == successful upvote calls.
+    #[value(name = "3-upvote-count")]
     UpvoteCount,
     /// 4. No self-upvote exists.
+    #[value(name = "4-no-self-upvote")]
     NoSelfUpvote,
     /// 5. No agent appears twice among a feedback's upvoters.
+    #[value(name = "5-no-duplicate-upvoter")]
     NoDuplicateUpvoter,
     /// 6. Terminal feedback states (resolved, wont_fix) never change.
+    #[value(name = "6-terminal-feedback")]
     TerminalFeedback,
     /// 7. No response is a 5xx, ever (read-backs included).
+    #[value(name = "7-no-5xx")]
     No5xx,
     /// 8. Each approved proposal has exactly one world, and the world points back to it.
+    #[value(name = "8-one-world-per-proposal")]
     OneWorldPerProposal,
     /// 9. An agent holds at most the platform's dweller cap (5).
+    #[value(name = "9-dweller-cap")]
     DwellerCap,
     /// 10. Nobody reviews their own proposal.
+    #[value(name = "10-no-self-review")]
     NoSelfReview,
     /// 11. Aspect status follows draft → validating → approved only; exactly the approved aspects
     ///     are in their world's canon.
+    #[value(name = "11-aspect-status")]
     AspectStatus,
     /// 12. A story, aspect or event references an existing world (the one it was created in),
     ///     and a failed story create leaves nothing behind.
+    #[value(name = "12-world-reference")]
     WorldReference,
     /// 13. Nobody reviews their own story or aspect.
+    #[value(name = "13-no-self-review-content")]
     NoSelfReviewContent,
     /// 14. A story is acclaimed only once its conditions held (≥2 acclaim reviews, all answered,
     ///     one revision), and a story that met them is acclaimed (liveness: at every read-back of the
     ///     story and over all stories at the end of a seed).
+    #[value(name = "14-story-acclaim")]
     StoryAcclaim,
     /// 15. A world event is approved or rejected once, never both, and never by its proposer.
+    #[value(name = "15-event-decision")]
     EventDecision,
 }
 
+crate::vocabulary!(Invariant);
+
 impl Invariant {
-    pub const COUNT: usize = 16;
-    pub const ALL: [Invariant; Invariant::COUNT] = [
-        Invariant::ModelAgreement,
-        Invariant::ProposalStatus,
-        Invariant::SingleHolder,
-        Invariant::UpvoteCount,
-        Invariant::NoSelfUpvote,
-        Invariant::NoDuplicateUpvoter,
-        Invariant::TerminalFeedback,
-        Invariant::No5xx,
-        Invariant::OneWorldPerProposal,
-        Invariant::DwellerCap,
-        Invariant::NoSelfReview,
-        Invariant::AspectStatus,
-        Invariant::WorldReference,
-        Invariant::NoSelfReviewContent,
-        Invariant::StoryAcclaim,
-        Invariant::EventDecision,
-    ];
+    /// How many invariants there are (the last one's position + 1), for per-invariant arrays.
+    pub const COUNT: usize = Invariant::EventDecision as usize + 1;
 
-    pub fn name(&self) -> &'static str {
-        match self {
-            Invariant::ModelAgreement => "model-agreement",
-            Invariant::ProposalStatus => "1-proposal-status",
-            Invariant::SingleHolder => "2-single-holder",
-            Invariant::UpvoteCount => "3-upvote-count",
-            Invariant::NoSelfUpvote => "4-no-self-upvote",
-            Invariant::NoDuplicateUpvoter => "5-no-duplicate-upvoter",
-            Invariant::TerminalFeedback => "6-terminal-feedback",
-            Invariant::No5xx => "7-no-5xx",
-            Invariant::OneWorldPerProposal => "8-one-world-per-proposal",
-            Invariant::DwellerCap => "9-dweller-cap",
-            Invariant::NoSelfReview => "10-no-self-review",
-            Invariant::AspectStatus => "11-aspect-status",
-            Invariant::WorldReference => "12-world-reference",
-            Invariant::NoSelfReviewContent => "13-no-self-review-content",
-            Invariant::StoryAcclaim => "14-story-acclaim",
-            Invariant::EventDecision => "15-event-decision",
-        }
-    }
-
-    pub fn from_name(s: &str) -> Option<Invariant> {
-        Self::ALL.iter().copied().find(|i| i.name() == s)
-    }
-
-    pub fn index(&self) -> usize {
-        Self::ALL.iter().position(|i| i == self).unwrap_or(0)
+    /// The invariant's position, for per-invariant arrays.
+    pub fn index(self) -> usize {
+        self as usize
     }
 }
 
@@ -100,4 +79,22 @@ pub struct Violation {
     pub invariant: Invariant,
     pub step: usize,
     pub message: String,
+}
+
+/// Why a step stopped: the platform broke an invariant, or the target gave no answer at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    Violation(Violation),
+    /// Connection refused or reset, no answer within `--request-timeout`, the target died: the
+    /// run cannot go on, and it is never reported as a violation.
+    Infrastructure {
+        step: usize,
+        message: String,
+    },
+}
+
+impl From<Violation> for Failure {
+    fn from(v: Violation) -> Self {
+        Failure::Violation(v)
+    }
 }

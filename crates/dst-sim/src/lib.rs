@@ -5,13 +5,53 @@
 //! compares every response with the model's prediction, and checks the [`invariants`] by reading back
 //! what each step touched. Failures shrink to a short sequence that is written as a JSON trace and
 //! re-run with `dst-sim replay`. See `docs/dst.md` and `docs/papers/deterministic-simulation-testing.md`.
+//!
+//! Layout: [`model`] (rules, world content, faults: what may happen and what must follow),
+//! [`driver`] (requests, fault execution, read-back checks), [`run`] (one sequence against a
+//! target, shrinking, traces), [`cli`] (arguments, seeds over shards, the mutants scorecard),
+//! [`report`] (summaries), [`proxy`] (database faults for a remote target).
 
 pub mod cli;
 pub mod driver;
-pub mod fault_driver;
-pub mod faults;
 pub mod invariants;
 pub mod model;
 pub mod proxy;
 pub mod report;
 pub mod run;
+
+/// Display, serde and `all()` for a closed vocabulary through its `clap::ValueEnum` names, so the
+/// command line, JSON, traces and tables spell every value the same way and no name table is kept
+/// by hand.
+#[macro_export]
+macro_rules! vocabulary {
+    ($t:ty) => {
+        impl $t {
+            /// Every value, in declaration order.
+            pub fn all() -> &'static [$t] {
+                <$t as clap::ValueEnum>::value_variants()
+            }
+        }
+
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match clap::ValueEnum::to_possible_value(self) {
+                    Some(v) => f.pad(v.get_name()),
+                    None => Ok(()),
+                }
+            }
+        }
+
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                <$t as clap::ValueEnum>::from_str(&s, false).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}

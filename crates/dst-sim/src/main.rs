@@ -11,5 +11,5 @@ use clap::Parser;
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> std::process::ExitCode {
-    std::process::ExitCode::from(dst_sim::cli::main_with(dst_sim::cli::Cli::parse()))
+    dst_sim::cli::main_with(dst_sim::cli::Cli::parse()).into()
 }

@@ -2,7 +2,7 @@
 
 use crate::driver::RuleCount;
 use crate::invariants::Invariant;
-use crate::model::Rule;
+use crate::model::{FaultKind, Rule};
 use crate::run::{Execution, FaultCount};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FailedSeed {
     pub seed: u64,
-    pub invariant: String,
+    pub invariant: Invariant,
     pub message: String,
     pub shrunk_steps: usize,
     pub trace_file: Option<String>,
@@ -22,11 +22,11 @@ pub struct Summary {
     pub seeds: Vec<u64>,
     pub steps: u64,
     pub effective_steps: u64,
-    pub rules: BTreeMap<String, RuleCount>,
-    pub invariants: BTreeMap<String, u64>,
+    pub rules: BTreeMap<Rule, RuleCount>,
+    pub invariants: BTreeMap<Invariant, u64>,
     /// Per fault kind: generated / actually fired (empty without `--faults`).
     #[serde(default)]
-    pub faults: BTreeMap<String, FaultCount>,
+    pub faults: BTreeMap<FaultKind, FaultCount>,
     /// Seeds in which every rule fired / every invariant had a non-vacuous check.
     pub seeds_all_rules: u64,
     pub seeds_all_invariants: u64,
@@ -41,16 +41,16 @@ impl Summary {
         self.steps += ex.steps_run as u64;
         self.effective_steps += ex.effective_steps;
         for (k, v) in &ex.rules {
-            let e = self.rules.entry(k.clone()).or_default();
+            let e = self.rules.entry(*k).or_default();
             e.fired += v.fired;
             e.succeeded += v.succeeded;
             e.rejected_as_predicted += v.rejected_as_predicted;
         }
         for (k, v) in &ex.invariants {
-            *self.invariants.entry(k.clone()).or_default() += v;
+            *self.invariants.entry(*k).or_default() += v;
         }
         for (k, v) in &ex.faults {
-            let e = self.faults.entry(k.clone()).or_default();
+            let e = self.faults.entry(*k).or_default();
             e.generated += v.generated;
             e.fired += v.fired;
         }
@@ -103,17 +103,15 @@ impl Summary {
                 self.effective_ratio()
             ));
         }
-        for r in Rule::ALL {
-            if self.rules.get(r.name()).is_none_or(|c| c.fired == 0) {
-                self.warnings.push(format!("rule {} never fired", r.name()));
+        for r in Rule::all() {
+            if self.rules.get(r).is_none_or(|c| c.fired == 0) {
+                self.warnings.push(format!("rule {} never fired", r));
             }
         }
-        for i in Invariant::ALL {
-            if self.invariants.get(i.name()).is_none_or(|n| *n == 0) {
-                self.warnings.push(format!(
-                    "invariant {} was never checked non-vacuously",
-                    i.name()
-                ));
+        for i in Invariant::all() {
+            if self.invariants.get(i).is_none_or(|n| *n == 0) {
+                self.warnings
+                    .push(format!("invariant {} was never checked non-vacuously", i));
             }
         }
         for (k, c) in &self.faults {
@@ -145,22 +143,19 @@ impl Summary {
             "{:<24} {:>8} {:>10} {:>10}\n",
             "rule", "fired", "succeeded", "rejected✓"
         ));
-        for r in Rule::ALL {
-            let c = self.rules.get(r.name()).cloned().unwrap_or_default();
+        for r in Rule::all() {
+            let c = self.rules.get(r).cloned().unwrap_or_default();
             s.push_str(&format!(
                 "{:<24} {:>8} {:>10} {:>10}\n",
-                r.name(),
-                c.fired,
-                c.succeeded,
-                c.rejected_as_predicted
+                r, c.fired, c.succeeded, c.rejected_as_predicted
             ));
         }
         s.push_str(&format!("\n{:<26} {:>10}\n", "invariant", "checks"));
-        for i in Invariant::ALL {
+        for i in Invariant::all() {
             s.push_str(&format!(
                 "{:<26} {:>10}\n",
-                i.name(),
-                self.invariants.get(i.name()).copied().unwrap_or(0)
+                i,
+                self.invariants.get(i).copied().unwrap_or(0)
             ));
         }
         if !self.faults.is_empty() {
@@ -192,22 +187,19 @@ impl Summary {
             self.effective_ratio(),
             self.failures.len()
         );
-        for r in Rule::ALL {
-            let c = self.rules.get(r.name()).cloned().unwrap_or_default();
+        for r in Rule::all() {
+            let c = self.rules.get(r).cloned().unwrap_or_default();
             s.push_str(&format!(
                 "| {} | {} | {} | {} |\n",
-                r.name(),
-                c.fired,
-                c.succeeded,
-                c.rejected_as_predicted
+                r, c.fired, c.succeeded, c.rejected_as_predicted
             ));
         }
         s.push_str("\n| invariant | checks |\n|---|---:|\n");
-        for i in Invariant::ALL {
+        for i in Invariant::all() {
             s.push_str(&format!(
                 "| {} | {} |\n",
-                i.name(),
-                self.invariants.get(i.name()).copied().unwrap_or(0)
+                i,
+                self.invariants.get(i).copied().unwrap_or(0)
             ));
         }
         if !self.faults.is_empty() {
@@ -248,7 +240,7 @@ impl Summary {
             match self.failures.iter().find(|f| f.seed == *seed) {
                 Some(f) => s.push_str(&format!(
                     ">\n    <failure message=\"{}\">{}\n{}</failure>\n  </testcase>\n",
-                    esc(&f.invariant),
+                    esc(&f.invariant.to_string()),
                     esc(&f.message),
                     esc(&f.reproduce)
                 )),

@@ -1,9 +1,8 @@
 //! Seeds, execution against a target, shrinking, traces and coverage accounting.
 
-use crate::driver::{Driver, RuleCount, TraceExchange};
-use crate::fault_driver::{DbControl, FaultRecord};
-use crate::invariants::{Invariant, Violation};
-use crate::model::{self, Expect, FaultModel, Model, Rule, State, Transition};
+use crate::driver::{DbControl, Driver, FaultRecord, RuleCount, TraceExchange};
+use crate::invariants::{Failure, Invariant, Violation};
+use crate::model::{self, Expect, Fault, FaultKind, FaultModel, Model, Rule, State, Transition};
 use api_client::{Client, ClientConfig};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -20,6 +19,14 @@ pub enum RunError {
     Unreachable { url: String, message: String },
     #[error("cannot start the embedded reference platform: {0}")]
     Embedded(String),
+    #[error(
+        "the target stopped answering at seed {seed}, step {step}: {message} (infrastructure, not a violation)"
+    )]
+    Infrastructure {
+        seed: u64,
+        step: usize,
+        message: String,
+    },
     #[error("{0}")]
     Io(String),
     #[error("{0}")]
@@ -82,15 +89,18 @@ impl Target {
         })
     }
 
+    /// A running platform at `url`; a request with no answer within `timeout` ends the run as an
+    /// infrastructure error.
     pub async fn remote(
         url: &str,
         admin_key: Option<String>,
         tag: String,
+        timeout: Duration,
     ) -> Result<Target, RunError> {
         let client = Client::new(ClientConfig {
             base_url: url.to_string(),
             api_key: None,
-            timeout: Duration::from_secs(30),
+            timeout,
         })
         .map_err(|e| RunError::Usage(e.to_string()))?;
         client.health().await.map_err(|e| RunError::Unreachable {
@@ -185,13 +195,26 @@ pub struct FaultCount {
 pub struct Execution {
     pub steps_run: usize,
     pub effective_steps: u64,
-    pub rules: BTreeMap<String, RuleCount>,
-    pub invariants: BTreeMap<String, u64>,
+    pub rules: BTreeMap<Rule, RuleCount>,
+    pub invariants: BTreeMap<Invariant, u64>,
     /// Per fault kind (empty without `--faults`).
     #[serde(default)]
-    pub faults: BTreeMap<String, FaultCount>,
+    pub faults: BTreeMap<FaultKind, FaultCount>,
     pub violation: Option<Violation>,
+    /// The target gave no answer at this step: (step, what failed). The seed stopped there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub infrastructure: Option<(usize, String)>,
     pub trace: Vec<TraceStep>,
+}
+
+/// What one step gave: the model state after it (the one the platform chose among legal outcomes,
+/// for a race), its trace record (exchanges filled in by the caller) and the violation it found.
+struct StepResult {
+    after: State,
+    record: TraceStep,
+    violation: Option<Failure>,
+    /// Whether the model-agreement check ran (a step whose request failed outright has none).
+    agreement_checked: bool,
 }
 
 /// Runs `ts` from an empty model against `target`. `seen` counts executed steps (for shrinking).
@@ -206,12 +229,12 @@ pub async fn execute(
     d.db_control = target.db_control.clone();
     let mut st = State::default();
     let mut ex = Execution::default();
-    for r in Rule::ALL {
-        ex.rules.insert(r.name().into(), RuleCount::default());
+    for r in Rule::all() {
+        ex.rules.insert(*r, RuleCount::default());
     }
     if target.faults {
-        for k in crate::faults::KINDS {
-            ex.faults.insert(k.into(), FaultCount::default());
+        for k in FaultKind::all() {
+            ex.faults.insert(*k, FaultCount::default());
         }
     }
     let mut agreement_checks = 0u64;
@@ -223,138 +246,152 @@ pub async fn execute(
             s.fetch_add(1, Ordering::Relaxed);
         }
         let before_len = d.recorder.exchanges.lock().map(|v| v.len()).unwrap_or(0);
-        if let Transition::Fault { fault } = t {
-            let mut after = model::step(st.clone(), t);
-            let result = d.apply_fault(i, &st, &after, fault).await;
-            let fc = ex.faults.entry(fault.kind().into()).or_default();
-            fc.generated += 1;
-            if matches!(result, Ok((true, _))) {
-                fc.fired += 1;
-            }
-            let result = result.map(|(fired, actual)| {
-                if let Some(a) = actual {
-                    after = a;
-                }
-                fired
-            });
-            agreement_checks += 1;
-            let exchanges = d
-                .recorder
-                .exchanges
-                .lock()
-                .map(|v| v[before_len..].to_vec())
-                .unwrap_or_default();
-            ex.steps_run += 1;
-            let failed = result.as_ref().err().cloned();
-            ex.trace.push(TraceStep {
-                index: i,
-                transition: t.clone(),
-                expected: Expect::Ok,
-                actual: if failed.is_some() {
-                    Expect::Reject(0)
-                } else {
-                    Expect::Ok
-                },
-                exchanges,
-                fault: d.last_fault.take(),
-            });
-            if let Some(v) = failed {
-                ex.violation = Some(v);
-                break;
-            }
-            st = after;
-            continue;
-        }
-        let result = d.apply(i, &st, t).await;
-        let after = model::step(st.clone(), t);
-        let rc = ex.rules.entry(t.rule().name().into()).or_default();
-        rc.fired += 1;
-        let outcome = match result {
-            Ok((expected, actual)) => {
-                if expected == actual {
-                    if actual == Expect::Ok {
-                        rc.succeeded += 1
-                    } else {
-                        rc.rejected_as_predicted += 1
-                    }
-                }
-                agreement_checks += 1;
-                // Read back first: a broken invariant names the failure better than the mismatch.
-                match d.check_step(&after, t).await {
-                    Err(v) => Err((v, expected, actual)),
-                    Ok(()) if expected != actual => Err((
-                        Violation {
-                            invariant: Invariant::ModelAgreement,
-                            step: i,
-                            message: format!(
-                                "{t:?}: the model predicted {expected:?}, the platform answered {actual:?}"
-                            ),
-                        },
-                        expected,
-                        actual,
-                    )),
-                    Ok(()) => Ok((expected, actual)),
-                }
-            }
-            Err(v) => Err((v, Expect::Ok, Expect::Reject(500))),
+        let mut r = match t {
+            Transition::Fault { fault } => fault_step(&mut d, &mut ex, i, &st, t, fault).await,
+            _ => rule_step(&mut d, &mut ex, i, &st, t).await,
         };
-        let exchanges = d
+        r.record.exchanges = d
             .recorder
             .exchanges
             .lock()
             .map(|v| v[before_len..].to_vec())
             .unwrap_or_default();
+        agreement_checks += u64::from(r.agreement_checked);
         ex.steps_run += 1;
-        match outcome {
-            Ok((expected, actual)) => {
-                ex.trace.push(TraceStep {
-                    index: i,
-                    transition: t.clone(),
-                    expected,
-                    actual,
-                    exchanges,
-                    fault: None,
-                });
-                st = after;
-            }
-            Err((v, expected, actual)) => {
-                ex.trace.push(TraceStep {
-                    index: i,
-                    transition: t.clone(),
-                    expected,
-                    actual,
-                    exchanges,
-                    fault: None,
-                });
-                ex.violation = Some(v);
-                break;
-            }
+        ex.trace.push(r.record);
+        if let Some(f) = r.violation {
+            record(&mut ex, f);
+            break;
         }
+        st = r.after;
     }
     if ex.violation.is_none()
-        && let Err(v) = d.check_all(&st).await
+        && ex.infrastructure.is_none()
+        && let Err(f) = d.check_all(&st).await
     {
-        ex.violation = Some(v);
+        record(&mut ex, f);
     }
     let all = d
         .recorder
         .exchanges
         .lock()
-        .map(|v| v.clone())
+        .map(|v| v.len())
         .unwrap_or_default();
     ex.effective_steps = d.effective_steps;
-    for inv in Invariant::ALL {
-        ex.invariants
-            .insert(inv.name().into(), d.checks[inv.index()]);
+    for inv in Invariant::all() {
+        ex.invariants.insert(*inv, d.checks[inv.index()]);
     }
     ex.invariants
-        .insert(Invariant::ModelAgreement.name().into(), agreement_checks);
-    ex.invariants
-        .insert(Invariant::No5xx.name().into(), all.len() as u64);
+        .insert(Invariant::ModelAgreement, agreement_checks);
+    ex.invariants.insert(Invariant::No5xx, all as u64);
     if !bodies {
         ex.trace.clear();
     }
     ex
+}
+
+/// Files a failure: a violation, or the target's silence (never a violation).
+fn record(ex: &mut Execution, f: Failure) {
+    match f {
+        Failure::Violation(v) => ex.violation = Some(v),
+        Failure::Infrastructure { step, message } => ex.infrastructure = Some((step, message)),
+    }
+}
+
+/// One fault step: the fault driver checks its own outcome.
+async fn fault_step(
+    d: &mut Driver,
+    ex: &mut Execution,
+    i: usize,
+    st: &State,
+    t: &Transition,
+    fault: &Fault,
+) -> StepResult {
+    let mut after = model::step(st.clone(), t);
+    let result = d.apply_fault(i, st, &after, fault).await;
+    let fc = ex.faults.entry(fault.kind()).or_default();
+    fc.generated += 1;
+    if matches!(result, Ok((true, _))) {
+        fc.fired += 1;
+    }
+    let violation = match result {
+        Ok((_, actual)) => {
+            if let Some(a) = actual {
+                after = a;
+            }
+            None
+        }
+        Err(v) => Some(v),
+    };
+    StepResult {
+        after,
+        record: TraceStep {
+            index: i,
+            transition: t.clone(),
+            expected: Expect::Ok,
+            actual: if violation.is_some() {
+                Expect::Reject(0)
+            } else {
+                Expect::Ok
+            },
+            exchanges: Vec::new(),
+            fault: d.last_fault.take(),
+        },
+        violation,
+        agreement_checked: true,
+    }
+}
+
+/// One ordinary step: the response against the model's prediction, then the read-backs.
+async fn rule_step(
+    d: &mut Driver,
+    ex: &mut Execution,
+    i: usize,
+    st: &State,
+    t: &Transition,
+) -> StepResult {
+    let result = d.apply(i, st, t).await;
+    let after = model::step(st.clone(), t);
+    let rc = ex.rules.entry(t.rule()).or_default();
+    rc.fired += 1;
+    let (expected, actual, violation, agreement_checked) = match result {
+        Ok((expected, actual)) => {
+            if expected == actual {
+                if actual == Expect::Ok {
+                    rc.succeeded += 1
+                } else {
+                    rc.rejected_as_predicted += 1
+                }
+            }
+            // Read back first: a broken invariant names the failure better than the mismatch.
+            let violation = match d.check_step(&after, t).await {
+                Err(v) => Some(v),
+                Ok(()) if expected != actual => Some(Failure::Violation(Violation {
+                    invariant: Invariant::ModelAgreement,
+                    step: i,
+                    message: format!(
+                        "{t:?}: the model predicted {expected:?}, the platform answered {actual:?}"
+                    ),
+                })),
+                Ok(()) => None,
+            };
+            (expected, actual, violation, true)
+        }
+        Err(v) => (Expect::Ok, Expect::Reject(500), Some(v), false),
+    };
+    StepResult {
+        after,
+        record: TraceStep {
+            index: i,
+            transition: t.clone(),
+            expected,
+            actual,
+            exchanges: Vec::new(),
+            fault: None,
+        },
+        violation,
+        agreement_checked,
+    }
 }
 
 /// A failing seed after shrinking: everything `replay` needs.

@@ -136,3 +136,71 @@ fn junit_lists_every_seed() {
     let xml = std::fs::read_to_string(j).unwrap();
     assert_eq!(xml.matches("<testcase").count(), 3);
 }
+
+/// A target that dies mid-run (here: the reference platform's runtime is dropped under it) ends the
+/// run with exit 2 naming the seed and step: infrastructure, never a `7-no-5xx` violation, never a
+/// trace.
+#[test]
+fn a_target_that_dies_mid_run_is_exit_2_not_a_violation() {
+    let (tx_url, rx_url) = std::sync::mpsc::channel();
+    let (tx_stop, rx_stop) = std::sync::mpsc::channel::<()>();
+    let platform = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let p = rt
+            .block_on(reference_platform::start(Default::default()))
+            .unwrap();
+        tx_url.send(p.base_url.clone()).unwrap();
+        let _ = rx_stop.recv();
+        drop(p);
+        // every task (listener and connections) goes with the runtime: the target is gone
+        rt.shutdown_background();
+    });
+    let url = rx_url.recv().unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dst-sim"))
+        .args([
+            "run",
+            "--seeds",
+            "0..2000",
+            "--steps",
+            "200",
+            "--jobs",
+            "2",
+            "--request-timeout",
+            "5",
+            "--target",
+            &url,
+            "--out",
+            out_dir.path().to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    tx_stop.send(()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    platform.join().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(
+        !stdout.contains("7-no-5xx") && !stderr.contains("7-no-5xx"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(
+        stderr.contains("stopped answering at seed") && stderr.contains("step"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(out_dir.path()).unwrap().count(),
+        0,
+        "no trace is written for an infrastructure failure"
+    );
+}

@@ -3,8 +3,7 @@
 //! scorecard, fault sequences are deterministic, and a race's trace replays as the same race.
 
 use dst_sim::cli::{self, MutantsArgs, ReplayArgs, RunArgs, TargetArgs};
-use dst_sim::faults::KINDS;
-use dst_sim::model::Transition;
+use dst_sim::model::{FaultKind, Transition};
 use dst_sim::run::{self, Trace};
 use reference_platform::Bug;
 
@@ -12,6 +11,7 @@ fn target(faults: bool) -> TargetArgs {
     TargetArgs {
         target: None,
         admin_key: None,
+        request_timeout: 30,
         faults,
         fault_proxy: None,
     }
@@ -22,7 +22,7 @@ async fn the_correct_platform_has_no_violation_with_faults_and_every_fault_fires
     let out = tempfile::tempdir().unwrap();
     let args = RunArgs {
         target: target(true),
-        seeds: "0..12".into(),
+        seeds: 0..12,
         seed: None,
         steps: 200,
         jobs: 2,
@@ -39,7 +39,7 @@ async fn the_correct_platform_has_no_violation_with_faults_and_every_fault_fires
     assert!(s.failures.is_empty(), "false positives: {:?}", s.failures);
     // strict: no rule, invariant or fault may be left unexercised
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);
-    for k in KINDS {
+    for k in FaultKind::all() {
         let c = s
             .faults
             .get(k)
@@ -99,7 +99,7 @@ fn expected_invariant(bug: Bug) -> &'static str {
 async fn the_scorecard_catches_every_planted_bug_and_the_clean_run_is_clean() {
     let out = tempfile::tempdir().unwrap();
     let args = MutantsArgs {
-        seeds: "0..16".into(),
+        seeds: 0..16,
         steps: 200,
         jobs: 2,
         bugs: vec![],
@@ -112,9 +112,9 @@ async fn the_scorecard_catches_every_planted_bug_and_the_clean_run_is_clean() {
     for (bug, r) in Bug::all().iter().zip(&records) {
         assert_eq!(r.bug, bug.name());
         assert!(r.caught, "{} not caught: {r:?}", bug.name());
-        let got = r.invariant.as_deref().unwrap_or("-");
+        let got = r.invariant.map(|i| i.to_string()).unwrap_or("-".into());
         assert!(
-            expected_invariants(*bug).contains(&got),
+            expected_invariants(*bug).contains(&got.as_str()),
             "{} caught by {got}, expected one of {:?}",
             bug.name(),
             expected_invariants(*bug)
@@ -132,7 +132,7 @@ async fn the_scorecard_catches_every_planted_bug_and_the_clean_run_is_clean() {
     assert_eq!(clean.violations, 0, "{clean:?}");
     assert!(clean.caught);
     assert_eq!(clean.seeds_run, 16);
-    assert_eq!(clean.faults_fired, KINDS.len());
+    assert_eq!(clean.faults_fired, FaultKind::all().len());
 
     // a race bug's trace records the race, and replay re-issues the same race
     let claim = &records[Bug::all()
@@ -145,7 +145,7 @@ async fn the_scorecard_catches_every_planted_bug_and_the_clean_run_is_clean() {
         .steps
         .iter()
         .filter_map(|s| s.fault.as_ref())
-        .find(|f| f.kind == "race-claim")
+        .find(|f| f.kind == FaultKind::RaceClaim)
         .expect("the shrunk trace holds the claim race");
     assert!(raced.raced.len() >= 2);
     assert!(
@@ -163,9 +163,9 @@ async fn the_scorecard_catches_every_planted_bug_and_the_clean_run_is_clean() {
         .trace
         .iter()
         .filter_map(|s| s.fault.as_ref())
-        .find(|f| f.kind == "race-claim")
+        .find(|f| f.kind == FaultKind::RaceClaim)
         .expect("replay re-issues the race");
-    let shape = |f: &dst_sim::fault_driver::FaultRecord| {
+    let shape = |f: &dst_sim::driver::FaultRecord| {
         f.raced
             .iter()
             .map(|r| (r.actor, r.method.clone()))

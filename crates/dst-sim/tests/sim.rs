@@ -6,15 +6,21 @@ use dst_sim::cli::{self, ReplayArgs, RunArgs, TargetArgs};
 use dst_sim::run::{self, Target};
 use reference_platform::Bug;
 
-fn args(seeds: &str, steps: usize, bugs: &[&str], out: &std::path::Path) -> RunArgs {
+fn args(
+    seeds: std::ops::Range<u64>,
+    steps: usize,
+    bugs: &[&str],
+    out: &std::path::Path,
+) -> RunArgs {
     RunArgs {
         target: TargetArgs {
             target: None,
             admin_key: None,
+            request_timeout: 30,
             faults: false,
             fault_proxy: None,
         },
-        seeds: seeds.into(),
+        seeds,
         seed: None,
         steps,
         jobs: 2,
@@ -22,7 +28,7 @@ fn args(seeds: &str, steps: usize, bugs: &[&str], out: &std::path::Path) -> RunA
         json: false,
         strict: true,
         floor: 0.9,
-        bugs: bugs.iter().map(|b| b.to_string()).collect(),
+        bugs: bugs.iter().map(|b| Bug::from_name(b).unwrap()).collect(),
         junit: None,
         shard: None,
         shrink_iters: 25,
@@ -32,7 +38,7 @@ fn args(seeds: &str, steps: usize, bugs: &[&str], out: &std::path::Path) -> RunA
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_correct_platform_passes_200_seeds_with_every_rule_and_invariant_exercised() {
     let out = tempfile::tempdir().unwrap();
-    let s = cli::run(&args("0..200", 200, &[], out.path()), false)
+    let s = cli::run(&args(0..200, 200, &[], out.path()), false)
         .await
         .unwrap();
     assert!(s.failures.is_empty(), "false positives: {:?}", s.failures);
@@ -54,15 +60,18 @@ async fn the_correct_platform_passes_200_seeds_with_every_rule_and_invariant_exe
 
 async fn caught(bug: &str, invariant: &str) {
     let out = tempfile::tempdir().unwrap();
-    let s = cli::run(&args("0..4", 200, &[bug], out.path()), false)
+    let s = cli::run(&args(0..4, 200, &[bug], out.path()), false)
         .await
         .unwrap();
     assert!(!s.failures.is_empty(), "{bug}: not caught in 4 seeds");
     for f in &s.failures {
         assert_eq!(
-            f.invariant, invariant,
+            f.invariant.to_string(),
+            invariant,
             "{bug}: seed {} broke {} ({})",
-            f.seed, f.invariant, f.message
+            f.seed,
+            f.invariant,
+            f.message
         );
     }
     // the first trace replays to the same failure
@@ -81,6 +90,7 @@ async fn caught(bug: &str, invariant: &str) {
         target: TargetArgs {
             target: None,
             admin_key: None,
+            request_timeout: 30,
             faults: false,
             fault_proxy: None,
         },
@@ -162,7 +172,7 @@ async fn story_orphan_world_is_caught() {
 async fn race_bugs_give_no_sequential_false_positives() {
     for bug in ["acclaim-race", "event-decision-race"] {
         let out = tempfile::tempdir().unwrap();
-        let s = cli::run(&args("0..4", 200, &[bug], out.path()), false)
+        let s = cli::run(&args(0..4, 200, &[bug], out.path()), false)
             .await
             .unwrap();
         assert!(s.failures.is_empty(), "{bug}: {:?}", s.failures);
@@ -240,7 +250,7 @@ async fn results_do_not_depend_on_jobs_or_sharding() {
     let out = tempfile::tempdir().unwrap();
     let mut summaries = Vec::new();
     for jobs in [1, 3] {
-        let mut a = args("10..16", 120, &[], out.path());
+        let mut a = args(10..16, 120, &[], out.path());
         a.jobs = jobs;
         let s = cli::run(&a, false).await.unwrap();
         assert!(s.failures.is_empty(), "jobs {jobs}: {:?}", s.failures);
@@ -260,11 +270,15 @@ async fn results_do_not_depend_on_jobs_or_sharding() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_shard_runs_with_the_planted_bug() {
     let out = tempfile::tempdir().unwrap();
-    let mut a = args("0..4", 200, &["self-upvote"], out.path());
+    let mut a = args(0..4, 200, &["self-upvote"], out.path());
     a.jobs = 4;
     a.shrink_iters = 2;
     let s = cli::run(&a, false).await.unwrap();
     let failing: Vec<u64> = s.failures.iter().map(|f| f.seed).collect();
     assert_eq!(failing, (0..4).collect::<Vec<u64>>(), "{:?}", s.failures);
-    assert!(s.failures.iter().all(|f| f.invariant == "4-no-self-upvote"));
+    assert!(
+        s.failures
+            .iter()
+            .all(|f| f.invariant.to_string() == "4-no-self-upvote")
+    );
 }

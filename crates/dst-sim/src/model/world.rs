@@ -1,88 +1,13 @@
 //! The model of content that lives in a world: aspects (critical review, graduation into the
 //! world's canon), stories (reviews, responses, revisions, acclaim) and world events (approve or
-//! reject once, never by the proposer). Same contract as `model.rs`: `offer` generates only
+//! reject once, never by the proposer). Same contract as `rules.rs`: `offer` generates only
 //! transitions that are valid in the state, `expect` predicts the outcome class, `step` applies it.
 
-use super::{Expect, Rule, State, Transition, biased, lens, pick};
+use super::vocab::{
+    AStatus, AspectM, EStatus, EventM, Expect, Rule, State, StoryM, StoryReviewM, Transition,
+    biased, lens, pick,
+};
 use proptest::strategy::{BoxedStrategy, Strategy};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AStatus {
-    Draft,
-    Validating,
-    Approved,
-}
-
-impl AStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            AStatus::Draft => "draft",
-            AStatus::Validating => "validating",
-            AStatus::Approved => "approved",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AspectM {
-    pub world: usize,
-    pub owner: usize,
-    pub status: AStatus,
-    pub reviewers: Vec<usize>,
-    /// (reviewer, resolved)
-    pub items: Vec<(usize, bool)>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoryReviewM {
-    pub reviewer: usize,
-    pub acclaim: bool,
-    pub responded: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoryM {
-    pub world: usize,
-    pub author: usize,
-    pub reviews: Vec<StoryReviewM>,
-    /// Effective revisions (a revise that changes nothing does not count).
-    pub revisions: u32,
-    pub acclaimed: bool,
-}
-
-impl StoryM {
-    /// The acclaim rule: ≥2 acclaim recommendations, every review answered, ≥1 revision.
-    pub fn eligible(&self) -> bool {
-        self.reviews.iter().filter(|r| r.acclaim).count() >= 2
-            && self.reviews.iter().all(|r| r.responded)
-            && self.revisions >= 1
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EStatus {
-    Pending,
-    Approved,
-    Rejected,
-}
-
-impl EStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            EStatus::Pending => "pending",
-            EStatus::Approved => "approved",
-            EStatus::Rejected => "rejected",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventM {
-    pub world: usize,
-    pub proposer: usize,
-    pub status: EStatus,
-    pub decider: Option<usize>,
-}
 
 // Boundary values drawn from the seed.
 pub const ASPECT_TITLE_LENS: &[usize] = &[2, 3, 60, 60, 60, 255, 256];
@@ -380,9 +305,15 @@ pub(super) fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transiti
     if n < 2 || w == 0 {
         return;
     }
-    let agents: Vec<usize> = (0..n).collect();
+    offer_aspects(st, add);
+    offer_stories(st, add);
+    offer_events(st, add);
+}
 
-    // ----- aspects -----
+/// Aspects: create, submit, review, resolve, revise.
+fn offer_aspects(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)) {
+    let n = st.agents;
+    let w = st.worlds.len();
     add(
         Rule::CreateAspect,
         (pick(n), pick(w), lens(ASPECT_TITLE_LENS))
@@ -497,8 +428,13 @@ pub(super) fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transiti
                 .boxed(),
         );
     }
+}
 
-    // ----- stories -----
+/// Stories: create, review, respond, revise.
+fn offer_stories(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)) {
+    let n = st.agents;
+    let w = st.worlds.len();
+    let agents: Vec<usize> = (0..n).collect();
     let free_authors: Vec<usize> = (0..n).filter(|&a| !has_unaddressed(st, a)).collect();
     let dwellers = st.dwellers.len();
     add(
@@ -626,8 +562,12 @@ pub(super) fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transiti
                 .boxed(),
         );
     }
+}
 
-    // ----- world events -----
+/// World events: propose, approve, reject.
+fn offer_events(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)) {
+    let n = st.agents;
+    let w = st.worlds.len();
     add(
         Rule::ProposeEvent,
         (pick(n), pick(w), proptest::sample::select(EVENT_YEARS))

@@ -5,135 +5,15 @@
 //! decides the interleaving: a concurrent claim is followed by the winner releasing the dweller (so
 //! "who won" never enters the model); N distinct upvoters all succeed; the same agent N times yields one
 //! upvote; N concurrent final resolves yield one approved proposal with one world; a retried request
-//! converges to "applied once". The driver side (`fault_driver.rs`) checks the outcomes ("exactly one
+//! converges to "applied once". The driver side (`driver/faults.rs`) checks the outcomes ("exactly one
 //! winner", "no lost update", "replayed, not re-run") and records which requests raced.
 
-use crate::model::{
-    self, Expect, FStatus, IStatus, MAX_ACTIVE_PROPOSALS, MAX_DWELLERS, PStatus, Rule, State,
-    Transition,
+use super::rules;
+use super::vocab::{
+    EStatus, Expect, FStatus, Fault, FaultKind, IStatus, Item, MAX_ACTIVE_PROPOSALS, MAX_DWELLERS,
+    PStatus, Proposal, State, Transition, World,
 };
 use proptest::strategy::{BoxedStrategy, Strategy};
-use serde::{Deserialize, Serialize};
-
-/// One fault step. Indices name model entities, as in [`Transition`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Fault {
-    /// N agents claim one free dweller at once: exactly one wins; the winner then releases it.
-    RaceClaim { dweller: usize, actors: Vec<usize> },
-    /// N different agents upvote one feedback at once: all succeed and none is lost.
-    RaceUpvote { feedback: usize, actors: Vec<usize> },
-    /// One agent upvotes one feedback N times at once: exactly one succeeds.
-    RaceUpvoteSame {
-        feedback: usize,
-        actor: usize,
-        n: usize,
-    },
-    /// The last unresolved items of a proposal are resolved N-way at once: one world results.
-    RaceGraduation { proposal: usize, n: usize },
-    /// N different eligible reviewers review one proposal at once: all succeed.
-    RaceReview { proposal: usize, actors: Vec<usize> },
-    /// One agent creates N proposals with the same title at once: exactly its free slots succeed.
-    RaceCreate { actor: usize, n: usize },
-    /// A mutating request is sent twice, as a network retry would (keyed: same X-Idempotency-Key).
-    Duplicate { inner: Box<Transition>, keyed: bool },
-    /// The request is processed, the client drops its response, then retries.
-    LostResponse { inner: Box<Transition>, keyed: bool },
-    /// The database fails the request's transaction at commit; then the request is retried.
-    DbFail { inner: Box<Transition> },
-    /// The database stalls for `ms` while the request runs.
-    DbStall { inner: Box<Transition>, ms: u64 },
-    /// N different eligible agents review one story at once: all succeed.
-    RaceStoryReview {
-        story: usize,
-        actors: Vec<usize>,
-        acclaim: bool,
-    },
-    /// Approvals and rejections of one pending event at once (none by its proposer): exactly one
-    /// decision wins.
-    RaceEventDecision {
-        event: usize,
-        /// (agent, approve?)
-        deciders: Vec<(usize, bool)>,
-    },
-    /// The author answers every open review of a story at once (after a revision if it has none),
-    /// completing its acclaim conditions: the story must end up acclaimed.
-    RaceAcclaim { story: usize },
-}
-
-/// Fault kinds, for "how often did it actually fire" accounting.
-pub const KINDS: [&str; 15] = [
-    "race-claim",
-    "race-upvote",
-    "race-upvote-same",
-    "race-graduation",
-    "race-review",
-    "race-create",
-    "duplicate",
-    "duplicate-keyed",
-    "lost-response",
-    "lost-response-keyed",
-    "db-fail",
-    "db-stall",
-    "race-story-review",
-    "race-event-decision",
-    "race-acclaim",
-];
-
-impl Fault {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Fault::RaceClaim { .. } => "race-claim",
-            Fault::RaceUpvote { .. } => "race-upvote",
-            Fault::RaceUpvoteSame { .. } => "race-upvote-same",
-            Fault::RaceGraduation { .. } => "race-graduation",
-            Fault::RaceReview { .. } => "race-review",
-            Fault::RaceCreate { .. } => "race-create",
-            Fault::Duplicate { keyed: false, .. } => "duplicate",
-            Fault::Duplicate { keyed: true, .. } => "duplicate-keyed",
-            Fault::LostResponse { keyed: false, .. } => "lost-response",
-            Fault::LostResponse { keyed: true, .. } => "lost-response-keyed",
-            Fault::DbFail { .. } => "db-fail",
-            Fault::DbStall { .. } => "db-stall",
-            Fault::RaceStoryReview { .. } => "race-story-review",
-            Fault::RaceEventDecision { .. } => "race-event-decision",
-            Fault::RaceAcclaim { .. } => "race-acclaim",
-        }
-    }
-
-    pub fn kind_index(&self) -> usize {
-        KINDS.iter().position(|k| *k == self.kind()).unwrap_or(0)
-    }
-
-    /// The game rule the fault exercises.
-    pub fn base_rule(&self) -> Rule {
-        match self {
-            Fault::RaceClaim { .. } => Rule::ClaimDweller,
-            Fault::RaceUpvote { .. } | Fault::RaceUpvoteSame { .. } => Rule::UpvoteFeedback,
-            Fault::RaceGraduation { .. } => Rule::ResolveItem,
-            Fault::RaceReview { .. } => Rule::PostReview,
-            Fault::RaceCreate { .. } => Rule::CreateProposal,
-            Fault::RaceStoryReview { .. } => Rule::ReviewStory,
-            Fault::RaceEventDecision { .. } => Rule::ApproveEvent,
-            Fault::RaceAcclaim { .. } => Rule::RespondStoryReview,
-            Fault::Duplicate { inner, .. }
-            | Fault::LostResponse { inner, .. }
-            | Fault::DbFail { inner }
-            | Fault::DbStall { inner, .. } => inner.rule(),
-        }
-    }
-
-    /// Wraps `inner` (a request that is retried) in this fault shape.
-    pub fn inner(&self) -> Option<&Transition> {
-        match self {
-            Fault::Duplicate { inner, .. }
-            | Fault::LostResponse { inner, .. }
-            | Fault::DbFail { inner }
-            | Fault::DbStall { inner, .. } => Some(inner),
-            _ => None,
-        }
-    }
-}
 
 /// Whether a request may carry an idempotency key in a fault (creates) or is retried bare
 /// (state changes whose repeat is rejected deterministically).
@@ -243,11 +123,11 @@ pub fn valid(st: &State, f: &Fault) -> bool {
         }
         Fault::Duplicate { inner, keyed } | Fault::LostResponse { inner, keyed } => {
             *keyed == keyed_inner(inner)
-                && model::valid(st, inner)
-                && model::expect(st, inner) == Expect::Ok
+                && rules::valid(st, inner)
+                && rules::expect(st, inner) == Expect::Ok
         }
         Fault::DbFail { inner } | Fault::DbStall { inner, .. } => {
-            model::valid(st, inner) && model::expect(st, inner) == Expect::Ok
+            rules::valid(st, inner) && rules::expect(st, inner) == Expect::Ok
         }
         Fault::RaceStoryReview { story, actors, .. } => {
             st.stories.get(*story).is_some_and(|s| !s.acclaimed)
@@ -259,9 +139,10 @@ pub fn valid(st: &State, f: &Fault) -> bool {
         }
         Fault::RaceEventDecision { event, deciders } => {
             let agents: Vec<usize> = deciders.iter().map(|d| d.0).collect();
-            st.events.get(*event).is_some_and(|e| {
-                e.status == crate::model::EStatus::Pending && !agents.contains(&e.proposer)
-            }) && (2..=4).contains(&deciders.len())
+            st.events
+                .get(*event)
+                .is_some_and(|e| e.status == EStatus::Pending && !agents.contains(&e.proposer))
+                && (2..=4).contains(&deciders.len())
                 && distinct_in(&agents, st.agents)
                 && deciders.iter().any(|d| d.1)
                 && deciders.iter().any(|d| !d.1)
@@ -351,7 +232,7 @@ pub fn world_race_steps(st: &State, f: &Fault) -> (Vec<Transition>, Vec<Transiti
 
 /// Counts fault `f` in a state that already holds its effects.
 pub fn step_counted(mut st: State, f: &Fault) -> State {
-    st.fault_fired[f.kind_index()] += 1;
+    st.fault_fired[f.kind().index()] += 1;
     st
 }
 
@@ -366,7 +247,7 @@ pub fn step(mut st: State, f: &Fault) -> State {
         Fault::RaceStoryReview { .. } | Fault::RaceAcclaim { .. } => {
             let (prelude, ts) = world_race_steps(&st, f);
             for t in prelude.iter().chain(&ts) {
-                st = model::step(st, t);
+                st = rules::step(st, t);
             }
             return step_counted(st, f);
         }
@@ -374,18 +255,18 @@ pub fn step(mut st: State, f: &Fault) -> State {
             // the model assumes the first decider wins; the driver follows the one that did
             let ts = world_race_steps(&st, f).1;
             if let Some(t) = ts.first() {
-                st = model::step(st, t);
+                st = rules::step(st, t);
             }
             return step_counted(st, f);
         }
         _ => {}
     }
     if let Some(inner) = f.inner() {
-        let mut after = model::step(st, inner);
-        after.fault_fired[f.kind_index()] += 1;
+        let mut after = rules::step(st, inner);
+        after.fault_fired[f.kind().index()] += 1;
         return after;
     }
-    st.fault_fired[f.kind_index()] += 1;
+    st.fault_fired[f.kind().index()] += 1;
     st.fired[f.base_rule().index()] += 1;
     st.step += 1;
     let now = st.step;
@@ -405,7 +286,7 @@ pub fn step(mut st: State, f: &Fault) -> State {
             }
             p.status = PStatus::Approved;
             p.world = Some(world);
-            st.worlds.push(model::World {
+            st.worlds.push(World {
                 proposal: *proposal,
                 regions: 0,
             });
@@ -414,7 +295,7 @@ pub fn step(mut st: State, f: &Fault) -> State {
             let p = &mut st.proposals[*proposal];
             for &a in actors {
                 p.reviewers.push(a);
-                p.items.push(model::Item {
+                p.items.push(Item {
                     reviewer: a,
                     status: IStatus::Open,
                     created_step: now,
@@ -423,7 +304,7 @@ pub fn step(mut st: State, f: &Fault) -> State {
         }
         Fault::RaceCreate { actor, n } => {
             for _ in 0..race_create_wins(&st, *actor, *n) {
-                st.proposals.push(model::Proposal {
+                st.proposals.push(Proposal {
                     owner: *actor,
                     status: PStatus::Draft,
                     reviewers: vec![],
@@ -492,11 +373,17 @@ fn fault(f: Fault) -> Transition {
 /// until it has fired twice in this sequence, then little: the layer stays around one step in seven,
 /// so the rules still reach deep states.
 pub fn options(st: &State, options: &mut Vec<(u32, BoxedStrategy<Transition>)>) {
-    let mut add = |kind: &str, s: BoxedStrategy<Transition>| {
-        let i = KINDS.iter().position(|k| *k == kind).unwrap_or(0);
-        let fired = st.fault_fired[i];
+    let mut add = |kind: FaultKind, s: BoxedStrategy<Transition>| {
+        let fired = st.fault_fired[kind.index()];
         options.push((if fired < 2 { 6 } else { 1 }, s));
     };
+    offer_races(st, &mut add);
+    offer_world_races(st, &mut add);
+    offer_retries(st, &mut add);
+}
+
+/// Races of the core rules: claims, upvotes, final resolves, reviews, creates.
+fn offer_races(st: &State, add: &mut dyn FnMut(FaultKind, BoxedStrategy<Transition>)) {
     let n = st.agents;
     // concurrent claim: a free dweller, at least two agents under the cap
     let claimers: Vec<usize> = (0..n).filter(|&a| can_claim(st, a)).collect();
@@ -506,7 +393,7 @@ pub fn options(st: &State, options: &mut Vec<(u32, BoxedStrategy<Transition>)>) 
     if claimers.len() >= 2 && !free.is_empty() {
         let max = claimers.len().min(5);
         add(
-            "race-claim",
+            FaultKind::RaceClaim,
             (
                 proptest::sample::select(free),
                 proptest::sample::subsequence(claimers, 2..=max),
@@ -524,7 +411,7 @@ pub fn options(st: &State, options: &mut Vec<(u32, BoxedStrategy<Transition>)>) 
         fbs.iter().filter(|(_, e)| e.len() >= 2).cloned().collect();
     if !multi.is_empty() {
         add(
-            "race-upvote",
+            FaultKind::RaceUpvote,
             proptest::sample::select(multi)
                 .prop_flat_map(|(feedback, e)| {
                     let max = e.len().min(5);
@@ -536,7 +423,7 @@ pub fn options(st: &State, options: &mut Vec<(u32, BoxedStrategy<Transition>)>) 
     }
     if !fbs.is_empty() {
         add(
-            "race-upvote-same",
+            FaultKind::RaceUpvoteSame,
             (proptest::sample::select(fbs), 2..=5usize, any_index())
                 .prop_map(|((feedback, e), n, pick)| {
                     fault(Fault::RaceUpvoteSame {
@@ -554,7 +441,7 @@ pub fn options(st: &State, options: &mut Vec<(u32, BoxedStrategy<Transition>)>) 
         .collect();
     if !grads.is_empty() {
         add(
-            "race-graduation",
+            FaultKind::RaceGraduation,
             (proptest::sample::select(grads), 2..=5usize)
                 .prop_map(|(proposal, n)| fault(Fault::RaceGraduation { proposal, n }))
                 .boxed(),
@@ -568,7 +455,7 @@ pub fn options(st: &State, options: &mut Vec<(u32, BoxedStrategy<Transition>)>) 
         .collect();
     if !reviewable.is_empty() {
         add(
-            "race-review",
+            FaultKind::RaceReview,
             proptest::sample::select(reviewable)
                 .prop_flat_map(|(proposal, e)| {
                     let max = e.len().min(5);
@@ -584,12 +471,18 @@ pub fn options(st: &State, options: &mut Vec<(u32, BoxedStrategy<Transition>)>) 
         .collect();
     if !creators.is_empty() {
         add(
-            "race-create",
+            FaultKind::RaceCreate,
             (proptest::sample::select(creators), 2..=5usize)
                 .prop_map(|(actor, n)| fault(Fault::RaceCreate { actor, n }))
                 .boxed(),
         );
     }
+}
+
+/// World-content races: concurrent story reviews, approve vs reject, final responses completing
+/// acclaim.
+fn offer_world_races(st: &State, add: &mut dyn FnMut(FaultKind, BoxedStrategy<Transition>)) {
+    let n = st.agents;
     // world content: concurrent story reviews, approve vs reject, final responses completing acclaim
     let stories: Vec<(usize, Vec<usize>)> = (0..st.stories.len())
         .filter(|&i| !st.stories[i].acclaimed)
@@ -598,7 +491,7 @@ pub fn options(st: &State, options: &mut Vec<(u32, BoxedStrategy<Transition>)>) 
         .collect();
     if !stories.is_empty() {
         add(
-            "race-story-review",
+            FaultKind::RaceStoryReview,
             (proptest::sample::select(stories), 0..4u8)
                 .prop_flat_map(|((story, e), coin)| {
                     let max = e.len().min(5);
@@ -614,7 +507,7 @@ pub fn options(st: &State, options: &mut Vec<(u32, BoxedStrategy<Transition>)>) 
         );
     }
     let events: Vec<(usize, Vec<usize>)> = (0..st.events.len())
-        .filter(|&i| st.events[i].status == crate::model::EStatus::Pending)
+        .filter(|&i| st.events[i].status == EStatus::Pending)
         .map(|i| {
             let p = st.events[i].proposer;
             (i, (0..n).filter(|a| *a != p).collect::<Vec<usize>>())
@@ -623,7 +516,7 @@ pub fn options(st: &State, options: &mut Vec<(u32, BoxedStrategy<Transition>)>) 
         .collect();
     if !events.is_empty() {
         add(
-            "race-event-decision",
+            FaultKind::RaceEventDecision,
             proptest::sample::select(events)
                 .prop_flat_map(|(event, e)| {
                     let max = e.len().min(4);
@@ -647,18 +540,22 @@ pub fn options(st: &State, options: &mut Vec<(u32, BoxedStrategy<Transition>)>) 
         .collect();
     if !ready.is_empty() {
         add(
-            "race-acclaim",
+            FaultKind::RaceAcclaim,
             proptest::sample::select(ready)
                 .prop_map(|story| fault(Fault::RaceAcclaim { story }))
                 .boxed(),
         );
     }
+}
+
+/// Retries (duplicate, lost response) and database faults around one ordinary request.
+fn offer_retries(st: &State, add: &mut dyn FnMut(FaultKind, BoxedStrategy<Transition>)) {
     // retries
     let (keyed, bare) = retry_candidates(st);
     if !bare.is_empty() {
         let b = bare.clone();
         add(
-            "duplicate",
+            FaultKind::Duplicate,
             proptest::sample::select(b)
                 .prop_map(|t| {
                     fault(Fault::Duplicate {
@@ -670,7 +567,7 @@ pub fn options(st: &State, options: &mut Vec<(u32, BoxedStrategy<Transition>)>) 
         );
         let b = bare.clone();
         add(
-            "lost-response",
+            FaultKind::LostResponse,
             proptest::sample::select(b)
                 .prop_map(|t| {
                     fault(Fault::LostResponse {
@@ -684,7 +581,7 @@ pub fn options(st: &State, options: &mut Vec<(u32, BoxedStrategy<Transition>)>) 
     if !keyed.is_empty() {
         let k = keyed.clone();
         add(
-            "duplicate-keyed",
+            FaultKind::DuplicateKeyed,
             proptest::sample::select(k)
                 .prop_map(|t| {
                     fault(Fault::Duplicate {
@@ -696,7 +593,7 @@ pub fn options(st: &State, options: &mut Vec<(u32, BoxedStrategy<Transition>)>) 
         );
         let k = keyed.clone();
         add(
-            "lost-response-keyed",
+            FaultKind::LostResponseKeyed,
             proptest::sample::select(k)
                 .prop_map(|t| {
                     fault(Fault::LostResponse {
@@ -710,13 +607,13 @@ pub fn options(st: &State, options: &mut Vec<(u32, BoxedStrategy<Transition>)>) 
     let all: Vec<Transition> = keyed.into_iter().chain(bare).collect();
     if !all.is_empty() {
         add(
-            "db-fail",
+            FaultKind::DbFail,
             proptest::sample::select(all.clone())
                 .prop_map(|t| fault(Fault::DbFail { inner: Box::new(t) }))
                 .boxed(),
         );
         add(
-            "db-stall",
+            FaultKind::DbStall,
             (
                 proptest::sample::select(all),
                 proptest::sample::select(vec![5u64, 20, 60]),

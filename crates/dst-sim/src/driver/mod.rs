@@ -1,0 +1,375 @@
+//! Applies model transitions to a live target through api-client, compares each response with the
+//! model's prediction, and checks the invariants by reading back what the step touched.
+
+use crate::invariants::{Failure, Invariant, Violation};
+use crate::model::{self, Expect, FaultKind, State, Transition};
+use api_client::{Client, Exchange, Method, Observer};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+mod checks;
+mod faults;
+mod requests;
+mod world;
+
+/// One request/response as written to a trace (no headers, so no keys).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TraceExchange {
+    pub method: String,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<Value>,
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Records every exchange of one seed.
+#[derive(Default)]
+pub struct Recorder {
+    pub exchanges: Mutex<Vec<TraceExchange>>,
+    /// Keep bodies (traces, determinism checks) or only method/path/status (fast runs).
+    pub bodies: bool,
+}
+
+impl Observer for Recorder {
+    fn wants_bodies(&self) -> bool {
+        self.bodies
+    }
+
+    fn on_exchange(&self, ex: &Exchange) {
+        let mut v = self.exchanges.lock().unwrap_or_else(|p| p.into_inner());
+        v.push(TraceExchange {
+            method: ex.method.clone(),
+            path: ex.path.clone(),
+            request: if self.bodies {
+                ex.request_body.clone()
+            } else {
+                None
+            },
+            status: ex.status,
+            response: if self.bodies {
+                ex.response_body.clone().map(redact_keys)
+            } else {
+                None
+            },
+            error: ex.error.clone(),
+        });
+    }
+}
+
+/// Replaces issued API keys in a response body (registration returns one) with a placeholder.
+fn redact_keys(mut v: Value) -> Value {
+    for ptr in ["/api_key/key", "/api_key/prefix"] {
+        if let Some(k) = v.pointer_mut(ptr) {
+            *k = json!("<redacted>");
+        }
+    }
+    v
+}
+
+/// Per-rule and per-invariant counts for one or many seeds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RuleCount {
+    pub fired: u64,
+    pub succeeded: u64,
+    pub rejected_as_predicted: u64,
+}
+
+/// Server ids of world content, by model index.
+#[derive(Default)]
+pub(crate) struct WorldIds {
+    pub(crate) aspects: Vec<String>,
+    pub(crate) aspect_items: Vec<Vec<String>>,
+    pub(crate) stories: Vec<String>,
+    pub(crate) story_reviews: Vec<Vec<String>>,
+    pub(crate) events: Vec<String>,
+}
+
+/// How database faults reach the target.
+#[derive(Clone, Default)]
+pub enum DbControl {
+    /// No way to inject them: database faults run their request plainly and count as not fired.
+    #[default]
+    None,
+    /// The embedded reference platform's `/api/test/db-faults` (admin client).
+    Embedded(Client),
+    /// A `dst-sim proxy` control endpoint in front of the target's database.
+    Proxy(Client),
+}
+
+/// One request of a fault step, as written to the trace.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Racer {
+    /// Model index of the agent that sent it.
+    pub actor: Option<usize>,
+    pub method: String,
+    pub path: String,
+    /// `None` when no response arrived.
+    pub status: Option<u16>,
+    /// The server marked it as a replay of a stored answer.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replayed: bool,
+}
+
+/// What a fault step did.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FaultRecord {
+    pub kind: FaultKind,
+    /// Whether the fault actually happened (a race was sent; the database fault hit the request).
+    pub fired: bool,
+    /// Requests released together behind one barrier (races), in the order they were built.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub raced: Vec<Racer>,
+    /// The requests of a retry fault, in order (first attempt, retry).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Racer>,
+}
+
+/// One request built by the ordinary request builders but not sent yet: a fault step races or
+/// retries it.
+#[derive(Clone)]
+pub struct Request {
+    /// Model index of the agent that sends it.
+    pub actor: Option<usize>,
+    pub client: Client,
+    pub method: Method,
+    pub path: String,
+    pub body: Option<Value>,
+}
+
+pub struct Driver {
+    pub(crate) anon: Client,
+    pub(crate) admin: Option<Client>,
+    pub(crate) prefix: String,
+    pub(crate) agents: Vec<(Client, String)>,
+    pub(crate) proposals: Vec<String>,
+    pub(crate) items: Vec<Vec<String>>,
+    pub(crate) worlds: Vec<String>,
+    pub(crate) regions: Vec<Vec<String>>,
+    pub(crate) dwellers: Vec<String>,
+    pub(crate) feedback: Vec<String>,
+    /// Server ids of world content (aspects with their review items, stories with their reviews, events).
+    pub(crate) world: WorldIds,
+    pub recorder: Arc<Recorder>,
+    /// Fault layer: the idempotency key the next requests carry.
+    pub(crate) idem: Option<String>,
+    /// Fault layer: the embedded platform's fault scope the next requests carry (so an armed
+    /// database fault hits this step's request, not another seed's).
+    pub(crate) fault_scope: Option<String>,
+    /// Fault layer: a 5xx or a lost connection is returned to the fault (status 0), not a violation.
+    pub(crate) tolerate_5xx: bool,
+    /// Fault layer: how database faults are injected on this target.
+    pub db_control: DbControl,
+    /// Fault layer: while set, `send` records the request instead of sending it (to race a set of
+    /// ordinary transitions, built by the ordinary request builders).
+    /// Fault layer: the model state a fault actually led to, when the platform picked among legal
+    /// outcomes (which of approve/reject won).
+    pub(crate) actual_after: Option<State>,
+    pub(crate) capture: std::sync::Mutex<Option<Vec<Request>>>,
+    /// Fault layer: what the last fault step did (races and their outcomes), for the trace.
+    pub last_fault: Option<FaultRecord>,
+    /// Non-vacuous checks per invariant (index = Invariant::index()).
+    pub checks: [u64; Invariant::COUNT],
+    /// Requests whose response was consumed by a step (for the effective-step ratio).
+    pub effective_steps: u64,
+    /// Step index being executed (for violations).
+    pub(crate) step: usize,
+}
+
+/// Reads a string at a JSON pointer.
+pub(crate) fn str_at<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
+    v.pointer(ptr).and_then(Value::as_str)
+}
+
+impl Driver {
+    pub fn new(base: &Client, admin_key: Option<&str>, prefix: String, bodies: bool) -> Self {
+        let recorder = Arc::new(Recorder {
+            exchanges: Mutex::new(Vec::new()),
+            bodies,
+        });
+        let anon = base.anonymous().with_observer(recorder.clone());
+        let admin = admin_key.map(|k| anon.with_api_key(k));
+        Driver {
+            anon,
+            admin,
+            prefix,
+            agents: vec![],
+            proposals: vec![],
+            items: vec![],
+            worlds: vec![],
+            regions: vec![],
+            dwellers: vec![],
+            feedback: vec![],
+            world: WorldIds::default(),
+            recorder,
+            idem: None,
+            capture: std::sync::Mutex::new(None),
+            actual_after: None,
+            fault_scope: None,
+            tolerate_5xx: false,
+            db_control: DbControl::None,
+            last_fault: None,
+            checks: [0; Invariant::COUNT],
+            effective_steps: 0,
+            step: 0,
+        }
+    }
+
+    pub(crate) fn violation(&self, invariant: Invariant, message: String) -> Failure {
+        Failure::Violation(Violation {
+            invariant,
+            step: self.step,
+            message,
+        })
+    }
+
+    /// The target gave no answer to `what` (never a violation: the run ends with exit 2).
+    pub(crate) fn unreachable(&self, what: &str, e: impl std::fmt::Display) -> Failure {
+        Failure::Infrastructure {
+            step: self.step,
+            message: format!("{what}: no answer ({e})"),
+        }
+    }
+
+    fn count(&mut self, inv: Invariant) {
+        self.checks[inv.index()] += 1;
+    }
+
+    /// The server id of model world `w` ("" when it was never created).
+    pub(crate) fn world_id(&self, w: usize) -> String {
+        self.worlds.get(w).cloned().unwrap_or_default()
+    }
+
+    pub(crate) fn agent(&self, i: usize) -> &Client {
+        &self.agents[i].0
+    }
+
+    /// Sends one request for the step; 5xx is a violation at once.
+    async fn send(
+        &self,
+        who: &Client,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<api_client::RawResponse, Failure> {
+        let decorated;
+        let who = if self.idem.is_some() || self.fault_scope.is_some() {
+            let mut c = who.clone();
+            if let Some(k) = &self.idem {
+                c = c.with_idempotency_key(k);
+            }
+            if let Some(s) = &self.fault_scope {
+                c = c.with_header("x-dst-fault-scope", s);
+            }
+            decorated = c;
+            &decorated
+        } else {
+            who
+        };
+        if let Some(cap) = self
+            .capture
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            cap.push(Request {
+                actor: None,
+                client: who.clone(),
+                method,
+                path: path.to_string(),
+                body,
+            });
+            return Ok(api_client::RawResponse {
+                status: 0,
+                replayed: false,
+                body: Value::Null,
+                text: String::new(),
+            });
+        }
+        let result = who.send_raw(method, path, body.as_ref()).await;
+        if self.tolerate_5xx {
+            return Ok(result.unwrap_or_else(|e| api_client::RawResponse {
+                status: 0,
+                replayed: false,
+                body: Value::Null,
+                text: e.to_string(),
+            }));
+        }
+        match result {
+            Ok(r) if r.status >= 500 => Err(self.violation(
+                Invariant::No5xx,
+                format!("{path} answered {}: {}", r.status, short(&r.text)),
+            )),
+            Ok(r) => Ok(r),
+            Err(e) => Err(self.unreachable(path, e)),
+        }
+    }
+
+    /// Executes `t` (the model state is the one *before* it). Returns the actual outcome.
+    pub async fn apply(
+        &mut self,
+        step: usize,
+        before: &State,
+        t: &Transition,
+    ) -> Result<(Expect, Expect), Failure> {
+        self.step = step;
+        let expected = model::expect(before, t);
+        let r = self.request(before, t).await?;
+        let Some(r) = r else {
+            return Ok((expected, expected)); // not sent (no admin key): counted as ineffective
+        };
+        self.effective_steps += 1;
+        let actual = if r.status < 300 {
+            Expect::Ok
+        } else {
+            Expect::Reject(r.status)
+        };
+        if actual == Expect::Ok && expected == Expect::Ok {
+            self.remember(before, t, &r.body);
+        }
+        Ok((expected, actual))
+    }
+
+    pub(crate) async fn read(&self, path: &str, inv: Invariant) -> Result<Value, Failure> {
+        match self.anon.send_raw(Method::GET, path, None).await {
+            Ok(r) if r.status == 200 => Ok(r.body),
+            Ok(r) if r.status >= 500 => Err(self.violation(
+                Invariant::No5xx,
+                format!("read-back GET {path} answered {}", r.status),
+            )),
+            Ok(r) => Err(self.violation(
+                inv,
+                format!(
+                    "read-back GET {path} answered {} (a failed read-back is a violation)",
+                    r.status
+                ),
+            )),
+            Err(e) => Err(self.unreachable(&format!("read-back GET {path}"), e)),
+        }
+    }
+
+    /// One request outside the model (cleanup); 5xx is a violation.
+    pub(crate) async fn plain(
+        &self,
+        who: &Client,
+        m: Method,
+        path: &str,
+    ) -> Result<api_client::RawResponse, Failure> {
+        match who.send_raw(m, path, Some(&json!({}))).await {
+            Ok(r) if r.status >= 500 => {
+                Err(self.violation(Invariant::No5xx, format!("{path} answered {}", r.status)))
+            }
+            Ok(r) => Ok(r),
+            Err(e) => Err(self.unreachable(path, e)),
+        }
+    }
+}
+
+/// The first 200 characters of a response text, for violation messages.
+pub(crate) fn short(s: &str) -> String {
+    s.chars().take(200).collect()
+}

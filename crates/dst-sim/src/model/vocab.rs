@@ -1,0 +1,571 @@
+//! The model's vocabulary: the rules and fault kinds, the transitions (one step each, naming
+//! model entities by index), the prediction of a step's outcome, and the model state they act on.
+//! Pure data: the rules' meaning is in `rules.rs`, `world.rs` and `faults.rs`.
+
+use proptest::strategy::{BoxedStrategy, Strategy};
+use serde::{Deserialize, Serialize};
+
+pub const MAX_DWELLERS: usize = 5;
+pub const MAX_ACTIVE_PROPOSALS: usize = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PStatus {
+    Draft,
+    Validating,
+    Approved,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IStatus {
+    Open,
+    Addressed,
+    Resolved,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, PartialOrd, Ord)]
+pub enum FStatus {
+    New,
+    Acknowledged,
+    InProgress,
+    Resolved,
+    WontFix,
+}
+
+impl FStatus {
+    pub const ALL: [FStatus; 5] = [
+        FStatus::New,
+        FStatus::Acknowledged,
+        FStatus::InProgress,
+        FStatus::Resolved,
+        FStatus::WontFix,
+    ];
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FStatus::New => "new",
+            FStatus::Acknowledged => "acknowledged",
+            FStatus::InProgress => "in_progress",
+            FStatus::Resolved => "resolved",
+            FStatus::WontFix => "wont_fix",
+        }
+    }
+    pub fn terminal(&self) -> bool {
+        matches!(self, FStatus::Resolved | FStatus::WontFix)
+    }
+    pub fn can_move_to(&self, to: FStatus) -> bool {
+        use FStatus::*;
+        matches!(
+            (self, to),
+            (New, Acknowledged | InProgress | Resolved | WontFix)
+                | (Acknowledged, InProgress | Resolved | WontFix)
+                | (InProgress, Resolved | WontFix)
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub reviewer: usize,
+    pub status: IStatus,
+    pub created_step: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proposal {
+    pub owner: usize,
+    pub status: PStatus,
+    pub reviewers: Vec<usize>,
+    pub items: Vec<Item>,
+    pub last_revision_step: Option<u32>,
+    pub world: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct World {
+    pub proposal: usize,
+    pub regions: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dweller {
+    pub world: usize,
+    pub holder: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Feedback {
+    pub owner: usize,
+    pub upvoters: Vec<usize>,
+    pub status: FStatus,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct State {
+    pub agents: usize,
+    pub proposals: Vec<Proposal>,
+    pub worlds: Vec<World>,
+    pub dwellers: Vec<Dweller>,
+    pub feedback: Vec<Feedback>,
+    pub aspects: Vec<AspectM>,
+    pub stories: Vec<StoryM>,
+    pub events: Vec<EventM>,
+    pub step: u32,
+    /// How often each rule was generated in this sequence (drives the coverage weighting).
+    pub fired: [u32; Rule::COUNT],
+    /// Generate fault steps too (`dst-sim run --faults`); see `faults.rs`.
+    pub faults: bool,
+    /// How often each fault kind was generated in this sequence.
+    pub fault_fired: [u32; FaultKind::COUNT],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AStatus {
+    Draft,
+    Validating,
+    Approved,
+}
+
+impl AStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AStatus::Draft => "draft",
+            AStatus::Validating => "validating",
+            AStatus::Approved => "approved",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AspectM {
+    pub world: usize,
+    pub owner: usize,
+    pub status: AStatus,
+    pub reviewers: Vec<usize>,
+    /// (reviewer, resolved)
+    pub items: Vec<(usize, bool)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoryReviewM {
+    pub reviewer: usize,
+    pub acclaim: bool,
+    pub responded: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoryM {
+    pub world: usize,
+    pub author: usize,
+    pub reviews: Vec<StoryReviewM>,
+    /// Effective revisions (a revise that changes nothing does not count).
+    pub revisions: u32,
+    pub acclaimed: bool,
+}
+
+impl StoryM {
+    /// The acclaim rule: ≥2 acclaim recommendations, every review answered, ≥1 revision.
+    pub fn eligible(&self) -> bool {
+        self.reviews.iter().filter(|r| r.acclaim).count() >= 2
+            && self.reviews.iter().all(|r| r.responded)
+            && self.revisions >= 1
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EStatus {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl EStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EStatus::Pending => "pending",
+            EStatus::Approved => "approved",
+            EStatus::Rejected => "rejected",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventM {
+    pub world: usize,
+    pub proposer: usize,
+    pub status: EStatus,
+    pub decider: Option<usize>,
+}
+
+/// The rules, for coverage accounting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum Rule {
+    RegisterAgent,
+    CreateProposal,
+    SubmitProposal,
+    PostReview,
+    RespondItem,
+    ReviseProposal,
+    ResolveItem,
+    CreateRegion,
+    CreateDweller,
+    ClaimDweller,
+    ReleaseDweller,
+    TakeAction,
+    SubmitFeedback,
+    UpvoteFeedback,
+    AdminFeedbackStatus,
+    CreateAspect,
+    SubmitAspect,
+    ReviewAspect,
+    ResolveAspectItem,
+    ReviseAspect,
+    CreateStory,
+    ReviewStory,
+    RespondStoryReview,
+    ReviseStory,
+    ProposeEvent,
+    ApproveEvent,
+    RejectEvent,
+}
+
+crate::vocabulary!(Rule);
+
+impl Rule {
+    /// How many rules there are, for per-rule arrays (`State::fired`).
+    pub const COUNT: usize = Rule::RejectEvent as usize + 1;
+
+    /// The rule's position, for per-rule arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum Transition {
+    RegisterAgent,
+    CreateProposal {
+        actor: usize,
+        name_len: usize,
+    },
+    SubmitProposal {
+        actor: usize,
+        proposal: usize,
+    },
+    PostReview {
+        actor: usize,
+        proposal: usize,
+        items: usize,
+        desc_len: usize,
+    },
+    RespondItem {
+        actor: usize,
+        proposal: usize,
+        item: usize,
+        text_len: usize,
+    },
+    ReviseProposal {
+        actor: usize,
+        proposal: usize,
+    },
+    ResolveItem {
+        actor: usize,
+        proposal: usize,
+        item: usize,
+    },
+    CreateRegion {
+        actor: usize,
+        world: usize,
+    },
+    CreateDweller {
+        actor: usize,
+        world: usize,
+    },
+    ClaimDweller {
+        actor: usize,
+        dweller: usize,
+    },
+    ReleaseDweller {
+        actor: usize,
+        dweller: usize,
+    },
+    TakeAction {
+        dweller: usize,
+        content_len: usize,
+    },
+    SubmitFeedback {
+        actor: usize,
+        title_len: usize,
+    },
+    UpvoteFeedback {
+        actor: usize,
+        feedback: usize,
+    },
+    AdminFeedbackStatus {
+        feedback: usize,
+        to: FStatus,
+    },
+    /// A fault step (only generated with `--faults`): races, retries, database faults.
+    Fault {
+        fault: Fault,
+    },
+    CreateAspect {
+        actor: usize,
+        world: usize,
+        title_len: usize,
+    },
+    SubmitAspect {
+        actor: usize,
+        aspect: usize,
+    },
+    ReviewAspect {
+        actor: usize,
+        aspect: usize,
+        items: usize,
+    },
+    ResolveAspectItem {
+        actor: usize,
+        aspect: usize,
+        item: usize,
+    },
+    ReviseAspect {
+        actor: usize,
+        aspect: usize,
+    },
+    /// `world: None` names a world that does not exist (predicted 404, nothing created).
+    CreateStory {
+        actor: usize,
+        world: Option<usize>,
+        dweller: Option<usize>,
+        title_len: usize,
+    },
+    ReviewStory {
+        actor: usize,
+        story: usize,
+        acclaim: bool,
+        notes_len: usize,
+    },
+    RespondStoryReview {
+        actor: usize,
+        story: usize,
+        review: usize,
+    },
+    /// `same`: send the current content again (200 with no changes; not a revision).
+    ReviseStory {
+        actor: usize,
+        story: usize,
+        same: bool,
+    },
+    ProposeEvent {
+        actor: usize,
+        world: usize,
+        year: i64,
+    },
+    ApproveEvent {
+        actor: usize,
+        event: usize,
+    },
+    RejectEvent {
+        actor: usize,
+        event: usize,
+    },
+}
+
+impl Transition {
+    pub fn rule(&self) -> Rule {
+        match self {
+            Transition::RegisterAgent => Rule::RegisterAgent,
+            Transition::CreateProposal { .. } => Rule::CreateProposal,
+            Transition::SubmitProposal { .. } => Rule::SubmitProposal,
+            Transition::PostReview { .. } => Rule::PostReview,
+            Transition::RespondItem { .. } => Rule::RespondItem,
+            Transition::ReviseProposal { .. } => Rule::ReviseProposal,
+            Transition::ResolveItem { .. } => Rule::ResolveItem,
+            Transition::CreateRegion { .. } => Rule::CreateRegion,
+            Transition::CreateDweller { .. } => Rule::CreateDweller,
+            Transition::ClaimDweller { .. } => Rule::ClaimDweller,
+            Transition::ReleaseDweller { .. } => Rule::ReleaseDweller,
+            Transition::TakeAction { .. } => Rule::TakeAction,
+            Transition::SubmitFeedback { .. } => Rule::SubmitFeedback,
+            Transition::UpvoteFeedback { .. } => Rule::UpvoteFeedback,
+            Transition::AdminFeedbackStatus { .. } => Rule::AdminFeedbackStatus,
+            Transition::Fault { fault } => fault.base_rule(),
+            Transition::CreateAspect { .. } => Rule::CreateAspect,
+            Transition::SubmitAspect { .. } => Rule::SubmitAspect,
+            Transition::ReviewAspect { .. } => Rule::ReviewAspect,
+            Transition::ResolveAspectItem { .. } => Rule::ResolveAspectItem,
+            Transition::ReviseAspect { .. } => Rule::ReviseAspect,
+            Transition::CreateStory { .. } => Rule::CreateStory,
+            Transition::ReviewStory { .. } => Rule::ReviewStory,
+            Transition::RespondStoryReview { .. } => Rule::RespondStoryReview,
+            Transition::ReviseStory { .. } => Rule::ReviseStory,
+            Transition::ProposeEvent { .. } => Rule::ProposeEvent,
+            Transition::ApproveEvent { .. } => Rule::ApproveEvent,
+            Transition::RejectEvent { .. } => Rule::RejectEvent,
+        }
+    }
+}
+
+/// The model's prediction for one transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Expect {
+    Ok,
+    /// A rejection with exactly this status.
+    Reject(u16),
+}
+
+/// One fault step. Indices name model entities, as in [`Transition`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fault {
+    /// N agents claim one free dweller at once: exactly one wins; the winner then releases it.
+    RaceClaim { dweller: usize, actors: Vec<usize> },
+    /// N different agents upvote one feedback at once: all succeed and none is lost.
+    RaceUpvote { feedback: usize, actors: Vec<usize> },
+    /// One agent upvotes one feedback N times at once: exactly one succeeds.
+    RaceUpvoteSame {
+        feedback: usize,
+        actor: usize,
+        n: usize,
+    },
+    /// The last unresolved items of a proposal are resolved N-way at once: one world results.
+    RaceGraduation { proposal: usize, n: usize },
+    /// N different eligible reviewers review one proposal at once: all succeed.
+    RaceReview { proposal: usize, actors: Vec<usize> },
+    /// One agent creates N proposals with the same title at once: exactly its free slots succeed.
+    RaceCreate { actor: usize, n: usize },
+    /// A mutating request is sent twice, as a network retry would (keyed: same X-Idempotency-Key).
+    Duplicate { inner: Box<Transition>, keyed: bool },
+    /// The request is processed, the client drops its response, then retries.
+    LostResponse { inner: Box<Transition>, keyed: bool },
+    /// The database fails the request's transaction at commit; then the request is retried.
+    DbFail { inner: Box<Transition> },
+    /// The database stalls for `ms` while the request runs.
+    DbStall { inner: Box<Transition>, ms: u64 },
+    /// N different eligible agents review one story at once: all succeed.
+    RaceStoryReview {
+        story: usize,
+        actors: Vec<usize>,
+        acclaim: bool,
+    },
+    /// Approvals and rejections of one pending event at once (none by its proposer): exactly one
+    /// decision wins.
+    RaceEventDecision {
+        event: usize,
+        /// (agent, approve?)
+        deciders: Vec<(usize, bool)>,
+    },
+    /// The author answers every open review of a story at once (after a revision if it has none),
+    /// completing its acclaim conditions: the story must end up acclaimed.
+    RaceAcclaim { story: usize },
+}
+
+/// Fault kinds, for "how often did it actually fire" accounting (`--faults`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
+pub enum FaultKind {
+    RaceClaim,
+    RaceUpvote,
+    RaceUpvoteSame,
+    RaceGraduation,
+    RaceReview,
+    RaceCreate,
+    Duplicate,
+    DuplicateKeyed,
+    LostResponse,
+    LostResponseKeyed,
+    DbFail,
+    DbStall,
+    RaceStoryReview,
+    RaceEventDecision,
+    RaceAcclaim,
+}
+
+crate::vocabulary!(FaultKind);
+
+impl FaultKind {
+    /// How many fault kinds there are, for per-kind arrays.
+    pub const COUNT: usize = FaultKind::RaceAcclaim as usize + 1;
+
+    /// The kind's position, for per-kind arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl Fault {
+    pub fn kind(&self) -> FaultKind {
+        match self {
+            Fault::RaceClaim { .. } => FaultKind::RaceClaim,
+            Fault::RaceUpvote { .. } => FaultKind::RaceUpvote,
+            Fault::RaceUpvoteSame { .. } => FaultKind::RaceUpvoteSame,
+            Fault::RaceGraduation { .. } => FaultKind::RaceGraduation,
+            Fault::RaceReview { .. } => FaultKind::RaceReview,
+            Fault::RaceCreate { .. } => FaultKind::RaceCreate,
+            Fault::Duplicate { keyed: false, .. } => FaultKind::Duplicate,
+            Fault::Duplicate { keyed: true, .. } => FaultKind::DuplicateKeyed,
+            Fault::LostResponse { keyed: false, .. } => FaultKind::LostResponse,
+            Fault::LostResponse { keyed: true, .. } => FaultKind::LostResponseKeyed,
+            Fault::DbFail { .. } => FaultKind::DbFail,
+            Fault::DbStall { .. } => FaultKind::DbStall,
+            Fault::RaceStoryReview { .. } => FaultKind::RaceStoryReview,
+            Fault::RaceEventDecision { .. } => FaultKind::RaceEventDecision,
+            Fault::RaceAcclaim { .. } => FaultKind::RaceAcclaim,
+        }
+    }
+
+    /// The game rule the fault exercises.
+    pub fn base_rule(&self) -> Rule {
+        match self {
+            Fault::RaceClaim { .. } => Rule::ClaimDweller,
+            Fault::RaceUpvote { .. } | Fault::RaceUpvoteSame { .. } => Rule::UpvoteFeedback,
+            Fault::RaceGraduation { .. } => Rule::ResolveItem,
+            Fault::RaceReview { .. } => Rule::PostReview,
+            Fault::RaceCreate { .. } => Rule::CreateProposal,
+            Fault::RaceStoryReview { .. } => Rule::ReviewStory,
+            Fault::RaceEventDecision { .. } => Rule::ApproveEvent,
+            Fault::RaceAcclaim { .. } => Rule::RespondStoryReview,
+            Fault::Duplicate { inner, .. }
+            | Fault::LostResponse { inner, .. }
+            | Fault::DbFail { inner }
+            | Fault::DbStall { inner, .. } => inner.rule(),
+        }
+    }
+
+    /// Wraps `inner` (a request that is retried) in this fault shape.
+    pub fn inner(&self) -> Option<&Transition> {
+        match self {
+            Fault::Duplicate { inner, .. }
+            | Fault::LostResponse { inner, .. }
+            | Fault::DbFail { inner }
+            | Fault::DbStall { inner, .. } => Some(inner),
+            _ => None,
+        }
+    }
+}
+
+// Generation helpers shared by the rules and the world content.
+
+pub(super) fn pick(n: usize) -> BoxedStrategy<usize> {
+    (0..n.max(1)).boxed()
+}
+
+/// Picks from `good` five times in six (when there is one), otherwise from `any`.
+pub(super) fn biased<T: Clone + std::fmt::Debug + 'static>(
+    good: Vec<T>,
+    any: Vec<T>,
+) -> BoxedStrategy<T> {
+    if good.is_empty() {
+        return proptest::sample::select(any).boxed();
+    }
+    (
+        0..6u8,
+        proptest::sample::select(good),
+        proptest::sample::select(any),
+    )
+        .prop_map(|(coin, g, a)| if coin == 0 { a } else { g })
+        .boxed()
+}
+
+pub(super) fn lens(options: &'static [usize]) -> BoxedStrategy<usize> {
+    proptest::sample::select(options).boxed()
+}
