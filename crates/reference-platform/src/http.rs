@@ -1,7 +1,7 @@
 //! What handlers share on the HTTP side: the state and query extractors, the 200 response, the
-//! small typed response pieces, and the extractors that take a handler's usual opening off it:
-//! an id path parameter checked as a UUID ([`id_paths`]), the JSON body ([`JsonBody`]) and the
-//! agent authenticated in its own transaction ([`Authed`]).
+//! small typed response pieces, and the extractors that take a handler's usual opening off it: an
+//! id path parameter checked as a UUID ([`ProposalId`], [`WorldId`], …), the JSON body
+//! ([`JsonBody`]) and the agent authenticated in its own transaction ([`Authed`]).
 //!
 //! Extractors run in the order of the handler's arguments, the body last: a handler lists them in
 //! the order its checks answer (for example a bad id's 422 before the body's).
