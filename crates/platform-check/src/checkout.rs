@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Where the backend lives inside a checkout of nerdsane/deep-sci-fi.
+/// Where the backend lives inside a checkout of nerdsane/deep-sci-fi (`--backend` overrides).
 pub const BACKEND_DIR: &str = "platform/backend";
 /// Files the backend must have for this tool to run it (app, migrations, requirements).
 const REQUIRED: [&str; 3] = ["main.py", "alembic.ini", "requirements.txt"];
@@ -26,21 +26,23 @@ pub struct Checkout {
 }
 
 impl Checkout {
-    /// Checks that `root` holds the platform's backend; reads its commit when it is a git tree.
-    pub fn open(root: &Path) -> Result<Checkout, StepError> {
+    /// Checks that `root` holds the platform's backend in `backend_rel`; reads its commit when it
+    /// is a git tree.
+    pub fn open(root: &Path, backend_rel: &str) -> Result<Checkout, StepError> {
         let root = root.canonicalize().map_err(|e| {
             StepError::new(
                 Phase::Checkout,
                 format!("{} is not a checkout of the platform: {e}", root.display()),
             )
         })?;
-        let backend = root.join(BACKEND_DIR);
+        let backend_rel = backend_rel.trim_end_matches('/');
+        let backend = root.join(backend_rel);
         for f in REQUIRED {
             if !backend.join(f).is_file() {
                 return Err(StepError::new(
                     Phase::Checkout,
                     format!(
-                        "{} is not a checkout of the platform: {BACKEND_DIR}/{f} is missing",
+                        "{} is not a checkout of the platform: {backend_rel}/{f} is missing",
                         root.display()
                     ),
                 ));

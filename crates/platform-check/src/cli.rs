@@ -49,6 +49,9 @@ pub struct RunArgs {
     /// A checkout of the platform (nerdsane/deep-sci-fi or a fork).
     #[arg(long, env = "PLATFORM", required_unless_present_any = ["start_cmd", "target"])]
     pub platform: Option<PathBuf>,
+    /// The backend's directory inside the checkout.
+    #[arg(long, default_value = crate::checkout::BACKEND_DIR)]
+    pub backend: String,
     /// With --platform: use this database instead of starting a private one (CI's service).
     #[arg(long, requires = "platform")]
     pub database_url: Option<String>,
@@ -102,6 +105,12 @@ pub struct RunArgs {
     /// dst-sim known-violations file (default: the checkout's dst-known.toml when present).
     #[arg(long)]
     pub dst_known: Option<PathBuf>,
+    /// dst-sim --strict: its coverage warnings become a finding.
+    #[arg(long)]
+    pub strict: bool,
+    /// Where dst-sim's JUnit goes (default: <out>/dst-junit.xml).
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
     /// Schemathesis time budget, seconds.
     #[arg(long, default_value_t = 300)]
     pub st_budget: u64,
@@ -177,6 +186,7 @@ fn options(a: &RunArgs) -> Options {
     let subject = match (&a.platform, &a.start_cmd, &a.target) {
         (Some(p), _, _) => Subject::Checkout {
             path: p.clone(),
+            backend: a.backend.clone(),
             database_url: a.database_url.clone(),
         },
         (None, Some(c), _) => Subject::Command(c.clone()),
@@ -201,6 +211,8 @@ fn options(a: &RunArgs) -> Options {
             jobs: a.jobs,
             shard: a.shard.clone(),
             known: a.dst_known.clone(),
+            strict: a.strict,
+            junit: a.junit.clone(),
         }),
         schemathesis: (!a.skip.contains(&Skip::Schemathesis)).then(|| StOptions {
             st: cache.join("tools/bin/st"),

@@ -21,6 +21,10 @@ pub struct DstOptions {
     /// `K/N`: one shard of the seed range (CI's matrix).
     pub shard: Option<String>,
     pub known: Option<PathBuf>,
+    /// dst-sim --strict: coverage warnings (a rule that never fired...) fail the run.
+    pub strict: bool,
+    /// Where dst-sim writes its JUnit (default: the report directory).
+    pub junit: Option<PathBuf>,
 }
 
 /// What one dst-sim run left: its findings, its exit code and where its files are.
@@ -50,7 +54,11 @@ pub fn run(
         .arg("--out")
         .arg(out_dir.join("dst-out"))
         .arg("--junit")
-        .arg(out_dir.join("dst-junit.xml"))
+        .arg(
+            opts.junit
+                .clone()
+                .unwrap_or_else(|| out_dir.join("dst-junit.xml")),
+        )
         // The key goes in the environment, never on a command line others can read.
         .env("DSF_ADMIN_KEY", admin_key);
     if let Some(s) = &opts.shard {
@@ -58,6 +66,9 @@ pub fn run(
     }
     if let Some(k) = &opts.known {
         c.arg("--known").arg(k);
+    }
+    if opts.strict {
+        c.arg("--strict");
     }
     let mut g = Group::spawn_split(
         Phase::Dst,
@@ -79,7 +90,12 @@ pub fn run(
     let summary = extract_json(&text).ok_or_else(|| {
         StepError::new(Phase::Dst, "dst-sim printed no --json summary").with_log(log)
     })?;
-    let findings = findings(&summary);
+    let mut findings = findings(&summary);
+    if code == 1 && findings.is_empty() {
+        // Exit 1 without a violation: --strict's coverage warnings. They are a finding too, or
+        // the flag would be silently ignored.
+        findings.push(coverage_finding(&summary));
+    }
     let seeds_run = summary["seeds"].as_array().map_or(0, |a| a.len());
     let detail = format!(
         "{seeds_run} seeds, {} violation class(es), exit {code}",
@@ -94,6 +110,29 @@ pub fn run(
         },
         detail,
     ))
+}
+
+/// dst-sim's coverage warnings (under --strict) as one finding.
+pub fn coverage_finding(summary: &Value) -> Finding {
+    let warnings: Vec<String> = summary["warnings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|w| w.as_str().map(str::to_string))
+        .collect();
+    Finding {
+        tool: Tool::Dst,
+        id: "dst:coverage".into(),
+        title: "coverage below --strict".into(),
+        code: "coverage".into(),
+        severity: Severity::Medium,
+        operations: Vec::new(),
+        count: warnings.len().max(1) as u64,
+        examples: warnings.iter().take(10).cloned().collect(),
+        detail: warnings.join("\n"),
+        reproduce: String::new(),
+        known: false,
+    }
 }
 
 /// The summary object in dst-sim's output: the last top-level `{ ... }` block that parses (the
@@ -167,6 +206,14 @@ mod tests {
         assert_eq!(g.detail, "world id null");
         assert!(!g.known);
         assert!(f.iter().find(|x| x.id == "dst:no_5xx").unwrap().known);
+    }
+
+    #[test]
+    fn strict_coverage_warnings_become_one_finding() {
+        let f = coverage_finding(&json!({"warnings": ["rule claim never fired", "ratio low"]}));
+        assert_eq!(f.id, "dst:coverage");
+        assert_eq!(f.count, 2);
+        assert_eq!(f.detail, "rule claim never fired\nratio low");
     }
 
     #[test]

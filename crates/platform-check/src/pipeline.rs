@@ -22,6 +22,8 @@ pub enum Subject {
     /// A checkout of the platform: database, venv, migrations, admin key, uvicorn.
     Checkout {
         path: PathBuf,
+        /// The backend's directory inside the checkout.
+        backend: String,
         /// Use this database (CI's service container) instead of a private one.
         database_url: Option<String>,
     },
@@ -285,8 +287,8 @@ pub fn run(o: &Options) -> Report {
 
 fn run_inner(o: &Options, p: &mut Progress, rep: &mut Report) -> Result<Vec<Finding>, StepError> {
     let checkout = match &o.subject {
-        Subject::Checkout { path, .. } => Some(p.run(Phase::Checkout, || {
-            Checkout::open(path).map(|c| {
+        Subject::Checkout { path, backend, .. } => Some(p.run(Phase::Checkout, || {
+            Checkout::open(path, backend).map(|c| {
                 let d = format!("{} at {}", c.root.display(), c.short_commit());
                 (c, d)
             })
