@@ -59,6 +59,7 @@ pub fn check<'a>(
     let mut c = Checker {
         m,
         prog,
+        lazy: selectinload::LazyCtx::new(prog, facts),
         facts,
         settings,
         rules: rules.iter().copied().collect(),
@@ -92,6 +93,8 @@ pub(crate) struct Checker<'a> {
     m: &'a Module,
     /// Every scanned file, to follow an endpoint into the helpers it calls.
     prog: &'a Program<'a>,
+    /// `selectinload`'s helper summaries, shared by the file's endpoints.
+    lazy: selectinload::LazyCtx<'a, 'a>,
     facts: &'a Facts,
     settings: &'a Settings,
     rules: HashSet<Rule>,

@@ -16,7 +16,9 @@ mod loads;
 
 use super::{Checker, kwarg};
 use crate::finding::Rule;
-use flow::{Ctx, Flow, Read};
+use flow::{Flow, Read};
+
+pub(super) use flow::Ctx as LazyCtx;
 use ruff_python_ast::visitor::Visitor;
 use ruff_python_ast::{self as ast, Expr};
 use std::collections::HashSet;
@@ -119,8 +121,7 @@ impl<'a> Checker<'a> {
             .or(f.returns.as_deref())
             .and_then(schema_name)
             .filter(|s| self.facts.schema_fields(s).is_some());
-        let ctx = Ctx::new(self.prog, self.facts);
-        let mut flow = Flow::new(&ctx, module, schema);
+        let mut flow = Flow::new(&self.lazy, module, schema);
         let p = &f.parameters;
         for param in p.posonlyargs.iter().chain(&p.args).chain(&p.kwonlyargs) {
             if let Some(v) = flow.param_annotation(param) {
