@@ -105,6 +105,9 @@ pub struct RunArgs {
     /// dst-sim known-violations file (default: the checkout's dst-known.toml when present).
     #[arg(long)]
     pub dst_known: Option<PathBuf>,
+    /// dst-sim shrink iterations per failing seed (each replays against the live app).
+    #[arg(long, default_value_t = 20)]
+    pub shrink_iters: usize,
     /// dst-sim --strict: its coverage warnings become a finding.
     #[arg(long)]
     pub strict: bool,
@@ -212,6 +215,7 @@ fn options(a: &RunArgs) -> Options {
             shard: a.shard.clone(),
             known: a.dst_known.clone(),
             strict: a.strict,
+            shrink_iters: a.shrink_iters,
             junit: a.junit.clone(),
         }),
         schemathesis: (!a.skip.contains(&Skip::Schemathesis)).then(|| StOptions {

@@ -25,6 +25,9 @@ pub struct DstOptions {
     pub strict: bool,
     /// Where dst-sim writes its JUnit (default: the report directory).
     pub junit: Option<PathBuf>,
+    /// Shrink iterations per failing seed: each replays a trace against the live app, so on the
+    /// real platform (tens of steps per second) dst-sim's default of 200 dominates the run.
+    pub shrink_iters: usize,
 }
 
 /// What one dst-sim run left: its findings, its exit code and where its files are.
@@ -51,6 +54,7 @@ pub fn run(
         .args(["--seeds", &opts.seeds])
         .args(["--steps", &opts.steps.to_string()])
         .args(["--jobs", &opts.jobs.to_string()])
+        .args(["--shrink-iters", &opts.shrink_iters.to_string()])
         .arg("--out")
         .arg(out_dir.join("dst-out"))
         .arg("--junit")

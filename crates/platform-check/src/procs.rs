@@ -41,8 +41,18 @@ fn stop_group(pgid: i32, first: Signal, grace: Duration, mut leader: Option<&mut
     }
     let t = Instant::now();
     while t.elapsed() < grace {
-        if let Some(c) = leader.as_deref_mut() {
-            let _ = c.try_wait();
+        match leader.as_deref_mut() {
+            Some(c) => {
+                let _ = c.try_wait();
+            }
+            // The signal handler has no Child: reap the leader by pid so its zombie does not
+            // keep the group "alive" for the whole grace period.
+            None => {
+                let _ = rustix::process::waitpid(
+                    Pid::from_raw(pgid),
+                    rustix::process::WaitOptions::NOHANG,
+                );
+            }
         }
         let alive = Pid::from_raw(pgid)
             .is_some_and(|p| rustix::process::test_kill_process_group(p).is_ok());
