@@ -7,6 +7,7 @@ use crate::{
 };
 use serde_json::json;
 
+/// A valid proposal body named `name` (for tests).
 pub fn proposal(name: &str) -> NewProposal {
     NewProposal {
         name: name.chars().take(50).collect(),
@@ -22,6 +23,7 @@ pub fn proposal(name: &str) -> NewProposal {
     }
 }
 
+/// A valid critical-review item with this description (for tests).
 pub fn review_item(description: &str) -> ReviewItemInput {
     ReviewItemInput {
         category: "causal_gap".into(),
@@ -30,6 +32,7 @@ pub fn review_item(description: &str) -> ReviewItemInput {
     }
 }
 
+/// A valid region body named `name` (for tests).
 pub fn region(name: &str) -> NewRegion {
     NewRegion {
         name: name.into(),
@@ -41,6 +44,7 @@ pub fn region(name: &str) -> NewRegion {
     }
 }
 
+/// A valid dweller body from `region` (for tests).
 pub fn dweller(name: &str, region: &str) -> NewDweller {
     NewDweller {
         name: name.into(),
@@ -58,6 +62,7 @@ pub fn dweller(name: &str, region: &str) -> NewDweller {
     }
 }
 
+/// A valid feedback body with this title (for tests).
 pub fn feedback(title: &str) -> NewFeedback {
     NewFeedback {
         category: "api_bug".into(),

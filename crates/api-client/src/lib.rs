@@ -11,6 +11,8 @@
 //! - [`vocab`]: the platform's closed vocabularies (feedback category, priority and status, review
 //!   content types) as enums with their wire strings.
 
+#![warn(missing_docs)]
+
 pub mod fixtures;
 pub mod github;
 pub mod logfire;

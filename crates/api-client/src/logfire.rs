@@ -51,26 +51,48 @@ pub fn mcp_url_for_token(token: &str) -> String {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why a Logfire read token could not be used. Never contains the token.
 pub enum TokenError {
     #[error("cannot read the Logfire token file {path}: {source}")]
+    /// The file exists but could not be read.
     Read {
+        /// The file.
         path: PathBuf,
+        /// What the OS said.
         source: std::io::Error,
     },
     #[error(
         "the Logfire token file {path} can be read by group or others (mode {mode:04o}); run `chmod 600 {path}` and try again"
     )]
-    TooOpen { path: PathBuf, mode: u32 },
+    /// Group or others may read the file.
+    TooOpen {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// A directory, FIFO, symlink, … where the token file belongs.
     #[error("the Logfire token file {path} is not a regular file")]
-    NotAFile { path: PathBuf },
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+    },
+    /// Empty, several lines, or characters no token has.
     #[error("the Logfire token {origin} is not a token ({why})")]
-    Invalid { origin: String, why: &'static str },
+    Invalid {
+        /// Where it came from (the variable or the file), never the token.
+        origin: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
 }
 
 /// Where the token came from (never the token itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenSource {
+    /// `$LOGFIRE_READ_TOKEN`.
     Env,
+    /// The token file at this path.
     File(PathBuf),
 }
 
@@ -152,14 +174,18 @@ pub fn resolve_token(project_root: &Path) -> Result<Option<(String, TokenSource)
 }
 
 #[derive(Clone)]
+/// How to reach Logfire's query API.
 pub struct LogfireConfig {
     /// `None`: derived from the token's region.
     pub base_url: Option<String>,
+    /// The read token (never printed).
     pub token: String,
+    /// Per request.
     pub timeout: Duration,
 }
 
 impl LogfireConfig {
+    /// With the defaults (30 s timeout; see the fields).
     pub fn new(token: impl Into<String>) -> Self {
         LogfireConfig {
             base_url: None,
@@ -180,24 +206,57 @@ impl std::fmt::Debug for LogfireConfig {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why a Logfire query failed. Never contains the token.
 pub enum LogfireError {
     #[error("Logfire configuration: {0}")]
+    /// The client could not be built.
     Config(String),
     #[error(
         "Logfire rejected the read token (HTTP {status}): check LOGFIRE_READ_TOKEN / .claude/logfire-token and that it is a read token of this project and region"
     )]
-    Auth { status: u16 },
+    /// The token was refused.
+    Auth {
+        /// 401 or 403.
+        status: u16,
+    },
+    /// The query was refused (bad SQL, unknown column): 400 or 422.
     #[error("Logfire could not run the query (HTTP {status}): {message}")]
-    Query { status: u16, message: String },
+    Query {
+        /// The HTTP status.
+        status: u16,
+        /// Logfire's message, shortened.
+        message: String,
+    },
+    /// 429.
     #[error("Logfire rate limit hit (HTTP 429){}", .retry_after.map(|s| format!("; retry after {s}s")).unwrap_or_default())]
-    RateLimited { retry_after: Option<u64> },
+    RateLimited {
+        /// `Retry-After` in seconds, when sent.
+        retry_after: Option<u64>,
+    },
+    /// Any other non-success status.
     #[error("Logfire answered HTTP {status}: {message}")]
-    Http { status: u16, message: String },
+    Http {
+        /// The HTTP status.
+        status: u16,
+        /// Logfire's message, shortened.
+        message: String,
+    },
+    /// No answer within the configured timeout.
     #[error("Logfire did not answer within {secs}s")]
-    Timeout { secs: u64 },
+    Timeout {
+        /// The timeout.
+        secs: u64,
+    },
+    /// No HTTP answer at all (DNS, TLS, refused connection).
     #[error("cannot reach Logfire at {base_url}: {reason}")]
-    Connect { base_url: String, reason: String },
+    Connect {
+        /// The base URL that was tried.
+        base_url: String,
+        /// What the transport said.
+        reason: String,
+    },
     #[error("Logfire's answer is not what we expected: {0}")]
+    /// The answer is not the expected JSON.
     Decode(String),
 }
 
@@ -217,21 +276,27 @@ impl LogfireError {
 /// The body of `POST /v2/query`.
 #[derive(Debug, Clone, Serialize)]
 pub struct QueryRequest {
+    /// The SQL (Logfire's `records` table).
     pub sql: String,
     /// ISO-8601 with a zone (required by the API).
     pub min_timestamp: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// End of the window (ISO-8601 with a zone).
     pub max_timestamp: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Row cap.
     pub limit: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Only rows of these environments.
     pub deployment_environment: Option<Vec<String>>,
 }
 
 /// Row-oriented results.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryRows {
+    /// Column names, in order.
     pub columns: Vec<String>,
+    /// One map per row.
     pub rows: Vec<Map<String, Value>>,
 }
 
@@ -254,6 +319,7 @@ impl std::fmt::Debug for Logfire {
 }
 
 impl Logfire {
+    /// With the defaults (30 s timeout; see the fields).
     pub fn new(cfg: LogfireConfig) -> Result<Self, LogfireError> {
         let token = validate_token(cfg.token.trim(), "given")
             .map_err(|e| LogfireError::Config(e.to_string()))?;
@@ -281,6 +347,7 @@ impl Logfire {
         })
     }
 
+    /// The base URL in use.
     pub fn base_url(&self) -> &str {
         &self.base_url
     }

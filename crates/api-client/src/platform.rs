@@ -9,13 +9,18 @@ use std::time::{Duration, Instant};
 pub use reqwest::Method;
 
 #[derive(Clone)]
+/// How to reach the platform: base URL, the agent's API key, per-request timeout.
 pub struct ClientConfig {
+    /// Scheme, host and optional path prefix, e.g. `http://127.0.0.1:8000`.
     pub base_url: String,
+    /// Sent as `X-API-Key`; `None` for anonymous calls.
     pub api_key: Option<String>,
+    /// Per request.
     pub timeout: Duration,
 }
 
 impl ClientConfig {
+    /// With the defaults (30 s timeout; see the fields).
     pub fn new(base_url: impl Into<String>) -> Self {
         ClientConfig {
             base_url: base_url.into(),
@@ -40,6 +45,7 @@ impl std::fmt::Debug for ClientConfig {
 pub struct ErrorBody {
     /// `detail.error`, or the top-level `error` (422, 429, 500 shapes), or a string `detail`.
     pub error: Option<String>,
+    /// `detail.how_to_fix`: the platform's advice.
     pub how_to_fix: Option<String>,
     /// 422 validation details: (field, message).
     pub validation: Vec<(String, String)>,
@@ -48,6 +54,7 @@ pub struct ErrorBody {
 }
 
 impl ErrorBody {
+    /// Parses the platform's error shapes (`detail.error`, top-level `error`, string `detail`, 422 lists).
     pub fn parse(body: &Value) -> Self {
         let detail = body.get("detail");
         let error = detail
@@ -93,29 +100,50 @@ impl ErrorBody {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why a platform call failed. Never contains the API key.
 pub enum ApiError {
     #[error("{method} {path} → HTTP {status}: {}", body.error.as_deref().unwrap_or("(no error message)"))]
+    /// The platform answered with a status ≥ 400.
     Http {
+        /// HTTP method.
         method: String,
+        /// Path and query.
         path: String,
+        /// The HTTP status.
         status: u16,
+        /// The platform's error body, parsed.
         body: Box<ErrorBody>,
     },
     #[error("{method} {path} timed out after {timeout:?}")]
+    /// No answer within the configured timeout.
     Timeout {
+        /// HTTP method.
         method: String,
+        /// Path and query.
         path: String,
+        /// The timeout.
         timeout: Duration,
     },
+    /// No HTTP answer at all (DNS, refused connection, reset).
     #[error("cannot reach {base_url}: {message}")]
-    Connect { base_url: String, message: String },
+    Connect {
+        /// The platform's base URL.
+        base_url: String,
+        /// What the transport said.
+        message: String,
+    },
     #[error("{method} {path}: unexpected response: {message}")]
+    /// The answer is not the expected JSON (names the missing field).
     Decode {
+        /// HTTP method.
         method: String,
+        /// Path and query.
         path: String,
+        /// What did not match.
         message: String,
     },
     #[error("invalid client configuration: {0}")]
+    /// The client could not be built (bad base URL, bad key characters).
     Config(String),
 }
 
@@ -132,17 +160,25 @@ impl ApiError {
 /// One request and what came back, as an [`Observer`] sees it. Headers (and so the key) are not included.
 #[derive(Debug, Clone)]
 pub struct Exchange {
+    /// HTTP method.
     pub method: String,
+    /// Path and query, as sent.
     pub path: String,
+    /// The JSON body sent (when the observer wants bodies).
     pub request_body: Option<Value>,
     /// `None` when no response arrived (timeout, connection error).
     pub status: Option<u16>,
+    /// The JSON answer (when the observer wants bodies).
     pub response_body: Option<Value>,
+    /// The transport error, when no response arrived.
     pub error: Option<String>,
+    /// From send to the whole body read.
     pub elapsed: Duration,
 }
 
+/// Sees every request/response pair the client makes (dst-sim records traces with it).
 pub trait Observer: Send + Sync {
+    /// Called once per request, after its response (or failure).
     fn on_exchange(&self, ex: &Exchange);
     /// Whether `on_exchange` needs the request and response bodies (copying them costs time).
     fn wants_bodies(&self) -> bool {
@@ -153,15 +189,18 @@ pub trait Observer: Send + Sync {
 /// A response of any status.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawResponse {
+    /// The HTTP status.
     pub status: u16,
     /// The server answered with `x-idempotent-replay: true` (a stored response, handler not re-run).
     pub replayed: bool,
     /// Parsed JSON; `Null` when the body is empty or not JSON.
     pub body: Value,
+    /// The body as text.
     pub text: String,
 }
 
 #[derive(Clone)]
+/// The platform client: one connection pool, one optional API key; cheap to clone.
 pub struct Client {
     http: reqwest::Client,
     base_url: String,
@@ -185,6 +224,7 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
+    /// With the defaults (30 s timeout; see the fields).
     pub fn new(cfg: ClientConfig) -> Result<Self, ApiError> {
         let base = cfg.base_url.trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
@@ -215,6 +255,7 @@ impl Client {
         })
     }
 
+    /// The base URL in use.
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
@@ -252,6 +293,7 @@ impl Client {
         c
     }
 
+    /// The same client reporting every exchange to `obs`.
     pub fn with_observer(self, obs: Arc<dyn Observer>) -> Self {
         Client {
             observer: Some(obs),

@@ -10,13 +10,18 @@ use serde::{Deserialize, Serialize};
 /// One workflow run, as far as verify-deployment needs it. Unknown fields are ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkflowRun {
+    /// The run's id.
     pub id: u64,
     #[serde(default)]
+    /// The workflow's name.
     pub name: Option<String>,
     #[serde(default)]
+    /// The workflow a re-run shares with the run it repeats.
     pub workflow_id: Option<u64>,
+    /// The commit the run is for.
     pub head_sha: String,
     #[serde(default)]
+    /// The branch it ran on.
     pub head_branch: Option<String>,
     /// `push`, `pull_request`, `workflow_dispatch`, …
     #[serde(default)]
@@ -29,8 +34,10 @@ pub struct WorkflowRun {
     #[serde(default)]
     pub conclusion: Option<String>,
     #[serde(default)]
+    /// The run's page.
     pub html_url: Option<String>,
     #[serde(default)]
+    /// 1 for the first attempt, more for re-runs.
     pub run_attempt: Option<u32>,
     /// RFC 3339, e.g. `2026-11-24T01:02:03Z`.
     #[serde(default)]

@@ -13,31 +13,41 @@ use serde_json::Value;
 /// A user as GitHub reports it on issues and comments.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GitHubUser {
+    /// The login name.
     pub login: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A label on an issue.
 pub struct IssueLabel {
+    /// The label's name.
     pub name: String,
 }
 
 /// One issue (or pull request, when `pull_request` is present). Unknown fields are ignored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Issue {
+    /// The issue number.
     pub number: u64,
+    /// Title.
     pub title: String,
     #[serde(default)]
+    /// Body text.
     pub body: Option<String>,
     /// `open` or `closed`.
     #[serde(default)]
     pub state: String,
     #[serde(default)]
+    /// Its page on GitHub.
     pub html_url: Option<String>,
     #[serde(default)]
+    /// Its labels.
     pub labels: Vec<IssueLabel>,
     #[serde(default)]
+    /// Who wrote it.
     pub user: Option<GitHubUser>,
     #[serde(default)]
+    /// When it was created (as sent).
     pub created_at: Option<String>,
     /// Present only on pull requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,35 +55,45 @@ pub struct Issue {
 }
 
 impl Issue {
+    /// GitHub lists pull requests among issues; true for those.
     pub fn is_pull_request(&self) -> bool {
         self.pull_request.is_some()
     }
 
+    /// True when the issue carries the label `name`.
     pub fn has_label(&self, name: &str) -> bool {
         self.labels
             .iter()
             .any(|l| l.name.eq_ignore_ascii_case(name))
     }
 
+    /// The author's login, if GitHub names one.
     pub fn author(&self) -> Option<&str> {
         self.user.as_ref().map(|u| u.login.as_str())
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A comment on an issue.
 pub struct IssueComment {
+    /// The id.
     pub id: u64,
     #[serde(default)]
+    /// Body text.
     pub body: Option<String>,
     #[serde(default)]
+    /// Its page on GitHub.
     pub html_url: Option<String>,
     #[serde(default)]
+    /// Who wrote it.
     pub user: Option<GitHubUser>,
     #[serde(default)]
+    /// When it was created (as sent).
     pub created_at: Option<String>,
 }
 
 impl IssueComment {
+    /// The author's login, if GitHub names one.
     pub fn author(&self) -> Option<&str> {
         self.user.as_ref().map(|u| u.login.as_str())
     }
@@ -82,9 +102,12 @@ impl IssueComment {
 /// Body of `POST /repos/{o}/{r}/issues`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct NewIssue {
+    /// The title.
     pub title: String,
+    /// Markdown body.
     pub body: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Label names (created by GitHub if missing).
     pub labels: Vec<String>,
 }
 
@@ -92,8 +115,10 @@ pub struct NewIssue {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct IssueUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// New title; `None` keeps it.
     pub title: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// New body; `None` keeps it.
     pub body: Option<String>,
     /// `open` or `closed`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -146,11 +171,13 @@ impl GitHub {
         Ok(all.into_iter().filter(|i| !i.is_pull_request()).collect())
     }
 
+    /// One issue.
     pub async fn get_issue(&self, repo: &RepoSlug, number: u64) -> Result<Issue, GitHubError> {
         self.get(&format!("{}/issues/{number}", repo_path(repo)))
             .await
     }
 
+    /// Opens an issue.
     pub async fn create_issue(
         &self,
         repo: &RepoSlug,
@@ -160,6 +187,7 @@ impl GitHub {
             .await
     }
 
+    /// Changes an issue's title and/or body.
     pub async fn update_issue(
         &self,
         repo: &RepoSlug,
@@ -183,6 +211,7 @@ impl GitHub {
         .await
     }
 
+    /// Comments on an issue.
     pub async fn create_comment(
         &self,
         repo: &RepoSlug,

@@ -27,7 +27,9 @@ pub const API_VERSION: &str = "2022-11-28";
 /// `owner/name` of a repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepoSlug {
+    /// The owner (user or organisation).
     pub owner: String,
+    /// The repository's name.
     pub name: String,
 }
 
@@ -92,9 +94,13 @@ pub fn token_from_env() -> Option<String> {
 }
 
 #[derive(Clone)]
+/// How to reach GitHub's REST API.
 pub struct GitHubConfig {
+    /// `https://api.github.com` or an Enterprise/test server.
     pub api_base: String,
+    /// Sent as a Bearer token; `None` for anonymous calls.
     pub token: Option<String>,
+    /// Per request.
     pub timeout: Duration,
     /// Most pages a list call follows (100 items each).
     pub max_pages: usize,
@@ -114,6 +120,7 @@ impl GitHubConfig {
         }
     }
 
+    /// With the defaults (30 s timeout; see the fields).
     pub fn new(api_base: impl Into<String>, token: Option<String>) -> Self {
         GitHubConfig {
             api_base: api_base.into(),
@@ -136,43 +143,73 @@ impl std::fmt::Debug for GitHubConfig {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why a GitHub call failed. Never contains the token.
 pub enum GitHubError {
     #[error("GitHub configuration: {0}")]
+    /// The client could not be built.
     Config(String),
     #[error(
         "GitHub rejected the token on {method} {path} (HTTP {status}): check GITHUB_TOKEN / GH_TOKEN and its permissions"
     )]
+    /// 401/403 without rate-limit headers: the token is wrong or lacks permission.
     Auth {
+        /// HTTP method.
         method: String,
+        /// Path and query.
         path: String,
+        /// The HTTP status.
         status: u16,
     },
     #[error("GitHub rate limit hit on {method} {path} (HTTP {status}){}", reset_hint(*.reset_epoch))]
+    /// 403/429 with the rate limit exhausted.
     RateLimited {
+        /// HTTP method.
         method: String,
+        /// Path and query.
         path: String,
+        /// The HTTP status.
         status: u16,
+        /// When the limit resets (Unix seconds).
         reset_epoch: Option<u64>,
     },
     #[error("GitHub answered HTTP {status} to {method} {path}: {message}")]
+    /// Any other non-success status.
     Http {
+        /// HTTP method.
         method: String,
+        /// Path and query.
         path: String,
+        /// The HTTP status.
         status: u16,
+        /// What went wrong, as the service said.
         message: String,
     },
     #[error("GitHub did not answer {method} {path} within {secs}s")]
+    /// No answer within the configured timeout.
     Timeout {
+        /// HTTP method.
         method: String,
+        /// Path and query.
         path: String,
+        /// The timeout in seconds.
         secs: u64,
     },
+    /// No HTTP answer at all (DNS, TLS, refused connection).
     #[error("cannot reach GitHub at {api_base}: {reason}")]
-    Connect { api_base: String, reason: String },
+    Connect {
+        /// The REST base that was tried.
+        api_base: String,
+        /// What the transport said.
+        reason: String,
+    },
     #[error("GitHub's answer to {method} {path} is not what we expected: {reason}")]
+    /// The answer is not the expected JSON.
     Decode {
+        /// HTTP method.
         method: String,
+        /// Path and query.
         path: String,
+        /// What went wrong.
         reason: String,
     },
 }
@@ -222,6 +259,7 @@ struct Page {
 }
 
 impl GitHub {
+    /// With the defaults (30 s timeout; see the fields).
     pub fn new(config: GitHubConfig) -> Result<Self, GitHubError> {
         let base = config.api_base.trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
@@ -243,10 +281,12 @@ impl GitHub {
         })
     }
 
+    /// The REST base URL in use.
     pub fn api_base(&self) -> &str {
         &self.api_base
     }
 
+    /// True when requests carry a token.
     pub fn has_token(&self) -> bool {
         self.token.is_some()
     }
