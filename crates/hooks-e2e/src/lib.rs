@@ -22,11 +22,9 @@ pub fn collect_strings(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// The text a request adds after the model's last turn: everything in the messages that follow the
-/// last assistant message, except the raw tool output inside `tool_result` blocks. That is where the
-/// client puts hook feedback (PostToolUse context next to the tool result, a Stop hook's reason as
-/// the next instruction), whichever role or block type a given client version uses for it.
-pub fn input_since_last_assistant(request_body: &Value) -> String {
+/// The messages of a Messages-API request after its last assistant message (all of them when
+/// there is none).
+fn messages_since_last_assistant(request_body: &Value) -> &[Value] {
     let messages = request_body["messages"]
         .as_array()
         .map(Vec::as_slice)
@@ -35,8 +33,16 @@ pub fn input_since_last_assistant(request_body: &Value) -> String {
         .iter()
         .rposition(|m| m["role"] == "assistant")
         .map_or(0, |i| i + 1);
+    &messages[start..]
+}
+
+/// The text a request adds after the model's last turn: everything in the messages that follow the
+/// last assistant message, except the raw tool output inside `tool_result` blocks. That is where the
+/// client puts hook feedback (PostToolUse context next to the tool result, a Stop hook's reason as
+/// the next instruction), whichever role or block type a given client version uses for it.
+pub fn input_since_last_assistant(request_body: &Value) -> String {
     let mut out = Vec::new();
-    for m in &messages[start..] {
+    for m in messages_since_last_assistant(request_body) {
         match &m["content"] {
             Value::Array(blocks) => {
                 for b in blocks {
@@ -53,16 +59,8 @@ pub fn input_since_last_assistant(request_body: &Value) -> String {
 
 /// The `tool_result` blocks of the messages after the last assistant message: (tool_use_id, text).
 pub fn tool_results_since_last_assistant(request_body: &Value) -> Vec<(String, String)> {
-    let messages = request_body["messages"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    let start = messages
-        .iter()
-        .rposition(|m| m["role"] == "assistant")
-        .map_or(0, |i| i + 1);
     let mut out = Vec::new();
-    for m in &messages[start..] {
+    for m in messages_since_last_assistant(request_body) {
         if let Value::Array(blocks) = &m["content"] {
             for b in blocks.iter().filter(|b| b["type"] == "tool_result") {
                 let mut texts = Vec::new();
