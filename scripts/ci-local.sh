@@ -7,6 +7,7 @@
 # The Postgres service container is replaced by the local PostgreSQL+pgvector `platform-check
 # postgres` runs (a fresh database per job); actions/* steps get local stand-ins (scripts/ci-local.py
 # says which, as it goes); steps that need GitHub itself are skipped and listed at the end.
+# CI_LOCAL_BIN=<dir> uses binaries already built instead of building them.
 # A local run is shorter than CI's: CI_LOCAL_DST_SEEDS (default 0..8), CI_LOCAL_DST_STEPS (100) and
 # CI_LOCAL_ST_BUDGET (60 s) replace DST_SEEDS, DST_STEPS and the Schemathesis budget; printed below.
 # Exit 0 when every job that ran succeeded, 1 otherwise, 2 on bad usage.
@@ -36,11 +37,16 @@ if [ ! -x "$TOOLS_PY" ]; then
 fi
 echo "ci-local: state in $STATE" >&2
 
-echo "ci-local: building dst-sim, slop-detectors and platform-check (dev profile)" >&2
-(cd "$ROOT" && cargo build -q -p dst-sim -p slop-detectors -p platform-check)
-TARGET=$(cd "$ROOT" && cargo metadata -q --format-version 1 --no-deps \
-  | "$TOOLS_PY" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-BIN="$TARGET/debug"
+# CI_LOCAL_BIN: a directory with already-built dst-sim, slop-detectors and platform-check.
+if [ -n "${CI_LOCAL_BIN:-}" ]; then
+  BIN=$CI_LOCAL_BIN
+else
+  echo "ci-local: building dst-sim, slop-detectors and platform-check (dev profile)" >&2
+  (cd "$ROOT" && cargo build -q -p dst-sim -p slop-detectors -p platform-check)
+  TARGET=$(cd "$ROOT" && cargo metadata -q --format-version 1 --no-deps \
+    | "$TOOLS_PY" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+  BIN="$TARGET/debug"
+fi
 
 # The workspace a job sees: a clone of the checkout (its committed state, like actions/checkout).
 if git -C "$CHECKOUT" rev-parse --git-dir >/dev/null 2>&1; then
