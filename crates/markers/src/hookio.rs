@@ -57,13 +57,13 @@ pub fn hook_main(
             "--version" | "-V" => println!("{name} {version}"),
             _ => println!("{help}"),
         }
-        return std::process::ExitCode::SUCCESS;
+        return crate::ExitStatus::Pass.into();
     }
     let input = match read_stdin_limited(std::io::stdin().lock()) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("{name}: cannot read stdin: {e}");
-            return std::process::ExitCode::SUCCESS;
+            return crate::ExitStatus::Pass.into();
         }
     };
     let out = decide(&input);
@@ -73,7 +73,7 @@ pub fn hook_main(
     if let Some(json) = out.stdout {
         let _ = writeln!(std::io::stdout().lock(), "{json}");
     }
-    std::process::ExitCode::SUCCESS
+    crate::ExitStatus::Pass.into()
 }
 
 #[cfg(test)]
