@@ -17,6 +17,8 @@ pub struct Program<'a> {
     /// above the import root (`platform.backend.api.feedback`).
     by_last: HashMap<String, Vec<usize>>,
     functions: Vec<HashMap<&'a str, &'a ast::StmtFunctionDef>>,
+    /// Module-level `NAME = value` (the first assignment), per module.
+    constants: Vec<HashMap<&'a str, &'a Expr>>,
     by_rel: HashMap<&'a str, usize>,
 }
 
@@ -33,6 +35,7 @@ impl<'a> Program<'a> {
             by_path: HashMap::new(),
             by_last: HashMap::new(),
             functions: Vec::with_capacity(modules.len()),
+            constants: Vec::with_capacity(modules.len()),
             by_rel: HashMap::new(),
         };
         for (i, m) in modules.iter().enumerate() {
@@ -42,12 +45,29 @@ impl<'a> Program<'a> {
             p.by_path.insert(path, i);
             p.by_rel.insert(m.rel.as_str(), i);
             let mut fns = HashMap::new();
+            let mut consts = HashMap::new();
             for stmt in m.suite() {
-                if let Stmt::FunctionDef(f) = stmt {
-                    fns.insert(f.name.id.as_str(), f);
+                match stmt {
+                    Stmt::FunctionDef(f) => {
+                        fns.insert(f.name.id.as_str(), f);
+                    }
+                    Stmt::Assign(a) => {
+                        for t in &a.targets {
+                            if let Expr::Name(n) = t {
+                                consts.entry(n.id.as_str()).or_insert(&*a.value);
+                            }
+                        }
+                    }
+                    Stmt::AnnAssign(a) => {
+                        if let (Expr::Name(n), Some(v)) = (&*a.target, &a.value) {
+                            consts.entry(n.id.as_str()).or_insert(&**v);
+                        }
+                    }
+                    _ => {}
                 }
             }
             p.functions.push(fns);
+            p.constants.push(consts);
         }
         p
     }
@@ -59,6 +79,11 @@ impl<'a> Program<'a> {
     /// The index of `m` in this program.
     pub fn index_of(&self, m: &Module) -> Option<usize> {
         self.by_rel.get(m.rel.as_str()).copied()
+    }
+
+    /// The value first assigned to a module-level name of module `i`.
+    pub fn constant(&self, i: usize, name: &str) -> Option<&'a Expr> {
+        self.constants[i].get(name).copied()
     }
 
     /// A module-level function of module `i`.

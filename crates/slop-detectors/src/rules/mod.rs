@@ -94,7 +94,7 @@ pub(crate) struct Checker<'a> {
     /// Every scanned file, to follow an endpoint into the helpers it calls.
     prog: &'a Program<'a>,
     /// `selectinload`'s helper summaries, shared by the file's endpoints.
-    lazy: selectinload::LazyCtx<'a, 'a>,
+    lazy: selectinload::LazyCtx<'a>,
     facts: &'a Facts,
     settings: &'a Settings,
     rules: HashSet<Rule>,

@@ -15,10 +15,25 @@ mod flow;
 mod loads;
 
 use super::{Checker, kwarg};
+use crate::facts::Facts;
 use crate::finding::Rule;
+use crate::program::Program;
 use flow::{Flow, Read};
 
-pub(super) use flow::Ctx as LazyCtx;
+/// Per file: helper summaries and each function's loader chains, shared by the file's endpoints.
+pub(super) struct LazyCtx<'a> {
+    flow: flow::Ctx<'a, 'a>,
+    loads: loads::Memo<'a>,
+}
+
+impl<'a> LazyCtx<'a> {
+    pub(super) fn new(prog: &'a Program<'a>, facts: &'a Facts) -> Self {
+        LazyCtx {
+            flow: flow::Ctx::new(prog, facts),
+            loads: loads::Memo::default(),
+        }
+    }
+}
 use ruff_python_ast::visitor::Visitor;
 use ruff_python_ast::{self as ast, Expr};
 use std::collections::HashSet;
@@ -112,7 +127,7 @@ impl<'a> Checker<'a> {
         let Some(module) = self.prog.index_of(self.m) else {
             return;
         };
-        let loaded = loads::collect(self.prog, (module, f));
+        let loaded = loads::collect(self.prog, (module, f), &self.lazy.loads);
         if loaded.everything {
             return;
         }
@@ -121,7 +136,7 @@ impl<'a> Checker<'a> {
             .or(f.returns.as_deref())
             .and_then(schema_name)
             .filter(|s| self.facts.schema_fields(s).is_some());
-        let mut flow = Flow::new(&self.lazy, module, schema);
+        let mut flow = Flow::new(&self.lazy.flow, module, schema);
         let p = &f.parameters;
         for param in p.posonlyargs.iter().chain(&p.args).chain(&p.kwonlyargs) {
             if let Some(v) = flow.param_annotation(param) {

@@ -10,8 +10,10 @@
 use crate::program::{FnRef, Program};
 use crate::source::Module;
 use ruff_python_ast::visitor::{Visitor, walk_expr};
-use ruff_python_ast::{self as ast, Expr, Stmt};
-use std::collections::HashSet;
+use ruff_python_ast::{self as ast, Expr};
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 /// Loader functions/methods that load (or deliberately refuse to load) the relationship they name.
 const LOADING: &[&str] = &[
@@ -137,13 +139,22 @@ fn chains(m: &Module, e: &Expr) -> Option<Vec<Vec<Hop>>> {
     )
 }
 
-/// Collects the loader chains of one function body (and of module constants it names) and the
-/// project functions it reaches.
+/// What one function contributes: its own loader chains (and those of the module constants it
+/// names), and the project functions it reaches.
+#[derive(Default)]
+pub struct Local<'a> {
+    chains: Vec<Vec<Hop>>,
+    everything: bool,
+    reached: Vec<FnRef<'a>>,
+}
+
+/// Each function's [`Local`], computed once per file.
+pub type Memo<'a> = RefCell<HashMap<usize, Rc<Local<'a>>>>;
+
 struct Collector<'p, 'a> {
     prog: &'p Program<'a>,
     module: usize,
-    set: &'p mut LoadSet,
-    reached: Vec<FnRef<'a>>,
+    out: Local<'a>,
     constants: Vec<&'a Expr>,
 }
 
@@ -155,26 +166,26 @@ impl<'a> Visitor<'a> for Collector<'_, 'a> {
                 if let Some(found) = chains(m, e) {
                     for chain in found {
                         if chain.iter().any(|h| h.rel == "*" && h.loads) {
-                            self.set.everything = true;
+                            self.out.everything = true;
                         }
                         if !chain.is_empty() {
-                            self.set.chains.insert(chain);
+                            self.out.chains.push(chain);
                         }
                     }
                 }
                 if let Some(f) = self.prog.resolve(self.module, &c.func) {
-                    self.reached.push(f);
+                    self.out.reached.push(f);
                 }
                 // `Depends(get_world)`: the dependency runs for this endpoint.
                 if m.callee_name(&c.func).as_deref() == Some("Depends")
                     && let Some(dep) = c.arguments.args.first()
                     && let Some(f) = self.prog.resolve(self.module, dep)
                 {
-                    self.reached.push(f);
+                    self.out.reached.push(f);
                 }
             }
             Expr::Name(n) => {
-                if let Some(v) = module_constant(m, n.id.as_str()) {
+                if let Some(v) = self.prog.constant(self.module, n.id.as_str()) {
                     self.constants.push(v);
                 }
             }
@@ -184,48 +195,43 @@ impl<'a> Visitor<'a> for Collector<'_, 'a> {
     }
 }
 
-fn module_constant<'a>(m: &'a Module, name: &str) -> Option<&'a Expr> {
-    m.suite().iter().find_map(|s| match s {
-        Stmt::Assign(a)
-            if a.targets
-                .iter()
-                .any(|t| matches!(t, Expr::Name(n) if n.id.as_str() == name)) =>
-        {
-            Some(&*a.value)
+fn local<'a>(prog: &Program<'a>, (module, def): FnRef<'a>) -> Local<'a> {
+    let mut c = Collector {
+        prog,
+        module,
+        out: Local::default(),
+        constants: Vec::new(),
+    };
+    // Parameters too: `db=Depends(get_db)`, `world: World = Depends(load_world)`.
+    c.visit_parameters(&def.parameters);
+    c.visit_body(&def.body);
+    let mut seen = HashSet::new();
+    while let Some(v) = c.constants.pop() {
+        if seen.insert(v as *const Expr) {
+            c.visit_expr(v);
         }
-        Stmt::AnnAssign(a) if matches!(&*a.target, Expr::Name(n) if n.id.as_str() == name) => {
-            a.value.as_deref()
-        }
-        _ => None,
-    })
+    }
+    c.out
 }
 
 /// Everything `f` (an endpoint) loads, following calls and dependencies transitively.
-pub fn collect(prog: &Program<'_>, f: FnRef<'_>) -> LoadSet {
+pub fn collect<'a>(prog: &Program<'a>, f: FnRef<'a>, memo: &Memo<'a>) -> LoadSet {
     let mut set = LoadSet::default();
-    let mut seen: HashSet<*const ast::StmtFunctionDef> = HashSet::new();
+    let mut seen: HashSet<usize> = HashSet::new();
     let mut todo = vec![f];
-    while let Some((module, def)) = todo.pop() {
-        if !seen.insert(def as *const _) {
+    while let Some(g) = todo.pop() {
+        let id = g.1 as *const ast::StmtFunctionDef as usize;
+        if !seen.insert(id) {
             continue;
         }
-        let mut c = Collector {
-            prog,
-            module,
-            set: &mut set,
-            reached: Vec::new(),
-            constants: Vec::new(),
-        };
-        // Parameters too: `db=Depends(get_db)`, `world: World = Depends(load_world)`.
-        c.visit_parameters(&def.parameters);
-        c.visit_body(&def.body);
-        let mut seen_consts = HashSet::new();
-        while let Some(v) = c.constants.pop() {
-            if seen_consts.insert(v as *const Expr) {
-                c.visit_expr(v);
-            }
-        }
-        todo.extend(c.reached);
+        let l = memo
+            .borrow_mut()
+            .entry(id)
+            .or_insert_with(|| Rc::new(local(prog, g)))
+            .clone();
+        set.everything |= l.everything;
+        set.chains.extend(l.chains.iter().cloned());
+        todo.extend(l.reached.iter().copied());
     }
     set
 }
@@ -238,7 +244,7 @@ mod tests {
         let modules = vec![Module::parse("api/x.py".into(), src.into()).unwrap()];
         let p = Program::new(&modules);
         let f = p.function(0, "endpoint").unwrap();
-        collect(&p, f)
+        collect(&p, f, &Memo::default())
     }
 
     fn path(hops: &[(&str, &str)]) -> Vec<(String, String)> {
