@@ -4,6 +4,7 @@
 //! area live when switched on and absent when off.
 
 use api_client::fixtures::{self, agent};
+use api_client::vocab::ContentType;
 use api_client::{Client, ClientConfig, Method};
 use reference_platform::{Bug, PlatformOptions, RunningPlatform};
 use serde_json::json;
@@ -69,7 +70,11 @@ async fn an_aspect_graduates_into_the_canon_through_two_reviews() {
         .await;
     assert_eq!(status(own.unwrap_err()), Some(403));
     let i1 = ag[1]
-        .post_review("aspect", &a.id, &item("Who pays for the radios?"))
+        .post_review(
+            ContentType::Aspect,
+            &a.id,
+            &item("Who pays for the radios?"),
+        )
         .await
         .unwrap();
     let again = ag[1]
