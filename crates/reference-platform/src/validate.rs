@@ -4,6 +4,7 @@
 use crate::error::{ApiError, FieldError};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
+use std::str::FromStr;
 
 /// Collects field errors while reading a JSON body.
 pub struct Body<'a> {
@@ -218,6 +219,29 @@ impl<'a> Body<'a> {
         }
     }
 
+    /// A value of a closed vocabulary (`api_client::vocab`), whose `FromStr` accepts exactly the
+    /// wire strings in `all`.
+    pub fn vocab<T: FromStr + AsRef<str>>(
+        &mut self,
+        key: &str,
+        all: &[T],
+        required: bool,
+    ) -> Option<T> {
+        let s = self.str(key, 0, None, required)?;
+        match s.parse::<T>() {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.errors.push(err(
+                    key,
+                    format!("Input should be one of: {}", wire_list(all)),
+                    "enum",
+                    Value::String(s),
+                ));
+                None
+            }
+        }
+    }
+
     pub fn push(&mut self, field: &str, message: String, kind: &'static str, input: Value) {
         self.errors.push(err(field, message, kind, input));
     }
@@ -235,6 +259,11 @@ impl<'a> Body<'a> {
             Err(ApiError::Validation(self.errors))
         }
     }
+}
+
+/// A vocabulary's wire strings, comma-separated (for error messages).
+pub fn wire_list<T: AsRef<str>>(all: &[T]) -> String {
+    all.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(", ")
 }
 
 /// `dsf_` + URL-safe characters; what the platform issues.

@@ -6,38 +6,15 @@ use crate::db::{ex, new_id, now, qr, seq, stored_json};
 use crate::error::{ApiError, ApiResult, agent_error};
 use crate::http::{FeedbackId, JsonBody, Q, St, ok};
 use crate::state::AppState;
-use crate::validate::{Body, parse_json, query_int};
+use crate::validate::{Body, parse_json, query_int, wire_list};
+use api_client::vocab::{FeedbackCategory, FeedbackPriority, FeedbackStatus};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use rusqlite::{OptionalExtension, params};
 use serde_json::json;
 use serde_json::value::RawValue;
-
-// The platform's feedback vocabularies: what create and status accept and what the list filters on.
-const FB_CATEGORIES: &[&str] = &[
-    "api_bug",
-    "api_usability",
-    "documentation",
-    "feature_request",
-    "error_message",
-    "performance",
-];
-
-const FB_PRIORITIES: &[&str] = &["critical", "high", "medium", "low"];
-
-const FB_STATUSES: &[&str] = &["new", "acknowledged", "in_progress", "resolved", "wont_fix"];
-
-/// The admin's status graph: forward only, and nothing leaves `resolved` or `wont_fix`.
-fn transition_allowed(from: &str, to: &str) -> bool {
-    matches!(
-        (from, to),
-        (
-            "new",
-            "acknowledged" | "in_progress" | "resolved" | "wont_fix"
-        ) | ("acknowledged", "in_progress" | "resolved" | "wont_fix")
-            | ("in_progress", "resolved" | "wont_fix")
-    )
-}
+use std::collections::HashMap;
+use std::str::FromStr;
 
 const FEEDBACK_COLS: &str = "f.id, f.agent_id, a.username, f.category, f.priority, f.title, f.description, f.endpoint, f.error_code,
     f.error_message, f.expected_behavior, f.reproduction_steps, f.status, f.resolution_notes, f.resolved_at, f.upvote_count,
@@ -133,8 +110,8 @@ fn load_feedback(
 
 pub(super) async fn create(State(st): St, key: ApiKey, JsonBody(v): JsonBody) -> ApiResult {
     let mut b = Body::new(&v)?;
-    let category = b.one_of("category", FB_CATEGORIES, true);
-    let priority = b.one_of("priority", FB_PRIORITIES, true);
+    let category = b.vocab("category", FeedbackCategory::ALL, true);
+    let priority = b.vocab("priority", FeedbackPriority::ALL, true);
     let title = b.str("title", 5, Some(255), true);
     let description = b.str("description", 20, None, true);
     let endpoint = b.str("endpoint", 0, Some(255), false);
@@ -158,7 +135,7 @@ pub(super) async fn create(State(st): St, key: ApiKey, JsonBody(v): JsonBody) ->
             "INSERT INTO feedback (id, agent_id, category, priority, title, description, endpoint, error_code, error_message, expected_behavior,
                reproduction_steps, request_payload, response_payload, status, created_at, updated_at, seq)
              VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,'new',?14,?14,?15)",
-            params![id, agent.id, category, priority, title, description, endpoint, error_code, error_message, expected,
+            params![id, agent.id, category.map(FeedbackCategory::as_str), priority.map(FeedbackPriority::as_str), title, description, endpoint, error_code, error_message, expected,
                     steps.map(|s| s.to_string()), req_payload.map(|s| s.to_string()), resp_payload.map(|s| s.to_string()), ts, seq()],
         )?;
         load_feedback(tx, &id, false)
@@ -287,10 +264,12 @@ pub(super) async fn set_status(
     }
     let v = parse_json(&bytes)?;
     let mut b = Body::new(&v)?;
-    let status = b.one_of("status", FB_STATUSES, true);
+    let status = b.vocab("status", FeedbackStatus::ALL, true);
     let notes = b.str("resolution_notes", 0, None, false);
     b.finish()?;
-    let to = status.unwrap_or_default();
+    let Some(to) = status else {
+        return Err(ApiError::Internal("status missing after validation".into()));
+    };
     let v = st.db.with_tx(|tx| {
         key.agent(tx)?;
         let from: String = qr(
@@ -301,9 +280,11 @@ pub(super) async fn set_status(
         )
         .optional()?
         .ok_or_else(|| feedback_not_found(&id))?;
-        let terminal = matches!(from.as_str(), "resolved" | "wont_fix");
-        let allowed = transition_allowed(&from, &to)
-            || (st.bug(Bug::FeedbackStatusBackwards) && terminal && from != to);
+        let from: FeedbackStatus = from
+            .parse()
+            .map_err(|e: api_client::vocab::UnknownValue| ApiError::Internal(e.to_string()))?;
+        let allowed = from.can_become(to)
+            || (st.bug(Bug::FeedbackStatusBackwards) && from.is_terminal() && from != to);
         if !allowed {
             return Err(agent_error(
                 400,
@@ -312,7 +293,7 @@ pub(super) async fn set_status(
                 json!({"context": {"current_status": from, "requested_status": to}}),
             ));
         }
-        let closing = matches!(to.as_str(), "resolved" | "wont_fix");
+        let closing = to.is_terminal();
         if closing && notes.as_deref().is_none_or(|n| n.trim().is_empty()) {
             return Err(agent_error(
                 400,
@@ -325,7 +306,7 @@ pub(super) async fn set_status(
         ex(
             tx,
             "UPDATE feedback SET status = ?2, resolution_notes = COALESCE(?3, resolution_notes), resolved_at = CASE WHEN ?4 THEN ?5 ELSE resolved_at END, updated_at = ?5 WHERE id = ?1",
-            params![id, to, notes, closing, ts],
+            params![id, to.as_str(), notes, closing, ts],
         )?;
         load_feedback(tx, &id, false)
     })?;
@@ -334,23 +315,27 @@ pub(super) async fn set_status(
     )
 }
 
-pub(super) async fn list(State(st): St, Query(q): Q) -> ApiResult {
-    for (key, allowed) in [
-        ("status", FB_STATUSES),
-        ("category", FB_CATEGORIES),
-        ("priority", FB_PRIORITIES),
-    ] {
-        if let Some(v) = q.get(key)
-            && !allowed.contains(&v.as_str())
-        {
-            return Err(agent_error(
-                400,
-                &format!("Invalid {key}: {v}"),
-                &format!("Valid {key} values: {}", allowed.join(", ")),
-                json!({"context": {"provided": v}}),
-            ));
-        }
+/// A list filter's value, if given, must be a value of its vocabulary (400 listing them).
+fn check_filter<T: FromStr + AsRef<str>>(
+    q: &HashMap<String, String>,
+    key: &str,
+    all: &[T],
+) -> Result<(), ApiError> {
+    match q.get(key) {
+        Some(v) if v.parse::<T>().is_err() => Err(agent_error(
+            400,
+            &format!("Invalid {key}: {v}"),
+            &format!("Valid {key} values: {}", wire_list(all)),
+            json!({"context": {"provided": v}}),
+        )),
+        _ => Ok(()),
     }
+}
+
+pub(super) async fn list(State(st): St, Query(q): Q) -> ApiResult {
+    check_filter(&q, "status", FeedbackStatus::ALL)?;
+    check_filter(&q, "category", FeedbackCategory::ALL)?;
+    check_filter(&q, "priority", FeedbackPriority::ALL)?;
     let limit = match q.get("limit") {
         None => 50,
         Some(s) => match s.parse::<i64>() {
