@@ -40,6 +40,11 @@ pub fn run(
     out_dir: &Path,
     log: &Path,
 ) -> Result<(StOutcome, String), StepError> {
+    // Schemathesis and Hypothesis keep caches (.schemathesis/, .hypothesis/) in the working
+    // directory: run it in the report directory, with absolute paths, so they stay there.
+    let out_dir = &out_dir
+        .canonicalize()
+        .map_err(|e| StepError::new(Phase::Schemathesis, format!("{}: {e}", out_dir.display())))?;
     let json = out_dir.join("schemathesis-report.json");
     let junit = out_dir.join("schemathesis-junit.xml");
     let ndjson = out_dir.join("schemathesis-events.ndjson");
@@ -51,7 +56,12 @@ pub fn run(
             c.arg(format!("{target}/openapi.json"));
         }
         Some(s) => {
-            c.arg(s).args(["--url", target]);
+            let file = Path::new(s).canonicalize().ok().filter(|p| p.is_file());
+            match file {
+                Some(f) => c.arg(f),
+                None => c.arg(s),
+            };
+            c.args(["--url", target]);
         }
     }
     c.args(["--phases", PHASES, "--checks", "all"])
@@ -66,7 +76,8 @@ pub fn run(
         .arg(&junit)
         .arg("--report-ndjson-path")
         .arg(&ndjson)
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "1")
+        .current_dir(out_dir);
     // Exit 1 means failures were found; the JSON report says whether the run itself completed.
     let limit = Some(Duration::from_secs(opts.budget + 600));
     let ran = run_logged(Phase::Schemathesis, "schemathesis", c, log, limit);
