@@ -281,8 +281,13 @@ class Runner:
         env.update(self.overrides)
         if "services" in job:
             self.fresh_database()
-            env["DATABASE_URL"] = self.db["url"]
-            log(f"  service container -> local PostgreSQL, fresh database; DATABASE_URL={self.db['url_redacted']}")
+            # The service's published port 5432 is the local PostgreSQL's port here.
+            for k, v in env.items():
+                for host in ("127.0.0.1:5432", "localhost:5432"):
+                    if host in v:
+                        env[k] = v.replace(host, f"127.0.0.1:{self.db['port']}")
+                        log(f"  {k}: {host} -> 127.0.0.1:{self.db['port']}")
+            log(f"  service container -> local PostgreSQL on port {self.db['port']}, fresh database '{self.db['name']}'")
         ctx["env"] = env
         path_prefix = []
         post_saves = []
