@@ -4,11 +4,20 @@
 //! with `--listen 127.0.0.1:6543 --upstream db-host:5432`). Bytes pass through untouched until a run
 //! arms a fault through the control endpoint (`--control`, plain HTTP, loopback by default):
 //!
-//! - `POST /faults {"mode":"reset","count":N}`: the next N client→database writes close both sides
-//!   (the platform's pooled connection dies mid-query, as on a database restart or network reset);
+//! - `POST /faults {"mode":"reset","count":N}`: the next N database writes (SQL statements that change
+//!   data: `INSERT`/`UPDATE`/`DELETE`/…, on any connection) close both sides before the statement
+//!   reaches the database (the platform's pooled connection dies mid-transaction, as on a database
+//!   restart or network reset; the database rolls the transaction back);
 //! - `POST /faults {"mode":"stall","ms":M,"count":N}`: the next N writes wait M ms first;
-//! - `POST /faults {"mode":"latency","ms":M}`: every write waits a seeded 0..=M ms until disarmed;
-//! - `POST /faults {"mode":"none"}`: disarm. `GET /faults`: counters (`resets`, `stalls`, `connections`).
+//! - `POST /faults {"mode":"latency","ms":M}`: every statement waits a seeded 0..=M ms until disarmed;
+//! - `POST /faults {"mode":"none"}`: disarm. `GET /faults`: counters (`resets`, `stalls`,
+//!   `connections`, `statements`, `writes`: what the proxy has seen, so a run can tell that the
+//!   target's database traffic passes through it).
+//!
+//! Reads never trigger an armed fault: a platform reads on every request (API-key lookups) and in
+//! background pollers, and a fault spent on one of those would miss the request under test. The
+//! statements are found by reading the PostgreSQL protocol ([`wire`]); a connection encrypted with
+//! TLS cannot be read, and there every client message counts as a write.
 //!
 //! Toxiproxy would be the usual tool but is not installable here and its randomness cannot be seeded;
 //! the maintained Rust proxy crates are stale, so the plumbing is tokio's own (`TcpListener`, split
@@ -25,6 +34,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use wire::{Event, Wire};
+
+pub mod wire;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(tag = "mode", rename_all = "snake_case")]
@@ -63,6 +75,9 @@ pub struct Proxy {
     pub resets: AtomicU64,
     pub stalls: AtomicU64,
     pub connections: AtomicU64,
+    /// Statements seen running (reads and writes), and the writes among them.
+    pub statements: AtomicU64,
+    pub writes: AtomicU64,
 }
 
 impl Proxy {
@@ -73,6 +88,8 @@ impl Proxy {
             resets: AtomicU64::new(0),
             stalls: AtomicU64::new(0),
             connections: AtomicU64::new(0),
+            statements: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
         })
     }
 
@@ -87,6 +104,8 @@ impl Proxy {
             "resets": self.resets.load(Ordering::Relaxed),
             "stalls": self.stalls.load(Ordering::Relaxed),
             "connections": self.connections.load(Ordering::Relaxed),
+            "statements": self.statements.load(Ordering::Relaxed),
+            "writes": self.writes.load(Ordering::Relaxed),
         })
     }
 
@@ -99,11 +118,23 @@ impl Proxy {
         z ^ (z >> 31)
     }
 
-    /// Decides the fate of one client→upstream write and consumes an armed count.
-    fn on_write(&self) -> Action {
+    /// Decides what one event of the client→database stream suffers: an armed reset or stall
+    /// consumes a count on a write (or unreadable bytes), latency delays every statement.
+    fn on_event(&self, e: Event) -> Action {
+        let write = match e {
+            Event::Statement { write } => {
+                self.statements.fetch_add(1, Ordering::Relaxed);
+                if write {
+                    self.writes.fetch_add(1, Ordering::Relaxed);
+                }
+                write
+            }
+            Event::Opaque => true,
+        };
         let mut m = self.mode.lock().unwrap_or_else(|p| p.into_inner());
         match *m {
             Mode::None => Action::Pass,
+            Mode::Reset { .. } | Mode::Stall { .. } if !write => Action::Pass,
             Mode::Reset { count } => {
                 *m = if count > 1 {
                     Mode::Reset { count: count - 1 }
@@ -151,15 +182,31 @@ pub async fn serve_proxy(listener: TcpListener, upstream: String, proxy: Arc<Pro
             let (mut sr, mut sw) = server.into_split();
             let up = async {
                 let mut buf = vec![0u8; 16 * 1024];
+                let mut wire = Wire::default();
                 loop {
                     let n = match cr.read(&mut buf).await {
                         Ok(0) | Err(_) => break,
                         Ok(n) => n,
                     };
-                    match proxy.on_write() {
-                        Action::Pass => {}
-                        Action::Delay(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
-                        Action::Reset => break,
+                    // the chunk that completes a write is held (stall) or dropped with the
+                    // connection (reset): the statement never reaches the database
+                    let mut delay = 0;
+                    let mut reset = false;
+                    for e in wire.feed(&buf[..n]) {
+                        match proxy.on_event(e) {
+                            Action::Pass => {}
+                            Action::Delay(ms) => delay += ms,
+                            Action::Reset => {
+                                reset = true;
+                                break;
+                            }
+                        }
+                    }
+                    if reset {
+                        break;
+                    }
+                    if delay > 0 {
+                        tokio::time::sleep(Duration::from_millis(delay)).await;
                     }
                     if sw.write_all(&buf[..n]).await.is_err() {
                         break;
@@ -219,19 +266,20 @@ mod tests {
 
     #[test]
     fn counts_are_consumed_and_latency_is_seeded() {
+        const W: Event = Event::Statement { write: true };
         let p = Proxy::new(7);
         p.arm(Mode::Reset { count: 2 });
-        assert_eq!(p.on_write(), Action::Reset);
-        assert_eq!(p.on_write(), Action::Reset);
-        assert_eq!(p.on_write(), Action::Pass);
+        assert_eq!(p.on_event(W), Action::Reset);
+        assert_eq!(p.on_event(Event::Opaque), Action::Reset);
+        assert_eq!(p.on_event(W), Action::Pass);
         p.arm(Mode::Stall { ms: 30, count: 1 });
-        assert_eq!(p.on_write(), Action::Delay(30));
-        assert_eq!(p.on_write(), Action::Pass);
+        assert_eq!(p.on_event(W), Action::Delay(30));
+        assert_eq!(p.on_event(W), Action::Pass);
         p.arm(Mode::Latency { ms: 50 });
-        let a: Vec<Action> = (0..5).map(|_| p.on_write()).collect();
+        let a: Vec<Action> = (0..5).map(|_| p.on_event(W)).collect();
         let q = Proxy::new(7);
         q.arm(Mode::Latency { ms: 50 });
-        let b: Vec<Action> = (0..5).map(|_| q.on_write()).collect();
+        let b: Vec<Action> = (0..5).map(|_| q.on_event(W)).collect();
         assert_eq!(a, b, "same seed, same latencies");
         assert!(
             a.iter()
@@ -239,5 +287,16 @@ mod tests {
         );
         assert_eq!(p.resets.load(Ordering::Relaxed), 2);
         assert_eq!(p.stalls.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn reads_pass_an_armed_fault_and_leave_it_armed() {
+        let p = Proxy::new(1);
+        p.arm(Mode::Reset { count: 1 });
+        assert_eq!(p.on_event(Event::Statement { write: false }), Action::Pass);
+        assert_eq!(p.on_event(Event::Statement { write: true }), Action::Reset);
+        assert_eq!(p.resets.load(Ordering::Relaxed), 1);
+        assert_eq!(p.statements.load(Ordering::Relaxed), 2);
+        assert_eq!(p.writes.load(Ordering::Relaxed), 1);
     }
 }
