@@ -27,9 +27,13 @@ struct ClassInfo {
     model_marker: bool,
 }
 
+/// One file's declaration of a class: (file, own fields, bases).
+type Declaration = (String, Vec<String>, Vec<String>);
+
 /// What one file contributes.
 #[derive(Debug, Default)]
 pub struct FileFacts {
+    rel: String,
     classes: Vec<(String, ClassInfo, bool)>,
     tables: Vec<(String, Option<String>)>,
     /// (class the backref lands on, attribute name, class it points to, lazy)
@@ -49,6 +53,9 @@ pub struct Facts {
     schemas: HashMap<String, Vec<String>>,
     /// (schema, field) → the schema class the field's annotation names.
     schema_field_types: HashMap<(String, String), String>,
+    /// Schemas whose class name is declared in several files: (file, class) → that file's fields.
+    /// `schemas` then holds only the fields they all share.
+    schemas_by_file: HashMap<(String, String), Vec<String>>,
     /// True when the scan saw a session factory and none of them set `expire_on_commit=False`:
     /// then `commit()` expires every loaded object and a later relationship read is a lazy load.
     pub commit_expires: bool,
@@ -118,7 +125,10 @@ fn string_or_name(e: &Expr) -> Option<String> {
 
 /// Pass 1 over one file.
 pub fn collect(m: &Module) -> FileFacts {
-    let mut out = FileFacts::default();
+    let mut out = FileFacts {
+        rel: m.rel.clone(),
+        ..FileFacts::default()
+    };
     collect_body(m, m.suite(), &mut out);
     // Cheap text test first: only a few files configure the session.
     if m.text.contains("sessionmaker") || m.text.contains("expire_on_commit") {
@@ -286,11 +296,18 @@ impl Facts {
         let mut facts = Facts::default();
         let mut backrefs = Vec::new();
         let mut factories = Vec::new();
+        // class name → (file, own fields, bases) of each declaration
+        let mut declared: HashMap<String, Vec<Declaration>> = HashMap::new();
         for f in files {
             for (name, info, in_model_file) in f.classes {
                 if in_model_file {
                     model_file_classes.insert(name.clone());
                 }
+                declared.entry(name.clone()).or_default().push((
+                    f.rel.clone(),
+                    info.fields.clone(),
+                    info.bases.clone(),
+                ));
                 let slot = classes.entry(name).or_default();
                 slot.bases.extend(info.bases);
                 slot.fields.extend(info.fields);
@@ -358,7 +375,44 @@ impl Facts {
                 facts.schemas.insert(name.clone(), fields);
             }
         }
+        // Same-named schemas in different files (`schemas/role.py: Role` and `perms/roles.py: Role`)
+        // keep their own fields, found through the import that names them.
+        for (name, decls) in declared {
+            if decls.len() < 2 || !facts.schemas.contains_key(&name) {
+                continue;
+            }
+            let mut shared: Option<Vec<String>> = None;
+            for (rel, own, bases) in decls {
+                let mut fields = own;
+                for b in &bases {
+                    inherited(b, &classes, &mut HashSet::new(), &mut |c| {
+                        fields.extend(c.fields.iter().cloned())
+                    });
+                }
+                fields.sort();
+                fields.dedup();
+                shared = Some(match shared {
+                    None => fields.clone(),
+                    Some(s) => s.into_iter().filter(|f| fields.contains(f)).collect(),
+                });
+                facts.schemas_by_file.insert((rel, name.clone()), fields);
+            }
+            facts.schemas.insert(name, shared.unwrap_or_default());
+        }
         facts
+    }
+
+    /// How to look up schema `name` as written in a file that resolves it to `file` (through its
+    /// imports): that file's own class when the name is declared in several files, else the name.
+    pub fn schema_key(&self, file: Option<&str>, name: &str) -> Option<String> {
+        if let Some(file) = file
+            && self
+                .schemas_by_file
+                .contains_key(&(file.to_string(), name.to_string()))
+        {
+            return Some(format!("{file}::{name}"));
+        }
+        self.schemas.contains_key(name).then(|| name.to_string())
     }
 
     pub fn is_model(&self, class: &str) -> bool {
@@ -369,12 +423,20 @@ impl Facts {
         self.models.get(model)?.get(attr)
     }
 
+    /// A schema's fields, by name or by a [`Facts::schema_key`].
     pub fn schema_fields(&self, schema: &str) -> Option<&[String]> {
-        self.schemas.get(schema).map(Vec::as_slice)
+        match schema.split_once("::") {
+            Some((file, name)) => self
+                .schemas_by_file
+                .get(&(file.to_string(), name.to_string())),
+            None => self.schemas.get(schema),
+        }
+        .map(Vec::as_slice)
     }
 
     /// The schema a schema's field nests (`creator: UserOut` → `UserOut`), if it names one.
     pub fn schema_field_schema(&self, schema: &str, field: &str) -> Option<&str> {
+        let schema = schema.rsplit("::").next().unwrap_or(schema);
         self.schema_field_types
             .get(&(schema.to_string(), field.to_string()))
             .map(String::as_str)

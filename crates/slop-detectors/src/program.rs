@@ -129,6 +129,24 @@ impl<'a> Program<'a> {
         hits.next().is_none().then_some(first)
     }
 
+    /// The module a class reference comes from: `Role` (defined here or imported by name) or
+    /// `role_schema.Role` (through an imported module).
+    pub fn module_of(&self, from: usize, e: &Expr) -> Option<&'a Module> {
+        let m = &self.modules[from];
+        let i = match e {
+            Expr::Name(n) => match m.imports.get(n.id.as_str()) {
+                Some(origin) => self.find_module(from, origin.rsplit_once('.')?.0)?,
+                None => from,
+            },
+            Expr::Attribute(a) => match &*a.value {
+                Expr::Name(n) => self.find_module(from, m.imports.get(n.id.as_str())?)?,
+                _ => return None,
+            },
+            _ => return None,
+        };
+        Some(&self.modules[i])
+    }
+
     /// The project function a call's callee runs, if it is one: a module-level function of the same
     /// file, a function imported by name, or `module.function` through an imported module.
     pub fn resolve(&self, from: usize, func: &Expr) -> Option<FnRef<'a>> {

@@ -147,3 +147,47 @@ fn commit_expires_only_when_the_session_factory_says_so() {
     assert!(o.findings.iter().all(|f| f.line != 46), "{:#?}", o.findings);
     assert!(o.findings.iter().any(|f| f.line == 28));
 }
+
+/// Two schemas with one class name in different files (the albs-web-server `Role` pattern): the one
+/// the route imports decides, not the union of both.
+#[test]
+fn a_schema_is_the_one_the_route_imports_not_a_namesake() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    common::write(
+        root,
+        "app/models.py",
+        "from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship\n\
+         class Base(DeclarativeBase):\n    pass\n\
+         class GrantRow(Base):\n    __tablename__ = 'grants'\n    id: Mapped[int] = mapped_column(primary_key=True)\n    name: Mapped[str] = mapped_column()\n    perms: Mapped[list['Perm']] = relationship()\n\
+         class Perm(Base):\n    __tablename__ = 'perms'\n    id: Mapped[int] = mapped_column(primary_key=True)\n",
+    );
+    common::write(
+        root,
+        "app/schemas/grant.py",
+        "from pydantic import BaseModel\nclass Grant(BaseModel):\n    id: int\n    name: str\n",
+    );
+    common::write(
+        root,
+        "app/policy/grants.py",
+        "from pydantic import BaseModel\nclass Grant(BaseModel):\n    name: str\n    perms: list[str]\n",
+    );
+    common::write(
+        root,
+        "app/api/grants.py",
+        "from fastapi import APIRouter, Depends\nfrom sqlalchemy import select\n\
+         from app import models\nfrom app.schemas import grant as grant_schema\nfrom app.policy.grants import Grant as PolicyGrant\n\
+         router = APIRouter()\n\
+         @router.get('/grants', response_model=list[grant_schema.Grant])\n\
+         async def grants(db=Depends(get_db)):\n    return (await db.execute(select(models.GrantRow))).scalars().all()\n\
+         @router.get('/policy', response_model=dict)\n\
+         async def policy(db=Depends(get_db)):\n    g = await db.get(models.GrantRow, 1)\n    return {'g': PolicyGrant.model_validate(g)}  # expect: selectinload\n",
+    );
+    let o = run(root);
+    let lines: Vec<_> = o
+        .findings
+        .iter()
+        .map(|f| (f.file.as_str(), f.line))
+        .collect();
+    assert_eq!(lines, vec![("app/api/grants.py", 13)], "{:#?}", o.findings);
+}

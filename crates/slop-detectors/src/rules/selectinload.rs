@@ -38,13 +38,12 @@ use ruff_python_ast::visitor::Visitor;
 use ruff_python_ast::{self as ast, Expr};
 use std::collections::HashSet;
 
-/// The schema class named by `response_model=` (`X`, `list[X]`, `Optional[X]`, `mod.X`).
-fn schema_name(e: &Expr) -> Option<String> {
+/// The class reference `response_model=` names (`X`, `list[X]`, `Optional[X]`, `mod.X`).
+fn schema_ref(e: &Expr) -> Option<&Expr> {
     match e {
-        Expr::Name(n) => Some(n.id.to_string()),
-        Expr::Attribute(a) => Some(a.attr.id.to_string()),
-        Expr::Subscript(s) => schema_name(&s.slice),
-        Expr::BinOp(b) => schema_name(&b.left),
+        Expr::Name(_) | Expr::Attribute(_) => Some(e),
+        Expr::Subscript(s) => schema_ref(&s.slice),
+        Expr::BinOp(b) => schema_ref(&b.left),
         _ => None,
     }
 }
@@ -134,8 +133,8 @@ impl<'a> Checker<'a> {
         // FastAPI serializes through `response_model=`, or else through the return annotation.
         let schema = kwarg(route, "response_model")
             .or(f.returns.as_deref())
-            .and_then(schema_name)
-            .filter(|s| self.facts.schema_fields(s).is_some());
+            .and_then(schema_ref)
+            .and_then(|e| self.lazy.flow.schema_key(module, e));
         let mut flow = Flow::new(&self.lazy.flow, module, schema);
         let p = &f.parameters;
         for param in p.posonlyargs.iter().chain(&p.args).chain(&p.kwonlyargs) {

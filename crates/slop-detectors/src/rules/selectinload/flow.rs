@@ -163,6 +163,19 @@ impl<'p, 'a> Ctx<'p, 'a> {
         }
     }
 
+    /// The schema a class reference in module `module` names (`Role`, `role_schema.Role`), as a
+    /// [`Facts::schema_key`]: same-named schemas of other files are told apart by the import.
+    pub fn schema_key(&self, module: usize, e: &Expr) -> Option<String> {
+        // What the class is called where it is declared: `import Grant as PolicyGrant` → `Grant`.
+        let name = match e {
+            Expr::Name(_) => self.prog.module(module).callee_name(e)?,
+            Expr::Attribute(a) => a.attr.id.to_string(),
+            _ => return None,
+        };
+        let file = self.prog.module_of(module, e).map(|m| m.rel.as_str());
+        self.facts.schema_key(file, &name)
+    }
+
     /// Walks `f` with its parameters bound to the call's argument types (or their annotations).
     fn summary(
         &self,
@@ -461,7 +474,8 @@ impl<'c, 'p, 'a> Flow<'c, 'p, 'a> {
             let Some(rel) = facts.relationship(&v.model, f) else {
                 continue;
             };
-            self.read(v, f, format!("{schema}.{f}"), site, Some(schema));
+            let shown = schema.rsplit("::").next().unwrap_or(schema);
+            self.read(v, f, format!("{shown}.{f}"), site, Some(shown));
             if depth < MAX_SCHEMA_DEPTH
                 && let Some(nested) = facts.schema_field_schema(schema, f)
                 && let Some(target) = rel.target.as_ref().filter(|t| facts.is_model(t))
@@ -549,19 +563,12 @@ impl<'c, 'p, 'a> Flow<'c, 'p, 'a> {
     fn visit_call(&mut self, c: &'a ast::ExprCall) {
         if let Expr::Attribute(a) = &*c.func {
             let name = a.attr.id.as_str();
-            if SERIALIZERS.contains(&name) {
-                let schema = match &*a.value {
-                    Expr::Name(n) => Some(n.id.as_str()),
-                    Expr::Attribute(s) => Some(s.attr.id.as_str()),
-                    _ => None,
-                };
-                if let Some(schema) = schema
-                    && self.facts().schema_fields(schema).is_some()
-                    && let Some(v) = c.arguments.args.first().and_then(|x| self.infer(x))
-                {
-                    self.serialize(&v, schema, c.range(), 0);
-                    return;
-                }
+            if SERIALIZERS.contains(&name)
+                && let Some(schema) = self.ctx.schema_key(self.module, &a.value)
+                && let Some(v) = c.arguments.args.first().and_then(|x| self.infer(x))
+            {
+                self.serialize(&v, &schema, c.range(), 0);
+                return;
             }
             if matches!(name, "refresh" | "expire" | "expire_all" | "commit") {
                 self.session_call(c, name);
