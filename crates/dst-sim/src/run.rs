@@ -311,7 +311,7 @@ async fn fault_step(
     let result = d.apply_fault(i, st, &after, fault).await;
     let fc = ex.faults.entry(fault.kind()).or_default();
     fc.generated += 1;
-    if matches!(result, Ok((true, _))) {
+    if d.last_fault.as_ref().is_some_and(|r| r.fired) {
         fc.fired += 1;
     }
     let violation = match result {

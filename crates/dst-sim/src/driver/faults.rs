@@ -83,10 +83,12 @@ impl Driver {
         self.fault_scope = None;
         self.tolerate_5xx = false;
         *self.capture.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        let fired = result?;
+        // a fault that fired and then found a violation still fired (the record says so)
+        let fired = matches!(result, Ok(true)) || self.last_fault.as_ref().is_some_and(|r| r.fired);
         if let Some(r) = &mut self.last_fault {
             r.fired = fired;
         }
+        result?;
         Ok((fired, self.actual_after.take()))
     }
 
@@ -630,6 +632,11 @@ impl Driver {
     }
 
     /// A request under a database failure or stall, then its retry.
+    ///
+    /// A fault that fired is recorded as fired whatever the outcome. A 5xx other than 503/504
+    /// under a fired fault is a violation (the platform reports a database failure as its own
+    /// bug), but only after the retry converged and the read-backs ran, so the model and the
+    /// target agree when the seed goes on.
     async fn db_fault(
         &mut self,
         step: usize,
@@ -654,48 +661,40 @@ impl Driver {
         let Some(r1) = r1? else {
             return Ok(false);
         };
-        let fired_count = disarmed?.saturating_sub(armed);
+        let disarmed = disarmed?;
+        let fired = disarmed.fired.saturating_sub(armed.fired) > 0;
+        if let (Some(a), Some(d)) = (armed.statements, disarmed.statements)
+            && d == a
+            && class(&r1) == Expect::Ok
+        {
+            // a write succeeded and the proxy saw no statement: the target's database is not
+            // behind this proxy, and no database fault can ever fire (a setup error, not a bug)
+            return Err(self.unreachable(
+                "the fault proxy (--fault-proxy)",
+                format!("it saw no database statement while {:?} succeeded: is the target's DATABASE_URL pointing at the proxy?", inner.rule()),
+            ));
+        }
+        if fired && let Some(rec) = &mut self.last_fault {
+            rec.fired = true;
+        }
         self.record_attempt(inner, &r1);
         let embedded = matches!(control, DbControl::Embedded(_));
         let failed_clean = matches!(r1.status, 503 | 504) || (!embedded && r1.status == 0);
-        if r1.status >= 500 && !failed_clean {
+        let server_error = r1.status >= 500 && !failed_clean;
+        if server_error && !fired {
             return Err(self.violation(
                 Invariant::No5xx,
                 format!(
-                    "{inner:?} under a database fault answered {} (a clean 503/504 or success is allowed): {}",
+                    "{inner:?} answered {} with no database fault injected: {}",
                     r1.status,
                     short(&r1.text)
                 ),
             ));
         }
-        if failed_clean {
+        if failed_clean || server_error {
             // nothing may have happened (embedded: rolled back), or it may have (remote):
             // the retry converges to "applied once"
-            let Some(r2) = self.request(before, inner).await? else {
-                return Ok(false);
-            };
-            self.record_attempt(inner, &r2);
-            let ok = class(&r2) == Expect::Ok && !(embedded && r2.replayed);
-            let converged = !embedded
-                && (class(&r2) == repeat_rejection(inner) || (keyed_inner(inner) && r2.replayed));
-            if !(ok || converged) {
-                return Err(self.violation(
-                    Invariant::ModelAgreement,
-                    format!(
-                        "{inner:?}: after a failed attempt ({}), the retry answered {}{}",
-                        r1.status,
-                        r2.status,
-                        if r2.replayed {
-                            " (a replay of the failed attempt)"
-                        } else {
-                            ""
-                        }
-                    ),
-                ));
-            }
-            if class(&r2) == Expect::Ok {
-                self.remember(before, inner, &r2.body);
-            }
+            self.db_retry(before, inner, &r1, embedded).await?;
         } else {
             if class(&r1) != Expect::Ok {
                 return Err(self.violation(
@@ -710,7 +709,55 @@ impl Driver {
             self.remember(before, inner, &r1.body);
         }
         self.check_step(after, inner).await?;
-        Ok(fired_count > 0 || failed_clean)
+        if server_error {
+            return Err(self.violation(
+                Invariant::No5xx,
+                format!(
+                    "a request under an injected database {} answered {} instead of a clean 503/504 ({}); the retry converged",
+                    if stall.is_some() { "stall" } else { "failure" },
+                    r1.status,
+                    error_type(&r1.body),
+                ),
+            ));
+        }
+        Ok(fired || failed_clean)
+    }
+
+    /// The retry after a failed attempt `r1`: it must succeed, or find the first attempt applied
+    /// (the deterministic "already" rejection, or a keyed replay of a remote success).
+    async fn db_retry(
+        &mut self,
+        before: &State,
+        inner: &Transition,
+        r1: &RawResponse,
+        embedded: bool,
+    ) -> Result<(), Failure> {
+        let Some(r2) = self.request(before, inner).await? else {
+            return Ok(());
+        };
+        self.record_attempt(inner, &r2);
+        let ok = class(&r2) == Expect::Ok && !(embedded && r2.replayed);
+        let converged = !embedded
+            && (class(&r2) == repeat_rejection(inner) || (keyed_inner(inner) && r2.replayed));
+        if !(ok || converged) {
+            return Err(self.violation(
+                Invariant::ModelAgreement,
+                format!(
+                    "{inner:?}: after a failed attempt ({}), the retry answered {}{}",
+                    r1.status,
+                    r2.status,
+                    if r2.replayed {
+                        " (a replay of the failed attempt)"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        }
+        if class(&r2) == Expect::Ok {
+            self.remember(before, inner, &r2.body);
+        }
+        Ok(())
     }
 
     fn record_attempt(&mut self, t: &Transition, r: &RawResponse) {
@@ -794,11 +841,11 @@ impl Driver {
         Ok(out)
     }
 
-    /// Arms one database fault; returns the fired-fault counter before it.
-    async fn arm(&self, control: &DbControl, stall: Option<u64>) -> Result<u64, Failure> {
+    /// Arms one database fault; returns the counters before it.
+    async fn arm(&self, control: &DbControl, stall: Option<u64>) -> Result<DbCounters, Failure> {
         let scope = format!("{}-{}", self.prefix, self.step);
         let (client, path, body) = match (control, stall) {
-            (DbControl::None, _) => return Ok(0),
+            (DbControl::None, _) => return Ok(DbCounters::default()),
             (DbControl::Embedded(c), None) => (
                 c,
                 "/api/test/db-faults",
@@ -824,13 +871,13 @@ impl Driver {
                 format!("fault control {path} answered {}", r.status),
             ));
         }
-        Ok(fired_total(&r.body))
+        Ok(DbCounters::of(&r.body))
     }
 
-    /// Disarms database faults; returns the fired-fault counter after.
-    async fn disarm(&self, control: &DbControl) -> Result<u64, Failure> {
+    /// Disarms database faults; returns the counters after.
+    async fn disarm(&self, control: &DbControl) -> Result<DbCounters, Failure> {
         let (client, path, body) = match control {
-            DbControl::None => return Ok(0),
+            DbControl::None => return Ok(DbCounters::default()),
             DbControl::Embedded(c) => (c, "/api/test/db-faults", json!({})),
             DbControl::Proxy(c) => (c, "/faults", json!({"mode": "none"})),
         };
@@ -838,7 +885,7 @@ impl Driver {
             .send_raw(Method::POST, path, Some(&body))
             .await
             .map_err(|e| self.unreachable("fault control", e))?;
-        Ok(fired_total(&r.body))
+        Ok(DbCounters::of(&r.body))
     }
 }
 
@@ -849,11 +896,32 @@ fn first_unexpected<'a>(res: &'a [RawResponse], refusals: &[u16]) -> Option<&'a 
         .find(|r| class(r) != Expect::Ok && !refusals.contains(&r.status))
 }
 
-fn fired_total(v: &Value) -> u64 {
-    ["failed", "stalled", "resets", "stalls"]
-        .iter()
-        .filter_map(|k| v.get(k).and_then(Value::as_u64))
-        .sum()
+/// What a fault control reports: faults fired so far, and (a proxy only) statements it has seen.
+#[derive(Debug, Default, Clone, Copy)]
+struct DbCounters {
+    fired: u64,
+    statements: Option<u64>,
+}
+
+impl DbCounters {
+    fn of(v: &Value) -> DbCounters {
+        DbCounters {
+            fired: ["failed", "stalled", "resets", "stalls"]
+                .iter()
+                .filter_map(|k| v.get(k).and_then(Value::as_u64))
+                .sum(),
+            statements: v.get("statements").and_then(Value::as_u64),
+        }
+    }
+}
+
+/// The error type a development-mode platform names in a 5xx body (`debug.error_type`), else
+/// `"no error type given"`: the part of a 5xx that stays the same across requests.
+fn error_type(body: &Value) -> String {
+    body.pointer("/debug/error_type")
+        .or_else(|| body.pointer("/error_type"))
+        .and_then(Value::as_str)
+        .map_or_else(|| "no error type given".to_string(), str::to_string)
 }
 
 #[cfg(test)]
