@@ -9,11 +9,12 @@
 //! Layout: [`model`] (rules, world content, faults: what may happen and what must follow),
 //! [`driver`] (requests, fault execution, read-back checks), [`run`] (one sequence against a
 //! target, shrinking, traces), [`cli`] (arguments, seeds over shards, the mutants scorecard),
-//! [`report`] (summaries), [`proxy`] (database faults for a remote target).
+//! [`report`] (summaries), [`known`] (the known-violations file), [`proxy`] (database faults for a remote target).
 
 pub mod cli;
 pub mod driver;
 pub mod invariants;
+pub mod known;
 pub mod model;
 pub mod proxy;
 pub mod report;

@@ -17,6 +17,35 @@ pub struct FailedSeed {
     pub reproduce: String,
 }
 
+/// One violation class of a run: reported once, however many seeds hit it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClassReport {
+    /// `invariant operation: shape` (the known-violations file's key).
+    pub key: String,
+    pub invariant: Invariant,
+    /// The rule or fault kind of the step, or `end-of-seed`.
+    pub operation: String,
+    /// Seeds that hit it.
+    pub seeds: u64,
+    pub first_seed: u64,
+    /// The first seed's message (ids and numbers intact).
+    pub message: String,
+    #[serde(default)]
+    pub shrunk_steps: Option<usize>,
+    #[serde(default)]
+    pub trace_file: Option<String>,
+    #[serde(default)]
+    pub reproduce: Option<String>,
+    /// Listed in the known-violations file (does not fail the run).
+    #[serde(default)]
+    pub known: bool,
+    /// The known file's reason and issue link for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Summary {
     pub seeds: Vec<u64>,
@@ -31,6 +60,12 @@ pub struct Summary {
     pub seeds_all_rules: u64,
     pub seeds_all_invariants: u64,
     pub failures: Vec<FailedSeed>,
+    /// Every distinct violation class, in the order first seen.
+    #[serde(default)]
+    pub classes: Vec<ClassReport>,
+    /// Known-file entries whose class did not occur in this run (the file can shrink).
+    #[serde(default)]
+    pub stale_known: Vec<String>,
     pub warnings: Vec<String>,
     pub elapsed_seconds: f64,
 }
@@ -62,6 +97,37 @@ impl Summary {
         }
     }
 
+    /// Counts `seed` for each class of `ex`; a new class takes its trace from `trace`.
+    pub fn add_classes(
+        &mut self,
+        seed: u64,
+        ex: &Execution,
+        trace: Option<(&crate::run::Trace, &std::path::Path)>,
+    ) {
+        for (class, v) in &ex.violations {
+            let key = class.key();
+            if let Some(c) = self.classes.iter_mut().find(|c| c.key == key) {
+                c.seeds += 1;
+                c.first_seed = c.first_seed.min(seed);
+                continue;
+            }
+            self.classes.push(ClassReport {
+                key,
+                invariant: class.invariant,
+                operation: class.operation.clone(),
+                seeds: 1,
+                first_seed: seed,
+                message: v.message.clone(),
+                shrunk_steps: trace.map(|(t, _)| t.steps.len()),
+                trace_file: trace.map(|(_, f)| f.display().to_string()),
+                reproduce: trace.map(|(t, _)| t.reproduce.clone()),
+                known: false,
+                reason: None,
+                issue: None,
+            });
+        }
+    }
+
     pub fn merge(&mut self, other: Summary) {
         self.seeds.extend(other.seeds);
         self.steps += other.steps;
@@ -83,6 +149,20 @@ impl Summary {
         self.seeds_all_rules += other.seeds_all_rules;
         self.seeds_all_invariants += other.seeds_all_invariants;
         self.failures.extend(other.failures);
+        for c in other.classes {
+            match self.classes.iter_mut().find(|m| m.key == c.key) {
+                Some(m) => {
+                    m.seeds += c.seeds;
+                    if c.first_seed < m.first_seed {
+                        *m = ClassReport {
+                            seeds: m.seeds,
+                            ..c
+                        };
+                    }
+                }
+                None => self.classes.push(c),
+            }
+        }
         self.elapsed_seconds = self.elapsed_seconds.max(other.elapsed_seconds);
     }
 
@@ -167,16 +247,52 @@ impl Summary {
                 s.push_str(&format!("{k:<26} {:>10} {:>10}\n", c.generated, c.fired));
             }
         }
-        for f in &self.failures {
+        for c in &self.classes {
             s.push_str(&format!(
-                "\nFAILED seed {}: {} — {}\n  shrunk to {} steps; reproduce: {}\n",
-                f.seed, f.invariant, f.message, f.shrunk_steps, f.reproduce
+                "\n{} {} in {} seed(s), first seed {}: {}\n  class: {}\n",
+                if c.known {
+                    "known violation"
+                } else {
+                    "VIOLATION"
+                },
+                c.invariant,
+                c.seeds,
+                c.first_seed,
+                c.message,
+                c.key
+            ));
+            if let Some(r) = &c.reason {
+                s.push_str(&format!(
+                    "  known: {r}{}\n",
+                    c.issue
+                        .as_ref()
+                        .map(|i| format!(" ({i})"))
+                        .unwrap_or_default()
+                ));
+            }
+            if let (Some(n), Some(r)) = (c.shrunk_steps, &c.reproduce) {
+                s.push_str(&format!("  shrunk to {n} steps; reproduce: {r}\n"));
+            }
+        }
+        for k in &self.stale_known {
+            s.push_str(&format!(
+                "stale known class (no longer occurs; remove it from the known file): {k}\n"
             ));
         }
         for w in &self.warnings {
             s.push_str(&format!("warning: {w}\n"));
         }
         s
+    }
+
+    /// Whether the run found something to fail on: a violation class not in the known file (or,
+    /// for summaries without classes, any failing seed).
+    pub fn has_new_violations(&self) -> bool {
+        if self.classes.is_empty() {
+            !self.failures.is_empty()
+        } else {
+            self.classes.iter().any(|c| !c.known)
+        }
     }
 
     pub fn markdown(&self) -> String {

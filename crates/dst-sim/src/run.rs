@@ -45,6 +45,9 @@ pub struct Target {
     pub tag: String,
     /// Generate fault steps (`--faults`).
     pub faults: bool,
+    /// Run every seed to its end past violations (the default of `run`; `--fail-fast` and the
+    /// mutants scorecard stop at the first).
+    pub keep_going: bool,
     /// How database faults are injected (embedded fault control, a `dst-sim proxy`, or not at all).
     pub db_control: DbControl,
 }
@@ -85,6 +88,7 @@ impl Target {
             bugs: bugs.to_vec(),
             tag: String::new(),
             faults,
+            keep_going: false,
             db_control,
         })
     }
@@ -114,6 +118,7 @@ impl Target {
             bugs: Vec::new(),
             tag,
             faults: false,
+            keep_going: false,
             db_control: DbControl::None,
         })
     }
@@ -201,6 +206,10 @@ pub struct Execution {
     #[serde(default)]
     pub faults: BTreeMap<FaultKind, FaultCount>,
     pub violation: Option<Violation>,
+    /// Every violation class the seed hit, in order, with its first violation (only the first
+    /// one without `keep_going`).
+    #[serde(default)]
+    pub violations: Vec<(ClassKey, Violation)>,
     /// The target gave no answer at this step: (step, what failed). The seed stopped there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub infrastructure: Option<(usize, String)>,
@@ -217,13 +226,30 @@ struct StepResult {
     agreement_checked: bool,
 }
 
-/// Runs `ts` from an empty model against `target`. `seen` counts executed steps (for shrinking).
+/// Runs `ts` from an empty model against `target`, stopping at the first violation (`--fail-fast`).
+/// `seen` counts executed steps (for shrinking).
 pub async fn execute(
     target: &Target,
     prefix: String,
     ts: &[Transition],
     seen: Option<&AtomicUsize>,
     bodies: bool,
+) -> Execution {
+    execute_with(target, prefix, ts, seen, bodies, false).await
+}
+
+/// Runs `ts` from an empty model against `target`. With `keep_going`, a violation is recorded
+/// (once per class in the seed) and the seed runs on: where the platform refused what the model
+/// predicted to succeed (or answered 5xx), the model adopts "nothing happened"; where it accepted
+/// what the model predicted it to refuse, the model ignores what was created; a read-back that
+/// disagreed leaves the model on the rules' state, so later steps are still judged by the rules.
+pub async fn execute_with(
+    target: &Target,
+    prefix: String,
+    ts: &[Transition],
+    seen: Option<&AtomicUsize>,
+    bodies: bool,
+    keep_going: bool,
 ) -> Execution {
     let mut d = Driver::new(&target.client, target.admin_key.as_deref(), prefix, bodies);
     d.db_control = target.db_control.clone();
@@ -258,18 +284,25 @@ pub async fn execute(
             .unwrap_or_default();
         agreement_checks += u64::from(r.agreement_checked);
         ex.steps_run += 1;
+        let answered_as_predicted = r.record.expected == r.record.actual;
         ex.trace.push(r.record);
         if let Some(f) = r.violation {
-            record(&mut ex, f);
-            break;
+            record(&mut ex, f, &operation(t));
+            if !keep_going || ex.infrastructure.is_some() {
+                break;
+            }
+            if answered_as_predicted || matches!(t, Transition::Fault { .. }) {
+                st = r.after;
+            }
+            continue;
         }
         st = r.after;
     }
-    if ex.violation.is_none()
+    if (keep_going || ex.violation.is_none())
         && ex.infrastructure.is_none()
         && let Err(f) = d.check_all(&st).await
     {
-        record(&mut ex, f);
+        record(&mut ex, f, "end-of-seed");
     }
     let all = d
         .recorder
@@ -290,12 +323,100 @@ pub async fn execute(
     ex
 }
 
-/// Files a failure: a violation, or the target's silence (never a violation).
-fn record(ex: &mut Execution, f: Failure) {
+/// Files a failure: a violation (the first of its class in the seed), or the target's silence
+/// (never a violation).
+fn record(ex: &mut Execution, f: Failure, operation: &str) {
     match f {
-        Failure::Violation(v) => ex.violation = Some(v),
+        Failure::Violation(v) => {
+            let class = ClassKey::of(&v, operation);
+            // a later read-back of the same broken state is the same finding, whichever step
+            // read it: the class keeps the operation that first showed it
+            if !ex
+                .violations
+                .iter()
+                .any(|(c, _)| c.invariant == class.invariant && c.shape == class.shape)
+            {
+                ex.violations.push((class, v.clone()));
+            }
+            ex.violation.get_or_insert(v);
+        }
         Failure::Infrastructure { step, message } => ex.infrastructure = Some((step, message)),
     }
+}
+
+/// The operation a step exercised, for violation classes: its rule, or its fault kind.
+fn operation(t: &Transition) -> String {
+    match t {
+        Transition::Fault { fault } => fault.kind().to_string(),
+        _ => t.rule().to_string(),
+    }
+}
+
+/// A violation class: the invariant, the operation (rule, fault kind or `end-of-seed`) and the
+/// message's shape (ids, numbers and generated names taken out). Seeds that hit one class hit one
+/// defect; a run reports each class once.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ClassKey {
+    pub invariant: Invariant,
+    pub operation: String,
+    pub shape: String,
+}
+
+impl ClassKey {
+    pub fn of(v: &Violation, operation: &str) -> ClassKey {
+        ClassKey {
+            invariant: v.invariant,
+            operation: operation.to_string(),
+            shape: shape(&v.message),
+        }
+    }
+
+    /// The class as one line: `invariant operation: shape` (the known-violations file's key).
+    pub fn key(&self) -> String {
+        format!("{} {}: {}", self.invariant, self.operation, self.shape)
+    }
+}
+
+/// A message with ids (UUIDs), generated names (quoted text with digits) and numbers replaced by
+/// placeholders, at most 200 characters.
+pub fn shape(message: &str) -> String {
+    let mut out = String::new();
+    let chars: Vec<char> = message.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if i + 36 <= chars.len() && is_uuid(&chars[i..i + 36]) {
+            out.push_str("<id>");
+            i += 36;
+        } else if c == '"'
+            && let Some(len) = chars[i + 1..].iter().position(|&q| q == '"')
+            && chars[i + 1..i + 1 + len].iter().any(char::is_ascii_digit)
+        {
+            out.push_str("\"<name>\"");
+            i += len + 2;
+        } else if c.is_ascii_digit() {
+            out.push_str("<n>");
+            while i < chars.len() && chars[i].is_ascii_digit() {
+                i += 1;
+            }
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    let end = out.floor_char_boundary(200);
+    out.truncate(end);
+    out
+}
+
+fn is_uuid(c: &[char]) -> bool {
+    c.iter().enumerate().all(|(i, ch)| {
+        if [8, 13, 18, 23].contains(&i) {
+            *ch == '-'
+        } else {
+            ch.is_ascii_hexdigit()
+        }
+    })
 }
 
 /// One fault step: the fault driver checks its own outcome.
@@ -420,7 +541,7 @@ fn prefix(target: &Target, seed: u64, attempt: usize) -> String {
     }
 }
 
-/// Shrinks a failing seed to a short sequence that still breaks the same invariant.
+/// Shrinks a failing seed to a short sequence that still breaks the same invariant first.
 pub async fn shrink(
     target: &Target,
     seed: u64,
@@ -429,21 +550,54 @@ pub async fn shrink(
     max_iters: usize,
 ) -> (Vec<Transition>, Execution, usize) {
     let inv = first.violation.as_ref().map(|v| v.invariant);
+    shrink_where(target, seed, steps, first, max_iters, false, |ex| {
+        ex.violation.as_ref().map(|v| v.invariant) == inv
+    })
+    .await
+}
+
+/// Shrinks a seed to a short sequence that, run to the end, still hits violation class `class`.
+pub async fn shrink_class(
+    target: &Target,
+    seed: u64,
+    steps: usize,
+    first: &Execution,
+    max_iters: usize,
+    class: &ClassKey,
+) -> (Vec<Transition>, Execution, usize) {
+    shrink_where(target, seed, steps, first, max_iters, true, |ex| {
+        ex.violations.iter().any(|(c, _)| c == class)
+    })
+    .await
+}
+
+/// Shrinks through the seed's proptest value tree, keeping a candidate while `holds` does.
+async fn shrink_where(
+    target: &Target,
+    seed: u64,
+    steps: usize,
+    first: &Execution,
+    max_iters: usize,
+    keep_going: bool,
+    holds: impl Fn(&Execution) -> bool,
+) -> (Vec<Transition>, Execution, usize) {
     let mut t = tree_with(seed, steps, target.faults);
     // replay once through the tree so its "seen" counter drops the unexecuted tail
     let (_, ts0, seen0) = t.current();
-    let mut best = (
-        ts0.clone(),
-        execute(
+    let run = |ts: Vec<Transition>, attempt: usize, seen: Option<Arc<AtomicUsize>>, bodies| async move {
+        let ex = execute_with(
             target,
-            prefix(target, seed, 1),
-            &ts0,
-            seen0.as_deref(),
-            false,
+            prefix(target, seed, attempt),
+            &ts,
+            seen.as_deref(),
+            bodies,
+            keep_going,
         )
-        .await,
-    );
-    if best.1.violation.as_ref().map(|v| v.invariant) != inv {
+        .await;
+        (ts, ex)
+    };
+    let mut best = run(ts0.clone(), 1, seen0, false).await;
+    if !holds(&best.1) {
         // not reproducible (a race that did not recur): keep the original run
         return (ts0, first.clone(), 0);
     }
@@ -452,16 +606,15 @@ pub async fn shrink(
     while more && iters < max_iters {
         iters += 1;
         let (_, ts, _) = t.current();
-        let ex = execute(target, prefix(target, seed, iters + 1), &ts, None, false).await;
-        if ex.violation.as_ref().map(|v| v.invariant) == inv {
-            best = (ts, ex);
+        let candidate = run(ts, iters + 1, None, false).await;
+        if holds(&candidate.1) {
+            best = candidate;
             more = t.simplify();
         } else {
             more = t.complicate();
         }
     }
     // the final, recorded run with bodies
-    let ts = best.0;
-    let ex = execute(target, prefix(target, seed, iters + 2), &ts, None, true).await;
+    let (ts, ex) = run(best.0, iters + 2, None, true).await;
     (ts, ex, iters)
 }

@@ -204,3 +204,69 @@ fn a_target_that_dies_mid_run_is_exit_2_not_a_violation() {
         "no trace is written for an infrastructure failure"
     );
 }
+
+/// The known-violations file: `--write-known` records a planted bug's classes and the run passes;
+/// run again against it: still 0; without the entries: 1 (a new class); a clean run with the
+/// entries reports them as stale and passes.
+#[test]
+fn known_violations_pass_new_ones_fail_and_stale_ones_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let known = dir.path().join("dst-known.toml");
+    let run = |bug: Option<&str>, extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--seeds",
+            "0..2",
+            "--steps",
+            "200",
+            "--shrink-iters",
+            "3",
+            "--out",
+            dir.path().to_str().unwrap(),
+            "--known",
+            known.to_str().unwrap(),
+        ];
+        if let Some(b) = bug {
+            args.extend(["--bug", b]);
+        }
+        args.extend(extra);
+        let out = Command::cargo_bin("dst-sim")
+            .unwrap()
+            .args(&args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (code, stdout) = run(Some("self-upvote"), &["--write-known"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let file = std::fs::read_to_string(&known).unwrap();
+    assert!(file.contains("4-no-self-upvote"), "{file}");
+    assert!(file.contains("reason = \"not triaged yet\""), "{file}");
+
+    let (code, stdout) = run(Some("self-upvote"), &[]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("known violation 4-no-self-upvote"),
+        "{stdout}"
+    );
+
+    std::fs::write(&known, "").unwrap();
+    let (code, stdout) = run(Some("self-upvote"), &[]);
+    assert_eq!(
+        code,
+        Some(1),
+        "a class not in the file fails the run: {stdout}"
+    );
+    assert!(stdout.contains("VIOLATION 4-no-self-upvote"), "{stdout}");
+
+    std::fs::write(&known, file).unwrap();
+    let (code, stdout) = run(None, &[]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("stale known class") && stdout.contains("4-no-self-upvote"),
+        "{stdout}"
+    );
+}

@@ -34,6 +34,9 @@ async fn the_correct_platform_has_no_violation_with_faults_and_every_fault_fires
         junit: None,
         shard: None,
         shrink_iters: 10,
+        known: None,
+        write_known: false,
+        fail_fast: false,
     };
     let s = cli::run(&args, false).await.unwrap();
     assert!(s.failures.is_empty(), "false positives: {:?}", s.failures);

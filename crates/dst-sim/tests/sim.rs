@@ -32,6 +32,9 @@ fn args(
         junit: None,
         shard: None,
         shrink_iters: 25,
+        known: None,
+        write_known: false,
+        fail_fast: false,
     }
 }
 
@@ -280,5 +283,44 @@ async fn every_shard_runs_with_the_planted_bug() {
         s.failures
             .iter()
             .all(|f| f.invariant.to_string() == "4-no-self-upvote")
+    );
+}
+
+/// A seed does not end at its first violation: with `world-backlink-null` every graduation breaks
+/// invariant 8, yet every seed runs all its steps (every rule fires), the defect is reported as one
+/// class hit by every seed, with a shrunk trace that replays. `--fail-fast` stops each seed there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_violation_does_not_end_the_seed_and_each_class_is_reported_once() {
+    let out = tempfile::tempdir().unwrap();
+    let mut a = args(0..4, 200, &["world-backlink-null"], out.path());
+    a.shrink_iters = 5;
+    let s = cli::run(&a, false).await.unwrap();
+    assert_eq!(s.steps, 4 * 200, "every seed ran to its end");
+    assert_eq!(s.seeds_all_rules, 4, "every rule fired in every seed");
+    assert_eq!(s.failures.len(), 4);
+    assert_eq!(s.classes.len(), 1, "one defect, one class: {:?}", s.classes);
+    let c = &s.classes[0];
+    assert_eq!(c.invariant.to_string(), "8-one-world-per-proposal");
+    assert_eq!((c.seeds, c.first_seed), (4, 0));
+    assert!(
+        c.key.contains("<id>") && !c.key.contains(&c.message),
+        "{}",
+        c.key
+    );
+    let (_, ex, same) = cli::replay(&ReplayArgs {
+        file: c.trace_file.clone().unwrap().into(),
+        target: a.target.clone(),
+        json: false,
+    })
+    .await
+    .unwrap();
+    assert!(same, "the class's trace replays: {:?}", ex.violations);
+
+    a.fail_fast = true;
+    let f = cli::run(&a, false).await.unwrap();
+    assert_eq!(f.failures.len(), 4);
+    assert!(
+        f.steps < s.steps,
+        "--fail-fast stops each seed at its first violation"
     );
 }

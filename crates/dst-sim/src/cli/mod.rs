@@ -9,6 +9,7 @@ pub use mutants::{MutantRecord, MutantsOptions, mutants_markdown, mutants_table,
 pub use seeds::{RunOptions, Shard, parse_seeds, run_seeds};
 
 use crate::driver::DbControl;
+use crate::known::KnownFile;
 use crate::report::Summary;
 use crate::run::{self, Execution, RunError, Target, Trace};
 use clap::{Args, Parser, Subcommand};
@@ -31,8 +32,11 @@ fn bug_parser() -> impl clap::builder::TypedValueParser<Value = Bug> {
     name = "dst-sim",
     version,
     about = "Deterministic simulation testing of the Deep Sci-Fi game rules against a live target",
-    after_help = "Exit codes: 0 every seed passed; 1 an invariant was violated (or, with --strict, coverage fell short);\n\
-                  2 usage or infrastructure error (bad arguments, unreadable trace, target unreachable — never a violation)."
+    after_help = "Exit codes: 0 no violation; 1 a violation class was found (or, with --strict, coverage fell short);\n\
+                  2 usage or infrastructure error (bad arguments, unreadable trace, a target that is unreachable, does not\n\
+                  answer within --request-timeout or dies mid-run: the message names the seed and step; never a violation).\n\
+`run` reports each violation class (invariant, operation, message shape) once with its seed count, first seed and\n\
+one shrunk trace; --json adds them as `classes`. See docs/dst.md."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -167,6 +171,19 @@ pub struct RunArgs {
     /// Shrink iterations per failing seed.
     #[arg(long, default_value_t = 200)]
     pub shrink_iters: usize,
+    /// Known-violations file (TOML): listed classes are reported as known and do not fail the run;
+    /// a listed class that did not occur is reported as stale. Default: `[dst] known` in
+    /// harness.toml.
+    #[arg(long, value_name = "PATH")]
+    pub known: Option<PathBuf>,
+    /// Write this run's violation classes into the known file (keeping the reasons of entries that
+    /// still occur; new ones get "not triaged yet"), then report against it.
+    #[arg(long)]
+    pub write_known: bool,
+    /// Stop each seed at its first violation and write a trace per failing seed (without it, a
+    /// seed runs to its end and each violation class is reported once, with one trace).
+    #[arg(long)]
+    pub fail_fast: bool,
 }
 
 #[derive(Args, Debug)]
@@ -247,7 +264,9 @@ pub async fn run(args: &RunArgs, progress: bool) -> Result<Summary, RunError> {
             "--steps and --jobs must be at least 1".into(),
         ));
     }
-    let target = Arc::new(args.target.build(&args.bugs).await?);
+    let mut target = args.target.build(&args.bugs).await?;
+    target.keep_going = !args.fail_fast;
+    let target = Arc::new(target);
     let opts = RunOptions {
         steps: args.steps,
         // a proxy's faults hit every connection to the database: keep other seeds out of the way
@@ -261,7 +280,26 @@ pub async fn run(args: &RunArgs, progress: bool) -> Result<Summary, RunError> {
         floor: args.floor,
         url: args.target.target.clone(),
     };
-    seeds::run(target, &seeds, &opts, progress).await
+    let known = match &args.known {
+        Some(p) => Some(p.clone()),
+        None => crate::known::default_path().map_err(RunError::Usage)?,
+    };
+    if args.write_known && known.is_none() {
+        return Err(RunError::Usage(
+            "--write-known needs --known PATH (or `[dst] known` in harness.toml)".into(),
+        ));
+    }
+    let mut summary = seeds::run(target, &seeds, &opts, progress).await?;
+    if let Some(path) = known {
+        let mut file =
+            KnownFile::load(&path, args.write_known).map_err(|e| RunError::Usage(e.to_string()))?;
+        if args.write_known {
+            file = KnownFile::from_summary(&file, &summary);
+            file.save(&path).map_err(|e| RunError::Io(e.to_string()))?;
+        }
+        file.apply(&mut summary);
+    }
+    Ok(summary)
 }
 
 /// `dst-sim mutants`: the scorecard. Records come back in `Bug::all()` order, then `clean`.
@@ -313,11 +351,13 @@ pub async fn replay(args: &ReplayArgs) -> Result<(Trace, Execution, bool), RunEr
         targs.fault_proxy = None;
     }
     let t = targs.build(&bugs).await?;
-    let ex = run::execute(
+    // run to the end: the trace's class need not be the first violation of the shrunk sequence
+    let ex = run::execute_with(
         &t,
         format!("dst-replay{}-s{}", t.tag, trace.seed),
         &trace.transitions,
         None,
+        true,
         true,
     )
     .await;
@@ -331,7 +371,10 @@ pub async fn replay(args: &ReplayArgs) -> Result<(Trace, Execution, bool), RunEr
             message,
         });
     }
-    let same = ex.violation.as_ref().map(|v| v.invariant) == Some(trace.violation.invariant);
+    let same = ex
+        .violations
+        .iter()
+        .any(|(_, v)| v.invariant == trace.violation.invariant);
     Ok((trace, ex, same))
 }
 
@@ -511,7 +554,7 @@ fn finish(
             );
         }
     }
-    if !summary.failures.is_empty() {
+    if summary.has_new_violations() {
         ExitStatus::Fail
     } else if strict && !summary.warnings.is_empty() {
         eprintln!(

@@ -95,7 +95,7 @@ pub async fn scorecard(
                     opts.steps,
                     ex,
                     opts.shrink_iters,
-                    &opts.out.join(format!("{label}-seed-{seed}.json")),
+                    (&opts.out.join(format!("{label}-seed-{seed}.json")), None),
                     None,
                 )
                 .await?;

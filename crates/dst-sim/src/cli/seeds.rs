@@ -4,7 +4,7 @@
 //! arguments.
 
 use crate::report::{FailedSeed, Summary};
-use crate::run::{self, Execution, RunError, Target, Trace};
+use crate::run::{self, ClassKey, Execution, RunError, Target, Trace};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -101,16 +101,36 @@ pub async fn run(
     for (seed, ex) in &results {
         summary.add(*seed, ex);
     }
-    // shrink and write a trace per failing seed
+    if target.keep_going {
+        write_class_traces(&target, &results, opts, &mut summary).await?;
+    } else {
+        write_seed_traces(&target, &results, opts, &mut summary).await?;
+    }
+    summary.elapsed_seconds = start.elapsed().as_secs_f64();
+    summary.compute_warnings(opts.floor);
+    shutdown(target).await;
+    Ok(summary)
+}
+
+/// `--fail-fast`: a shrunk trace per failing seed (its first violation), as one class each.
+async fn write_seed_traces(
+    target: &Target,
+    results: &[(u64, Execution)],
+    opts: &RunOptions,
+    summary: &mut Summary,
+) -> Result<(), RunError> {
     for (seed, ex) in results.iter().filter(|(_, ex)| ex.violation.is_some()) {
         let (trace, file) = shrink_and_write(
-            &target,
+            target,
             *seed,
             opts.steps,
             ex,
             opts.shrink_iters,
-            &opts.out.join(format!("seed-{seed}.json")),
-            opts.url.as_deref(),
+            (
+                &opts.out.join(format!("seed-{seed}.json")),
+                opts.url.as_deref(),
+            ),
+            None,
         )
         .await?;
         summary.failures.push(FailedSeed {
@@ -119,13 +139,66 @@ pub async fn run(
             message: trace.violation.message.clone(),
             shrunk_steps: trace.steps.len(),
             trace_file: Some(file.display().to_string()),
-            reproduce: trace.reproduce,
+            reproduce: trace.reproduce.clone(),
+        });
+        summary.add_classes(*seed, ex, Some((&trace, &file)));
+    }
+    Ok(())
+}
+
+/// The default: every violation class once, with how many seeds hit it and one shrunk trace,
+/// from the first seed that hit it; each failing seed is listed with its first violation.
+async fn write_class_traces(
+    target: &Target,
+    results: &[(u64, Execution)],
+    opts: &RunOptions,
+    summary: &mut Summary,
+) -> Result<(), RunError> {
+    for (seed, ex) in results.iter().filter(|(_, ex)| ex.violation.is_some()) {
+        for (k, (class, v)) in ex.violations.iter().enumerate() {
+            if summary.classes.iter().any(|c| c.key == class.key()) {
+                summary.add_classes(*seed, &class_only(class, v), None);
+                continue;
+            }
+            let name = if k == 0 {
+                format!("seed-{seed}.json")
+            } else {
+                format!("seed-{seed}-class-{k}.json")
+            };
+            let (trace, file) = shrink_and_write(
+                target,
+                *seed,
+                opts.steps,
+                ex,
+                opts.shrink_iters,
+                (&opts.out.join(name), opts.url.as_deref()),
+                Some(class),
+            )
+            .await?;
+            summary.add_classes(*seed, &class_only(class, v), Some((&trace, &file)));
+        }
+        let (first_class, v) = &ex.violations[0];
+        let class = summary.classes.iter().find(|c| c.key == first_class.key());
+        summary.failures.push(FailedSeed {
+            seed: *seed,
+            invariant: v.invariant,
+            message: v.message.clone(),
+            shrunk_steps: class.and_then(|c| c.shrunk_steps).unwrap_or(0),
+            trace_file: class
+                .filter(|c| c.first_seed == *seed)
+                .and_then(|c| c.trace_file.clone()),
+            reproduce: class.and_then(|c| c.reproduce.clone()).unwrap_or_default(),
         });
     }
-    summary.elapsed_seconds = start.elapsed().as_secs_f64();
-    summary.compute_warnings(opts.floor);
-    shutdown(target).await;
-    Ok(summary)
+    Ok(())
+}
+
+/// An execution that holds only one class (to count a seed for it).
+fn class_only(class: &ClassKey, v: &crate::invariants::Violation) -> Execution {
+    Execution {
+        violations: vec![(class.clone(), v.clone())],
+        ..Execution::default()
+    }
 }
 
 /// Stops the embedded platform, if this was its last holder.
@@ -206,12 +279,13 @@ async fn run_seeds_concurrently(
 
 async fn run_one_seed(target: &Target, seed: u64, steps: usize) -> Execution {
     let ts = run::transitions_with(seed, steps, target.faults);
-    run::execute(
+    run::execute_with(
         target,
         format!("dst-{}s{seed}-t0", target.tag),
         &ts,
         None,
         false,
+        target.keep_going,
     )
     .await
 }
@@ -243,7 +317,7 @@ async fn run_seeds_sharded(
     let mut threads = Vec::new();
     for k in 0..shards {
         let (seeds, next, tx) = (seeds.clone(), next.clone(), tx.clone());
-        let (bugs, faults) = (target.bugs.clone(), target.faults);
+        let (bugs, faults, keep_going) = (target.bugs.clone(), target.faults, target.keep_going);
         let spawned = std::thread::Builder::new()
             .name(format!("dst-shard-{k}"))
             .spawn(move || {
@@ -261,7 +335,7 @@ async fn run_seeds_sharded(
                 };
                 rt.block_on(async move {
                     let shard = match Target::embedded_with(&bugs, faults).await {
-                        Ok(t) => Arc::new(t),
+                        Ok(t) => Arc::new(Target { keep_going, ..t }),
                         Err(e) => {
                             let _ = tx.send(Err(e));
                             return;
@@ -335,13 +409,24 @@ pub(super) async fn shrink_and_write(
     steps: usize,
     ex: &Execution,
     shrink_iters: usize,
-    file: &Path,
-    url: Option<&str>,
+    (file, url): (&Path, Option<&str>),
+    class: Option<&ClassKey>,
 ) -> Result<(Trace, PathBuf), RunError> {
-    let (ts, shrunk, iters) = run::shrink(target, seed, steps, ex, shrink_iters).await;
-    let violation = shrunk
-        .violation
-        .clone()
+    let (ts, shrunk, iters) = match class {
+        Some(c) => run::shrink_class(target, seed, steps, ex, shrink_iters, c).await,
+        None => run::shrink(target, seed, steps, ex, shrink_iters).await,
+    };
+    let of_class = |e: &Execution| {
+        class.and_then(|c| {
+            e.violations
+                .iter()
+                .find(|(k, _)| k == c)
+                .map(|(_, v)| v.clone())
+        })
+    };
+    let violation = of_class(&shrunk)
+        .or_else(|| of_class(ex))
+        .or_else(|| shrunk.violation.clone())
         .or_else(|| ex.violation.clone())
         .expect("failing seed");
     if let Some(dir) = file.parent() {
