@@ -1,7 +1,7 @@
 //! The per-user, per-project marker directory and its JSON markers.
 //!
 //! Layout: `<base>/<project-name>-<hash of canonical root>/{push-pending,deploy-verified,stop-blocks}.json`
-//! where `<base>` is `$HARNESS_MARKER_DIR`, else `$XDG_STATE_HOME/dsf-harness`, else
+//! plus one `pushed-<ms>-<pid>-<n>.json` record per push, where `<base>` is `$HARNESS_MARKER_DIR`, else `$XDG_STATE_HOME/dsf-harness`, else
 //! `~/.local/state/dsf-harness`. Markers are keyed by project (never by process id, never global in
 //! /tmp), so one project's push never blocks another's session, and every hook invocation of the
 //! same project finds the same files.
@@ -9,6 +9,13 @@
 //! Safety: directories are created 0700; a directory that is a symlink or owned by another user is
 //! refused with a clear error; files are written 0600 to a unique temp file and renamed into place,
 //! so a reader sees either the old or the new marker, never half of one.
+//!
+//! Concurrency: Claude Code runs the hooks of parallel tool calls at the same time, so several
+//! pushes can be recorded at once. Each push first gets its own record file (a name no other
+//! writer uses, so no push is ever lost to an overwrite); then `push-pending.json`, the one the
+//! Stop gate and verify-deployment read, is replaced under an exclusive `flock` on
+//! `.push-pending.lock` only when the new push is the newest, so the gate names the latest push
+//! rather than whichever hook happened to rename last.
 
 use crate::sha::Sha;
 use crate::time::Timestamp;
@@ -26,6 +33,10 @@ pub const PUSH_PENDING: &str = "push-pending.json";
 pub const DEPLOY_VERIFIED: &str = "deploy-verified.json";
 /// File of the [`StopBlocks`] counter.
 pub const STOP_BLOCKS: &str = "stop-blocks.json";
+/// Name prefix of the per-push records (`pushed-<ms>-<pid>-<n>.json`).
+pub const PUSH_RECORD_PREFIX: &str = "pushed-";
+/// Lock taken while deciding whether a push replaces `push-pending.json`.
+const PUSH_LOCK: &str = ".push-pending.lock";
 /// Markers larger than this are not ours; refuse rather than parse.
 const MAX_MARKER_BYTES: u64 = 64 * 1024;
 
@@ -179,11 +190,50 @@ impl MarkerStore {
     pub fn read_push_pending(&self) -> Result<Option<PushPending>, MarkerError> {
         self.read(PUSH_PENDING)
     }
-    /// Records a pending push (filling in `time_utc`).
+    /// Records a pending push (filling in `time_utc`): its own record, then `push-pending.json`
+    /// if it is the newest push (see the module docs).
     pub fn write_push_pending(&self, m: &PushPending) -> Result<(), MarkerError> {
+        static RECORDS: AtomicU64 = AtomicU64::new(0);
         let mut m = m.clone();
         m.time_utc = m.time.to_rfc3339();
+        let record = format!(
+            "{PUSH_RECORD_PREFIX}{:013}-{}-{}.json",
+            m.time.0,
+            std::process::id(),
+            RECORDS.fetch_add(1, Ordering::Relaxed)
+        );
+        self.write(&record, &m)?;
+        let _lock = self.lock(PUSH_LOCK)?;
+        // A corrupt or unreadable current marker is replaced: the new push is the best we know.
+        if let Ok(Some(current)) = self.read_push_pending()
+            && push_order(&current) > push_order(&m)
+        {
+            return Ok(());
+        }
         self.write(PUSH_PENDING, &m)
+    }
+    /// Every push recorded since the markers were last cleared, oldest first (by time, then SHA,
+    /// branch and environment: the order that decides which one is `push-pending.json`).
+    pub fn read_push_records(&self) -> Result<Vec<PushPending>, MarkerError> {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
+            let name = entry.map_err(io(&self.dir))?.file_name();
+            if let Some(name) = name.to_str()
+                && name.starts_with(PUSH_RECORD_PREFIX)
+                && name.ends_with(".json")
+            {
+                names.push(name.to_string());
+            }
+        }
+        let mut records = Vec::with_capacity(names.len());
+        for name in names {
+            // cleared between listing and reading: no longer pending
+            if let Some(r) = self.read::<PushPending>(&name)? {
+                records.push(r);
+            }
+        }
+        records.sort_by(|a, b| push_order(a).cmp(&push_order(b)));
+        Ok(records)
     }
     /// The last verification, if one is recorded.
     pub fn read_deploy_verified(&self) -> Result<Option<DeployVerified>, MarkerError> {
@@ -208,12 +258,41 @@ impl MarkerStore {
         self.remove(STOP_BLOCKS)
     }
 
-    /// Removes every marker of this project.
+    /// Removes every marker of this project, push records included.
     pub fn clear(&self) -> Result<(), MarkerError> {
         for name in [PUSH_PENDING, DEPLOY_VERIFIED, STOP_BLOCKS] {
             self.remove(name)?;
         }
+        for entry in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
+            let name = entry.map_err(io(&self.dir))?.file_name();
+            if let Some(name) = name.to_str()
+                && name.starts_with(PUSH_RECORD_PREFIX)
+                && name.ends_with(".json")
+            {
+                self.remove(name)?;
+            }
+        }
         Ok(())
+    }
+
+    /// An exclusive `flock` on `name`, released when the returned descriptor is dropped. Opened
+    /// without following symlinks and without blocking (a FIFO planted there must not hang a hook).
+    fn lock(&self, name: &str) -> Result<rustix::fd::OwnedFd, MarkerError> {
+        use rustix::fs::{FileType, FlockOperation, Mode, OFlags};
+        let path = self.dir.join(name);
+        let to_io = |e: rustix::io::Errno| io(&path)(e.into());
+        let fd = rustix::fs::open(
+            &path,
+            OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )
+        .map_err(to_io)?;
+        let st = rustix::fs::fstat(&fd).map_err(to_io)?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(MarkerError::NotAFile(path));
+        }
+        rustix::fs::flock(&fd, FlockOperation::LockExclusive).map_err(to_io)?;
+        Ok(fd)
     }
 
     fn remove(&self, name: &str) -> Result<(), MarkerError> {
@@ -277,6 +356,17 @@ impl MarkerStore {
         }
         result
     }
+}
+
+/// Which of two pushes is newer: time first; ties (same millisecond) broken by content so every
+/// writer agrees on the winner.
+fn push_order(p: &PushPending) -> (Timestamp, &str, &str, &str) {
+    (
+        p.time,
+        p.sha.as_ref().map_or("", Sha::as_str),
+        &p.branch,
+        &p.environment,
+    )
 }
 
 fn base_dir() -> Result<PathBuf, MarkerError> {
@@ -438,5 +528,45 @@ mod tests {
         let kb = project_key(&b.path().join("app"));
         assert!(ka.starts_with("app-") && kb.starts_with("app-"));
         assert_ne!(ka, kb);
+    }
+
+    #[test]
+    fn every_push_keeps_a_record_and_the_newest_is_pending_whatever_the_write_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = MarkerStore::open_in(&tmp.path().join("m"), tmp.path()).unwrap();
+        let push = |branch: &str, sha: &str, t: u64| PushPending {
+            branch: branch.into(),
+            environment: "production".into(),
+            sha: Some(Sha::parse(sha).unwrap()),
+            command: format!("git push origin {branch}"),
+            session_id: "s".into(),
+            time: Timestamp(t),
+            time_utc: String::new(),
+        };
+        // the newest push is written first; the older one finishing later must not replace it
+        store
+            .write_push_pending(&push("main", "bbbbbbb", 2000))
+            .unwrap();
+        store
+            .write_push_pending(&push("main", "aaaaaaa", 1000))
+            .unwrap();
+        store
+            .write_push_pending(&push("release", "ccccccc", 2000))
+            .unwrap();
+        let pending = store.read_push_pending().unwrap().unwrap();
+        assert_eq!(
+            pending.sha.unwrap().as_str(),
+            "ccccccc",
+            "same ms: the larger SHA wins"
+        );
+        let records = store.read_push_records().unwrap();
+        let shas: Vec<_> = records
+            .iter()
+            .map(|r| r.sha.as_ref().unwrap().as_str())
+            .collect();
+        assert_eq!(shas, ["aaaaaaa", "bbbbbbb", "ccccccc"]);
+        store.clear().unwrap();
+        assert!(store.read_push_records().unwrap().is_empty());
+        assert!(store.read_push_pending().unwrap().is_none());
     }
 }
