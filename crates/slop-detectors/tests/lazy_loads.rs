@@ -62,17 +62,17 @@ fn at<'f>(findings: &'f [Finding], file: &str, line: u32) -> &'f Finding {
 fn a_serializer_helper_reading_an_unloaded_relationship_is_flagged_at_each_endpoint() {
     let f = exactly_expected("serializer-helper");
     // GET and PATCH both name the helper, its line and the line inside it that reads.
-    for line in [30, 39] {
+    for line in [33, 42] {
         let m = &at(&f, "api/tickets.py", line).message;
-        assert!(m.contains("ticket_as_dict (api/tickets.py:11)"), "{m}");
+        assert!(m.contains("ticket_as_dict (api/tickets.py:14)"), "{m}");
         assert!(
-            m.contains("at api/tickets.py:15 reads `ticket.reporter`"),
+            m.contains("at api/tickets.py:18 reads `ticket.reporter`"),
             "{m}"
         );
         assert!(m.contains("Ticket.reporter"), "{m}");
     }
     // An imported helper: its own file and line.
-    let m = &at(&f, "api/tickets.py", 54).message;
+    let m = &at(&f, "api/tickets.py", 57).message;
     assert!(m.contains("render_assignee (utils/render.py:4)"), "{m}");
     assert!(m.contains("at utils/render.py:5 reads `t.assignee`"), "{m}");
 }

@@ -200,7 +200,14 @@ impl<'p, 'a> Ctx<'p, 'a> {
                     (i < p.posonlyargs.len() + p.args.len()).then(|| args.get(i).cloned().flatten())
                 })
                 .flatten();
-            let val = passed.or_else(|| flow.param_annotation(param));
+            // Without a type from the call, only an annotation that admits nothing but one model
+            // (`t: Ticket`, `Optional[Ticket]`, `list[Ticket]`) says what the helper is given:
+            // `Union[ErrataRow, ErrataIn]` may well be handed the schema.
+            let val = passed.or_else(|| {
+                let ann = param.parameter.annotation.as_deref()?;
+                let model = flow.only_model(ann).ok()??;
+                Some(Val::root(model, Origin::Loaded))
+            });
             if let Some(v) = val {
                 flow.env.insert(name.to_string(), v);
             }
@@ -304,6 +311,44 @@ impl<'c, 'p, 'a> Flow<'c, 'p, 'a> {
         let ann = p.parameter.annotation.as_deref()?;
         self.model_of_annotation(ann)
             .map(|m| Val::root(m, Origin::Loaded))
+    }
+
+    /// The one model an annotation admits: `Ok(None)` for `None`, `Err` when it admits anything
+    /// that is not that model.
+    fn only_model(&self, e: &Expr) -> Result<Option<String>, ()> {
+        let both = |a: Result<Option<String>, ()>, b: Result<Option<String>, ()>| match (a?, b?) {
+            (Some(x), Some(y)) if x != y => Err(()),
+            (x, y) => Ok(x.or(y)),
+        };
+        match e {
+            Expr::NoneLiteral(_) => Ok(None),
+            Expr::Name(_) | Expr::Attribute(_) | Expr::StringLiteral(_) => {
+                self.model_of_annotation(e).map(Some).ok_or(())
+            }
+            Expr::BinOp(b) => both(self.only_model(&b.left), self.only_model(&b.right)),
+            Expr::Subscript(s) => {
+                let outer = match &*s.value {
+                    Expr::Name(n) => n.id.as_str(),
+                    Expr::Attribute(a) => a.attr.id.as_str(),
+                    _ => return Err(()),
+                };
+                match (outer, &*s.slice) {
+                    ("Annotated", Expr::Tuple(t)) => self.only_model(t.elts.first().ok_or(())?),
+                    ("Union", Expr::Tuple(t)) => t
+                        .elts
+                        .iter()
+                        .map(|x| self.only_model(x))
+                        .try_fold(None, |acc, x| both(Ok(acc), x)),
+                    (
+                        "Optional" | "list" | "List" | "Sequence" | "Iterable" | "set" | "Set"
+                        | "Mapped",
+                        inner,
+                    ) => self.only_model(inner),
+                    _ => Err(()),
+                }
+            }
+            _ => Err(()),
+        }
     }
 
     /// `World` or `models.World` as a model class.
