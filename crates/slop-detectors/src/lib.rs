@@ -16,7 +16,8 @@
 //! an unstable API; 0.0.10 is the newest release that builds on rustc 1.95, so it is pinned with `=`.
 //!
 //! Modules: [`config`] (the `[slop]` section of `harness.toml`), [`discover`] (finding files),
-//! [`source`] (one parsed file), [`facts`] (pass 1), [`rules`] (pass 2), [`suppress`] (inline
+//! [`source`] (one parsed file), [`facts`] (pass 1), [`program`] (every file's functions, calls
+//! resolved through imports), [`rules`] (pass 2), [`suppress`] (inline
 //! `# slop: ignore[rule] reason`), [`scan`] (the orchestration), [`baseline`] (fingerprints, the
 //! baseline file and its Markdown report), [`output`] (text, JSON, SARIF, GitHub annotations), [`cli`].
 
