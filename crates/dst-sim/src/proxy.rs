@@ -4,11 +4,12 @@
 //! with `--listen 127.0.0.1:6543 --upstream db-host:5432`). Bytes pass through untouched until a run
 //! arms a fault through the control endpoint (`--control`, plain HTTP, loopback by default):
 //!
-//! - `POST /faults {"mode":"reset","count":N}`: the next N database writes (SQL statements that change
-//!   data: `INSERT`/`UPDATE`/`DELETE`/…, on any connection) close both sides before the statement
-//!   reaches the database (the platform's pooled connection dies mid-transaction, as on a database
-//!   restart or network reset; the database rolls the transaction back);
-//! - `POST /faults {"mode":"stall","ms":M,"count":N}`: the next N writes wait M ms first;
+//! - `POST /faults {"mode":"reset","count":N,"skip":K}`: after K writes pass (default 0), the next N
+//!   database writes (SQL statements that change data: `INSERT`/`UPDATE`/`DELETE`/…, on any
+//!   connection) close both sides before the statement reaches the database (the platform's pooled
+//!   connection dies mid-transaction, as on a database restart or network reset; the database
+//!   rolls the transaction back);
+//! - `POST /faults {"mode":"stall","ms":M,"count":N,"skip":K}`: after K writes, the next N wait M ms;
 //! - `POST /faults {"mode":"latency","ms":M}`: every statement waits a seeded 0..=M ms until disarmed;
 //! - `POST /faults {"mode":"none"}`: disarm. `GET /faults`: counters (`resets`, `stalls`,
 //!   `connections`, `statements`, `writes`: what the proxy has seen, so a run can tell that the
@@ -46,11 +47,16 @@ pub enum Mode {
     Reset {
         #[serde(default = "one")]
         count: u32,
+        /// Writes to let through before the first one that fails.
+        #[serde(default)]
+        skip: u32,
     },
     Stall {
         ms: u64,
         #[serde(default = "one")]
         count: u32,
+        #[serde(default)]
+        skip: u32,
     },
     Latency {
         ms: u64,
@@ -135,20 +141,30 @@ impl Proxy {
         match *m {
             Mode::None => Action::Pass,
             Mode::Reset { .. } | Mode::Stall { .. } if !write => Action::Pass,
-            Mode::Reset { count } => {
+            Mode::Reset { skip, .. } | Mode::Stall { skip, .. } if skip > 0 => {
+                if let Mode::Reset { skip, .. } | Mode::Stall { skip, .. } = &mut *m {
+                    *skip -= 1;
+                }
+                Action::Pass
+            }
+            Mode::Reset { count, .. } => {
                 *m = if count > 1 {
-                    Mode::Reset { count: count - 1 }
+                    Mode::Reset {
+                        count: count - 1,
+                        skip: 0,
+                    }
                 } else {
                     Mode::None
                 };
                 self.resets.fetch_add(1, Ordering::Relaxed);
                 Action::Reset
             }
-            Mode::Stall { ms, count } => {
+            Mode::Stall { ms, count, .. } => {
                 *m = if count > 1 {
                     Mode::Stall {
                         ms,
                         count: count - 1,
+                        skip: 0,
                     }
                 } else {
                     Mode::None
@@ -268,11 +284,15 @@ mod tests {
     fn counts_are_consumed_and_latency_is_seeded() {
         const W: Event = Event::Statement { write: true };
         let p = Proxy::new(7);
-        p.arm(Mode::Reset { count: 2 });
+        p.arm(Mode::Reset { count: 2, skip: 0 });
         assert_eq!(p.on_event(W), Action::Reset);
         assert_eq!(p.on_event(Event::Opaque), Action::Reset);
         assert_eq!(p.on_event(W), Action::Pass);
-        p.arm(Mode::Stall { ms: 30, count: 1 });
+        p.arm(Mode::Stall {
+            ms: 30,
+            count: 1,
+            skip: 0,
+        });
         assert_eq!(p.on_event(W), Action::Delay(30));
         assert_eq!(p.on_event(W), Action::Pass);
         p.arm(Mode::Latency { ms: 50 });
@@ -292,11 +312,19 @@ mod tests {
     #[test]
     fn reads_pass_an_armed_fault_and_leave_it_armed() {
         let p = Proxy::new(1);
-        p.arm(Mode::Reset { count: 1 });
+        p.arm(Mode::Reset { count: 1, skip: 1 });
+        assert_eq!(p.on_event(Event::Statement { write: false }), Action::Pass);
+        assert_eq!(p.on_event(Event::Statement { write: true }), Action::Pass);
+        assert_eq!(
+            p.resets.load(Ordering::Relaxed),
+            0,
+            "the first write is skipped"
+        );
         assert_eq!(p.on_event(Event::Statement { write: false }), Action::Pass);
         assert_eq!(p.on_event(Event::Statement { write: true }), Action::Reset);
+        assert_eq!(p.on_event(Event::Statement { write: true }), Action::Pass);
         assert_eq!(p.resets.load(Ordering::Relaxed), 1);
-        assert_eq!(p.statements.load(Ordering::Relaxed), 2);
-        assert_eq!(p.writes.load(Ordering::Relaxed), 1);
+        assert_eq!(p.statements.load(Ordering::Relaxed), 5);
+        assert_eq!(p.writes.load(Ordering::Relaxed), 3);
     }
 }

@@ -650,7 +650,7 @@ impl Driver {
             _ => None,
         };
         let control = self.db_control.clone();
-        let armed = self.arm(&control, stall).await?;
+        let armed = self.arm(&control, stall, writes_to_skip(inner)).await?;
         self.idem = keyed_inner(inner).then(|| det_uuid(&self.prefix, step));
         self.fault_scope = Some(format!("{}-{step}", self.prefix));
         self.tolerate_5xx = true;
@@ -841,8 +841,14 @@ impl Driver {
         Ok(out)
     }
 
-    /// Arms one database fault; returns the counters before it.
-    async fn arm(&self, control: &DbControl, stall: Option<u64>) -> Result<DbCounters, Failure> {
+    /// Arms one database fault (a proxy lets `skip` writes through first); returns the counters
+    /// before it.
+    async fn arm(
+        &self,
+        control: &DbControl,
+        stall: Option<u64>,
+        skip: u32,
+    ) -> Result<DbCounters, Failure> {
         let scope = format!("{}-{}", self.prefix, self.step);
         let (client, path, body) = match (control, stall) {
             (DbControl::None, _) => return Ok(DbCounters::default()),
@@ -856,10 +862,16 @@ impl Driver {
                 "/api/test/db-faults",
                 json!({"stall_next": 1, "stall_ms": ms, "scope": scope}),
             ),
-            (DbControl::Proxy(c), None) => (c, "/faults", json!({"mode": "reset", "count": 1})),
-            (DbControl::Proxy(c), Some(ms)) => {
-                (c, "/faults", json!({"mode": "stall", "ms": ms, "count": 1}))
-            }
+            (DbControl::Proxy(c), None) => (
+                c,
+                "/faults",
+                json!({"mode": "reset", "count": 1, "skip": skip}),
+            ),
+            (DbControl::Proxy(c), Some(ms)) => (
+                c,
+                "/faults",
+                json!({"mode": "stall", "ms": ms, "count": 1, "skip": skip}),
+            ),
         };
         let r = client
             .send_raw(Method::POST, path, Some(&body))
@@ -894,6 +906,20 @@ impl Driver {
 fn first_unexpected<'a>(res: &'a [RawResponse], refusals: &[u16]) -> Option<&'a RawResponse> {
     res.iter()
         .find(|r| class(r) != Expect::Ok && !refusals.contains(&r.status))
+}
+
+/// Which of a request's database writes a proxy fault hits: 0..=3 writes pass first, chosen by a
+/// hash of the transition (same step, same write, also in a shrunk or replayed trace). A keyed
+/// create writes its idempotency row, then the handler's rows, then the stored answer: always
+/// failing the first write would only ever test the idempotency insert. A request with fewer
+/// writes than that is not hit, and the fault counts as not fired.
+fn writes_to_skip(inner: &Transition) -> u32 {
+    let h = format!("{inner:?}")
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+    (h % 4) as u32
 }
 
 /// What a fault control reports: faults fired so far, and (a proxy only) statements it has seen.
