@@ -105,8 +105,10 @@ pub struct RunArgs {
     /// dst-sim known-violations file (default: the checkout's dst-known.toml when present).
     #[arg(long)]
     pub dst_known: Option<PathBuf>,
-    /// dst-sim shrink iterations per failing seed (each replays against the live app).
-    #[arg(long, default_value_t = 20)]
+    /// dst-sim shrink iterations per failing seed. Each replays a trace against the live app:
+    /// on the real platform 20 per seed made dst 95 % of a 20-minute run (docs/PERFORMANCE.md),
+    /// so the default is none; the findings still name each seed and its reproduce command.
+    #[arg(long, default_value_t = 0)]
     pub shrink_iters: usize,
     /// dst-sim --strict: its coverage warnings become a finding.
     #[arg(long)]

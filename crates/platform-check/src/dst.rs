@@ -26,7 +26,7 @@ pub struct DstOptions {
     /// Where dst-sim writes its JUnit (default: the report directory).
     pub junit: Option<PathBuf>,
     /// Shrink iterations per failing seed: each replays a trace against the live app, so on the
-    /// real platform (tens of steps per second) dst-sim's default of 200 dominates the run.
+    /// real platform dst-sim's default of 200 would dominate the run.
     pub shrink_iters: usize,
 }
 

@@ -201,6 +201,13 @@ pub fn register_agent(base: &str) -> Result<(String, String), StepError> {
             .map_err(|e| {
                 StepError::new(Phase::Agent, format!("POST /api/auth/agent failed: {e}"))
             })?;
+        // Warm the app's OpenAPI document (built on first request) before Schemathesis loads it;
+        // a stand-in without one is fine, Schemathesis may be given a schema file.
+        let mut slow = ClientConfig::new(base);
+        slow.timeout = Duration::from_secs(120);
+        if let Ok(c) = Client::new(slow) {
+            let _ = c.send_raw(Method::GET, "/openapi.json", None).await;
+        }
         Ok((r.api_key.key, format!("registered {}", r.agent.username)))
     })
 }

@@ -64,7 +64,10 @@ pub fn run(
             c.args(["--url", target]);
         }
     }
-    c.args(["--phases", PHASES, "--checks", "all"])
+    // The app builds its OpenAPI document on first request (132 operations): give a busy app
+    // time instead of failing the load after Schemathesis's default 10 s read timeout.
+    c.args(["--wait-for-schema", "120", "--request-timeout", "60"])
+        .args(["--phases", PHASES, "--checks", "all"])
         .args(["--max-time", &opts.budget.to_string()])
         .args(["--seed", &opts.seed.to_string()])
         .args(["--workers", &opts.workers.to_string()])
@@ -89,6 +92,7 @@ pub fn run(
             Ok(()) => StepError::new(Phase::Schemathesis, "schemathesis wrote no JSON report")
                 .with_log(log),
         })?;
+    ran_to_the_end(&report).map_err(|m| StepError::new(Phase::Schemathesis, m).with_log(log))?;
     let junit_text = std::fs::read_to_string(&junit).unwrap_or_default();
     let findings = findings(&report, &junit_text);
     let cases = &report["test_cases"];
@@ -105,6 +109,19 @@ pub fn run(
             files: vec![json, junit, ndjson],
         },
         detail,
+    ))
+}
+
+/// A run that ended in an error (the schema did not load, the app went away) found nothing
+/// because it tested nothing: that is "could not run", never a pass.
+pub fn ran_to_the_end(report: &Value) -> Result<(), String> {
+    let exit_code = report["exit_code"].as_i64().unwrap_or(-1);
+    if exit_code == 0 || exit_code == 1 {
+        return Ok(());
+    }
+    let what = report["errors"][0]["title"].as_str().unwrap_or("an error");
+    Err(format!(
+        "schemathesis stopped with {what} (exit {exit_code})"
     ))
 }
 
@@ -156,25 +173,32 @@ pub struct CaseBlock {
     pub reproduce: String,
 }
 
-/// JUnit test cases by name (the operation) → their failure blocks.
+/// JUnit test cases by name (the operation) → their failure blocks (a test case holds one
+/// `<failure>` per failing test case of that operation).
 pub fn junit_cases(xml: &str) -> BTreeMap<String, Vec<CaseBlock>> {
-    let mut out = BTreeMap::new();
+    let mut out: BTreeMap<String, Vec<CaseBlock>> = BTreeMap::new();
     for part in xml.split("<testcase name=\"").skip(1) {
-        let Some((name, rest)) = part.split_once('"') else {
+        let Some((name, mut rest)) = part.split_once('"') else {
             continue;
         };
-        let Some(start) = rest.find("<failure") else {
-            continue;
-        };
-        let body_start = match rest[start..].find('>') {
-            Some(i) => start + i + 1,
-            None => continue,
-        };
-        let Some(end) = rest[body_start..].find("</failure>") else {
-            continue;
-        };
-        let text = unescape(&rest[body_start..body_start + end]);
-        out.insert(unescape(name), blocks(&text));
+        if let Some(end) = rest.find("</testcase>") {
+            rest = &rest[..end];
+        }
+        let mut found = Vec::new();
+        while let Some(start) = rest.find("<failure") {
+            let Some(open_end) = rest[start..].find('>') else {
+                break;
+            };
+            let body = &rest[start + open_end + 1..];
+            let Some(close) = body.find("</failure>") else {
+                break;
+            };
+            found.extend(blocks(&unescape(&body[..close])));
+            rest = &body[close..];
+        }
+        if !found.is_empty() {
+            out.entry(unescape(name)).or_default().extend(found);
+        }
     }
     out
 }
@@ -298,6 +322,15 @@ Reproduce with:
 Reproduce with:
 
     curl -X GET http://h/api/things</failure>
+      <failure type="failure" message="ST108">1. Test Case ID: Sec0nd
+
+- ST108 Response violates schema
+
+    {} is not valid
+
+Reproduce with:
+
+    curl -X POST http://h/api/things</failure>
     </testcase>
     <testcase name="GET /api/ok" time="0.1" />
 </testsuite></testsuites>"#;
@@ -307,7 +340,9 @@ Reproduce with:
         let cases = junit_cases(JUNIT);
         assert_eq!(cases.len(), 1, "passing test cases have no failure");
         let b = &cases["GET /api/things"];
-        assert_eq!(b.len(), 2);
+        assert_eq!(b.len(), 3, "every <failure> of the test case is read");
+        assert_eq!(b[2].case_id, "Sec0nd");
+        assert_eq!(b[2].codes, vec!["ST108"]);
         assert_eq!(b[0].case_id, "AbC123");
         assert_eq!(b[0].codes, vec!["ST101", "ST103"]);
         assert!(b[0].detail.contains("boom <class 'X'> & more"));
@@ -332,6 +367,20 @@ Reproduce with:
         assert_eq!(f[1].count, 2, "both test cases of the operation hit ST103");
         assert_eq!(f[2].operations, vec!["Stateful tests"]);
         assert!(f[2].detail.is_empty(), "no JUnit case for it");
+    }
+
+    #[test]
+    fn a_run_that_stopped_on_an_error_is_not_a_pass() {
+        assert!(ran_to_the_end(&json!({"exit_code": 1, "errors": []})).is_ok());
+        assert!(ran_to_the_end(&json!({"exit_code": 0})).is_ok());
+        let e = ran_to_the_end(&json!({"exit_code": 2, "stop_reason": "error",
+            "errors": [{"title": "Schema Loading Error", "count": 1}]}))
+        .unwrap_err();
+        assert_eq!(e, "schemathesis stopped with Schema Loading Error (exit 2)");
+        assert!(
+            ran_to_the_end(&json!({})).is_err(),
+            "no exit code: not a completed run"
+        );
     }
 
     #[test]
