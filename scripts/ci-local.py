@@ -4,7 +4,7 @@ scripts/ci-local.sh, which prepares the workspace, the local PostgreSQL and the 
 What GitHub provides is stood in for, and every stand-in is printed as it happens:
 - the Postgres service container: the local PostgreSQL from `platform-check postgres`; each job
   gets a fresh database, as a fresh service container would give it, and DATABASE_URL points at it;
-- actions/checkout: the workspace is already a copy of the platform checkout;
+- actions/checkout: each job gets a fresh clone (or copy) of the platform checkout;
 - actions/setup-python: a venv of the local Python of that version, first on PATH;
 - actions/upload-artifact / download-artifact: a local artifact directory;
 - actions/cache: a local cache directory (the harness binaries' key is pre-seeded with this
@@ -200,10 +200,11 @@ def condition(text, ctx):
 
 
 class Runner:
-    def __init__(self, wf_path, ws, state, db, overrides, variables, skip_jobs):
+    def __init__(self, wf_path, ws, state, db, overrides, variables, skip_jobs, checkout):
         with open(wf_path) as f:
             self.wf = yaml.safe_load(f)
         self.ws = ws
+        self.checkout = checkout
         self.state = state
         self.db = db
         self.overrides = overrides
@@ -228,6 +229,16 @@ class Runner:
             "env": {},
             "_status": "success",
         }
+
+    def fresh_workspace(self):
+        """Every job starts from a fresh checkout, as on a fresh runner (nothing carries over
+        between jobs except artifacts and caches)."""
+        shutil.rmtree(self.ws, ignore_errors=True)
+        src = self.checkout
+        if subprocess.run(["git", "-C", src, "rev-parse", "--git-dir"], capture_output=True).returncode == 0:
+            subprocess.run(["git", "clone", "-q", src, self.ws], check=True)
+        else:
+            shutil.copytree(src, self.ws, symlinks=True)
 
     def fresh_database(self):
         """A new, empty database: what a fresh service container gives each job."""
@@ -266,6 +277,7 @@ class Runner:
     def run_job(self, job_id, job, wf_env_raw, needs, combo):
         label = job_id + (f" {combo}" if combo else "")
         log(f"==== job {label}")
+        self.fresh_workspace()
         ctx = self.base_ctx()
         ctx["matrix"] = combo
         ctx["needs"] = {n: {"result": self.results.get(n, "skipped")} for n in needs}
@@ -349,7 +361,7 @@ class Runner:
         w = {k: subst(str(v), ctx) for k, v in (step.get("with") or {}).items()}
         outputs = {}
         if action == "actions/checkout":
-            log(f"  - {name}: the workspace is the platform checkout")
+            log(f"  - {name}: the workspace is a fresh clone of the platform checkout")
         elif action == "actions/setup-python":
             venv = os.path.join(self.state, f"python-{w.get('python-version')}")
             if not os.path.isdir(venv):
@@ -447,6 +459,7 @@ def main():
         cfg["overrides"],
         cfg["vars"],
         set(cfg.get("skip_jobs", [])),
+        cfg["checkout"],
     )
     results = r.run()
     log("==== results")

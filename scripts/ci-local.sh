@@ -48,12 +48,8 @@ else
   BIN="$TARGET/debug"
 fi
 
-# The workspace a job sees: a clone of the checkout (its committed state, like actions/checkout).
-if git -C "$CHECKOUT" rev-parse --git-dir >/dev/null 2>&1; then
-  git clone -q "$CHECKOUT" "$STATE/workspace"
-else
-  cp -a "$CHECKOUT" "$STATE/workspace"
-fi
+# Each job's workspace is a fresh clone of the checkout (its committed state, like
+# actions/checkout), made by ci-local.py at the job's start.
 
 # The local PostgreSQL standing in for the service container.
 PORT=$("$TOOLS_PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -87,10 +83,11 @@ STEPS=${CI_LOCAL_DST_STEPS:-100}
 BUDGET=${CI_LOCAL_ST_BUDGET:-60}
 echo "ci-local: shorter than CI: DST_SEEDS=$SEEDS DST_STEPS=$STEPS ST_BUDGET=$BUDGET s" >&2
 
-CONFIG=$("$TOOLS_PY" - "$ROOT" "$STATE" "$PORT" "$PSQL" "$SEEDS" "$STEPS" "$BUDGET" "$BRANCH" "${SKIP_JOBS[@]}" <<'PY'
+CONFIG=$("$TOOLS_PY" - "$ROOT" "$STATE" "$PORT" "$PSQL" "$SEEDS" "$STEPS" "$BUDGET" "$BRANCH" "$CHECKOUT" "${SKIP_JOBS[@]}" <<'PY'
 import json, sys
-root, state, port, psql, seeds, steps, budget, branch, *skip = sys.argv[1:]
+root, state, port, psql, seeds, steps, budget, branch, checkout, *skip = sys.argv[1:]
 print(json.dumps({
+    "checkout": checkout,
     "workflow": f"{root}/workflows/review.yml",
     "workspace": f"{state}/workspace",
     "state": state,
