@@ -263,7 +263,11 @@ impl Driver {
                 c = c.with_idempotency_key(k);
             }
             if let Some(s) = &self.fault_scope {
-                c = c.with_header("x-dst-fault-scope", s);
+                // a request under a database fault may get a 500, after which a server may close
+                // the connection (uvicorn does): the retry must not be sent on it
+                c = c
+                    .with_header("x-dst-fault-scope", s)
+                    .with_header("connection", "close");
             }
             decorated = c;
             &decorated
