@@ -50,6 +50,10 @@ pub struct Target {
     pub keep_going: bool,
     /// How database faults are injected (embedded fault control, a `dst-sim proxy`, or not at all).
     pub db_control: DbControl,
+    /// The target approves aspects only through a route of its own (the real platform's test-mode
+    /// `POST /api/aspects/{id}/test-approve`): its critical review leaves an aspect validating.
+    /// Probed by `Target::remote`; the reference platform approves on the last resolve.
+    pub aspects_need_explicit_approval: bool,
 }
 
 impl Target {
@@ -90,6 +94,7 @@ impl Target {
             faults,
             keep_going: false,
             db_control,
+            aspects_need_explicit_approval: false,
         })
     }
 
@@ -111,6 +116,21 @@ impl Target {
             url: url.to_string(),
             message: e.to_string(),
         })?;
+        // Capability probe: an anonymous POST to an aspect approval route with the nil id changes
+        // nothing anywhere. A platform without the route answers 404/405; one with it asks for a
+        // key (401) or refuses (403/422), and then its review does not approve aspects.
+        let probe = client
+            .send_raw(
+                api_client::Method::POST,
+                &format!("/api/aspects/{}/test-approve", uuid_nil()),
+                Some(&serde_json::json!({})),
+            )
+            .await
+            .map_err(|e| RunError::Unreachable {
+                url: url.to_string(),
+                message: e.to_string(),
+            })?;
+        let aspects_need_explicit_approval = !matches!(probe.status, 404 | 405);
         Ok(Target {
             client,
             admin_key,
@@ -120,8 +140,13 @@ impl Target {
             faults: false,
             keep_going: false,
             db_control: DbControl::None,
+            aspects_need_explicit_approval,
         })
     }
+}
+
+fn uuid_nil() -> &'static str {
+    "00000000-0000-0000-0000-000000000000"
 }
 
 /// 32 bytes of ChaCha seed from a u64 (splitmix64), so seed N always means the same stream.
@@ -253,7 +278,10 @@ pub async fn execute_with(
 ) -> Execution {
     let mut d = Driver::new(&target.client, target.admin_key.as_deref(), prefix, bodies);
     d.db_control = target.db_control.clone();
-    let mut st = State::default();
+    let mut st = State {
+        aspects_need_explicit_approval: target.aspects_need_explicit_approval,
+        ..State::default()
+    };
     let mut ex = Execution::default();
     for r in Rule::all() {
         ex.rules.insert(*r, RuleCount::default());
@@ -264,6 +292,7 @@ pub async fn execute_with(
         }
     }
     let mut agreement_checks = 0u64;
+    let mut untracked = false;
     for (i, t) in ts.iter().enumerate() {
         if !model::valid(&st, t) {
             continue; // a shrunk candidate may refer to things that no longer exist
@@ -292,7 +321,16 @@ pub async fn execute_with(
                 break;
             }
             if answered_as_predicted || matches!(t, Transition::Fault { .. }) {
-                st = r.after;
+                // a fault step can stop before the driver learnt the ids of what the model says
+                // it created (a retry whose first attempt was refused): the model follows the
+                // driver's ids, so a later step never names an index the driver has no id for
+                if tracks(&d, &r.after) {
+                    st = r.after;
+                } else if !tracks(&d, &st) {
+                    // neither state matches the ids the driver holds: nothing sound to judge by
+                    untracked = true;
+                    break;
+                }
             }
             continue;
         }
@@ -300,6 +338,7 @@ pub async fn execute_with(
     }
     if (keep_going || ex.violation.is_none())
         && ex.infrastructure.is_none()
+        && !untracked
         && let Err(f) = d.check_all(&st).await
     {
         record(&mut ex, f, "end-of-seed");
@@ -321,6 +360,23 @@ pub async fn execute_with(
         ex.trace.clear();
     }
     ex
+}
+
+/// The driver holds a server id for every thing (and review item) the model state `st` counts.
+fn tracks(d: &Driver, st: &State) -> bool {
+    d.agents.len() == st.agents
+        && d.proposals.len() == st.proposals.len()
+        && d.items.len() == st.proposals.len()
+        && d.items
+            .iter()
+            .zip(&st.proposals)
+            .all(|(ids, p)| ids.len() == p.items.len())
+        && d.worlds.len() == st.worlds.len()
+        && d.dwellers.len() == st.dwellers.len()
+        && d.feedback.len() == st.feedback.len()
+        && d.world.aspects.len() == st.aspects.len()
+        && d.world.stories.len() == st.stories.len()
+        && d.world.events.len() == st.events.len()
 }
 
 /// Files a failure: a violation (the first of its class in the seed), or the target's silence

@@ -235,6 +235,11 @@ impl TargetArgs {
         let timeout = std::time::Duration::from_secs(self.request_timeout.max(1));
         let mut target = Target::remote(url, self.admin_key.clone(), tag, timeout).await?;
         target.faults = self.faults;
+        if target.aspects_need_explicit_approval {
+            eprintln!(
+                "dst-sim: capability: {url} has POST /api/aspects/{{id}}/test-approve, so its critical review never approves an aspect; the model keeps resolved aspects validating"
+            );
+        }
         if let Some(control) = &self.fault_proxy {
             let c = api_client::Client::new(api_client::ClientConfig::new(control.clone()))
                 .map_err(|e| RunError::Usage(format!("--fault-proxy: {e}")))?;

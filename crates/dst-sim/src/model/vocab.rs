@@ -100,6 +100,9 @@ pub struct Feedback {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct State {
+    /// Capability of the target (probed at start, `Target::aspects_need_explicit_approval`): its
+    /// critical review never approves an aspect, so the last resolve leaves it validating.
+    pub aspects_need_explicit_approval: bool,
     pub agents: usize,
     pub proposals: Vec<Proposal>,
     pub worlds: Vec<World>,

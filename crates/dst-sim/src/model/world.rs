@@ -233,9 +233,11 @@ pub(super) fn step(st: &mut State, t: &Transition) {
             a.items.extend(std::iter::repeat_n((actor, false), items));
         }
         ResolveAspectItem { aspect, item, .. } => {
+            let by_review = !st.aspects_need_explicit_approval;
             let a = &mut st.aspects[aspect];
             a.items[item].1 = true;
-            if a.status == AStatus::Validating
+            if by_review
+                && a.status == AStatus::Validating
                 && a.reviewers.len() >= 2
                 && a.items.iter().all(|i| i.1)
             {
