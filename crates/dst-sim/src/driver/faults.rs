@@ -604,7 +604,7 @@ impl Driver {
         };
         self.record_attempt(inner, &r2);
         if keyed {
-            if r2.status != r1.status || r2.body != r1.body {
+            if r2.status != r1.status || without_context(&r2.body) != without_context(&r1.body) {
                 return Err(self.violation(
                     Invariant::ModelAgreement,
                     format!(
@@ -939,6 +939,17 @@ impl DbCounters {
             statements: v.get("statements").and_then(Value::as_u64),
         }
     }
+}
+
+/// A response body without `_agent_context`: the real platform's outermost middleware
+/// (middleware/agent_context.py) adds a fresh one to every authenticated answer, a replay included,
+/// so it says nothing about whether a keyed retry ran again.
+fn without_context(body: &Value) -> Value {
+    let mut b = body.clone();
+    if let Some(m) = b.as_object_mut() {
+        m.remove("_agent_context");
+    }
+    b
 }
 
 /// The error type a development-mode platform names in a 5xx body (`debug.error_type`), else
