@@ -2,8 +2,9 @@
 //! with a direct call or a two-request race released together.
 
 use api_client::fixtures::{self, agent};
-use api_client::{Client, ClientConfig};
+use api_client::{Client, ClientConfig, Method};
 use reference_platform::{Bug, PlatformOptions, RunningPlatform};
+use serde_json::json;
 use std::time::Duration;
 
 async fn platform(bugs: &[Bug]) -> (RunningPlatform, Client) {
@@ -239,6 +240,120 @@ async fn world_backlink_null() {
             Some(p.as_str())
         );
         proposal.resulting_world_id.as_deref() != Some(w.as_str())
+    })
+    .await;
+}
+
+/// A draft proposal of a fresh agent: (its client, the proposal id).
+async fn draft(c: &Client, name: &str) -> (Client, String) {
+    let (a, _) = agent(c, name).await.unwrap();
+    let p = a
+        .create_proposal(&fixtures::proposal(name))
+        .await
+        .unwrap()
+        .id;
+    (a, p)
+}
+
+#[tokio::test]
+async fn respond_any_agent() {
+    on_and_off(Bug::RespondAnyAgent, |c, _| async move {
+        let (a, p) = draft(&c, "owner").await;
+        a.submit_proposal(&p).await.unwrap();
+        let (b, _) = agent(&c, "reviewer").await.unwrap();
+        let (x, _) = agent(&c, "bystander").await.unwrap();
+        let review = b
+            .post_review(
+                "proposal",
+                &p,
+                &[fixtures::review_item("The causal chain skips a step.")],
+            )
+            .await
+            .unwrap();
+        let path = format!(
+            "/api/review/feedback-item/{}/respond",
+            review.feedback_items[0].id
+        );
+        let body = json!({"response_text": "Not mine to answer, but here goes."});
+        let mut accepted = 0;
+        for who in [&b, &x] {
+            let r = who
+                .send_raw(Method::POST, &path, Some(&body))
+                .await
+                .unwrap();
+            if r.status == 200 {
+                accepted += 1;
+            } else {
+                assert_eq!(r.status, 403);
+            }
+        }
+        // the proposer itself is always allowed
+        let r = a.send_raw(Method::POST, &path, Some(&body)).await.unwrap();
+        assert_eq!(r.status, 200);
+        accepted == 2
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn revise_skips_validation() {
+    on_and_off(Bug::ReviseSkipsValidation, |c, _| async move {
+        let (a, p) = draft(&c, "reviser").await;
+        let path = format!("/api/proposals/{p}/revise");
+        let mut accepted = 0;
+        // each value is one that create rejects with 422
+        for body in [
+            json!({"name": ""}),
+            json!({"name": "n".repeat(51)}),
+            json!({"premise": "too short"}),
+        ] {
+            let r = a.send_raw(Method::POST, &path, Some(&body)).await.unwrap();
+            if r.status == 200 {
+                accepted += 1;
+            } else {
+                assert_eq!(r.status, 422);
+            }
+        }
+        assert!(accepted == 0 || accepted == 3, "{accepted}");
+        accepted == 3
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn hostile_paging_500() {
+    on_and_off(Bug::HostilePaging500, |c, _| async move {
+        let r = c
+            .send_raw(Method::GET, "/api/worlds?offset=-1", None)
+            .await
+            .unwrap();
+        if r.status != 500 {
+            assert_eq!(r.status, 422);
+        }
+        // the other hostile values stay 422 either way
+        for q in ["offset=100000000000000000000", "limit=abc", "limit=0"] {
+            let r = c
+                .send_raw(Method::GET, &format!("/api/worlds?{q}"), None)
+                .await
+                .unwrap();
+            assert_eq!(r.status, 422, "{q}");
+        }
+        r.status == 500
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn nul_byte_500() {
+    on_and_off(Bug::NulByte500, |c, _| async move {
+        let (a, p) = draft(&c, "nul").await;
+        let path = format!("/api/proposals/{p}/revise");
+        let body = json!({"name": "Nul \u{0} name"});
+        let r = a.send_raw(Method::POST, &path, Some(&body)).await.unwrap();
+        if r.status != 500 {
+            assert_eq!(r.status, 200);
+        }
+        r.status == 500
     })
     .await;
 }

@@ -436,6 +436,30 @@ async fn story_self_review() {
     .await;
 }
 
+/// Only the critical-review route skips the author check; the story route still refuses.
+#[tokio::test]
+async fn review_route_self_review() {
+    on_and_off(Bug::ReviewRouteSelfReview, |c| async move {
+        let (ag, _, w) = world(&c).await;
+        let s = ag[0]
+            .create_story(&fixtures::story(&w, "Mine too"))
+            .await
+            .unwrap()
+            .id;
+        let story_route = ag[0].review_story(&s, &fixtures::story_review(true)).await;
+        assert_eq!(story_route.unwrap_err().status(), Some(403));
+        ag[0]
+            .post_review(
+                ContentType::Story,
+                &s,
+                &[fixtures::review_item("My own story is flawless.")],
+            )
+            .await
+            .is_ok()
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn acclaim_without_revision() {
     on_and_off(Bug::AcclaimWithoutRevision, |c| async move {

@@ -59,13 +59,24 @@ pub enum Invariant {
     /// 15. A world event is approved or rejected once, never both, and never by its proposer.
     #[value(name = "15-event-decision")]
     EventDecision,
+    /// 16. Every mutating operation the model knows is refused to each actor the rules refuse it to
+    ///     (non-owner, owner where self-action is forbidden, non-reviewer, non-inhabitant,
+    ///     non-admin), through every route that accepts it.
+    #[value(name = "16-authorization")]
+    Authorization,
+    /// 17. An update or revise endpoint rejects every value its create endpoint rejects.
+    #[value(name = "17-validation-parity")]
+    ValidationParity,
+    /// 18. Where two endpoints reach the same state, both enforce the same rules.
+    #[value(name = "18-second-write-path")]
+    SecondWritePath,
 }
 
 crate::vocabulary!(Invariant);
 
 impl Invariant {
     /// How many invariants there are (the last one's position + 1), for per-invariant arrays.
-    pub const COUNT: usize = Invariant::EventDecision as usize + 1;
+    pub const COUNT: usize = Invariant::SecondWritePath as usize + 1;
 
     /// The invariant's position, for per-invariant arrays.
     pub fn index(self) -> usize {

@@ -169,6 +169,33 @@ async fn story_orphan_world_is_caught() {
     caught("story-orphan-world", "12-world-reference").await;
 }
 
+// The generic probes (model/probes.rs): each planted bug is caught by its probe's invariant.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn respond_any_agent_is_caught_by_the_authorization_matrix() {
+    caught("respond-any-agent", "16-authorization").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revise_skips_validation_is_caught_by_validation_parity() {
+    caught("revise-skips-validation", "17-validation-parity").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_route_self_review_is_caught_on_the_second_write_path() {
+    caught("review-route-self-review", "18-second-write-path").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_paging_500_is_caught() {
+    caught("hostile-paging-500", "7-no-5xx").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nul_byte_500_is_caught() {
+    caught("nul-byte-500", "7-no-5xx").await;
+}
+
 /// The race bugs need concurrent requests (api-client's concurrency tests show them); sequential
 /// runs must not report them as anything else.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -72,6 +72,33 @@ pub enum Bug {
     /// Story create skips the world check: a story can point at a world that does not exist.
     #[value(help = "a story can be created in a world that does not exist (world check skipped)")]
     StoryOrphanWorld,
+    /// Respond skips the "only the content's owner answers its feedback" check (as the real
+    /// platform's respond does): a reviewer or a bystander can mark any item addressed.
+    #[value(help = "any agent can respond to another's review feedback item (no owner check)")]
+    RespondAnyAgent,
+    /// Proposal revise checks only the types of its fields, not the bounds create enforces.
+    #[value(
+        help = "a proposal revise accepts values its create rejects (empty or long name, short premise, short chain)"
+    )]
+    ReviseSkipsValidation,
+    /// The critical-review route (`/api/review/story/{id}/feedback`) skips the author check the
+    /// story route (`/api/stories/{id}/review`) makes: two routes to one state, one rule skipped.
+    #[value(
+        help = "an author can review its own story through /api/review/story/{id}/feedback (the other review route refuses)"
+    )]
+    ReviewRouteSelfReview,
+    /// The worlds list passes a negative `offset` to the database unchecked, which fails.
+    #[value(
+        name = "hostile-paging-500",
+        help = "GET /api/worlds?offset=-1 gives a 500 (paging parameter passed on unchecked)"
+    )]
+    HostilePaging500,
+    /// Proposal create and revise store text with a NUL byte, which the database refuses.
+    #[value(
+        name = "nul-byte-500",
+        help = "a proposal text field with a NUL byte gives a 500 (the database refuses it)"
+    )]
+    NulByte500,
 }
 
 /// Each bug's name and description as `'static` text, read once from the derived `ValueEnum`
@@ -182,6 +209,11 @@ mod tests {
                 "event-decision-race",
                 "aspect-status-backwards",
                 "story-orphan-world",
+                "respond-any-agent",
+                "revise-skips-validation",
+                "review-route-self-review",
+                "hostile-paging-500",
+                "nul-byte-500",
             ]
         );
         for (i, b) in Bug::all().iter().enumerate() {

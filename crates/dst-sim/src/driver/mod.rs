@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 mod checks;
 mod faults;
+mod probes;
 mod requests;
 mod world;
 
@@ -178,6 +179,8 @@ pub struct Driver {
     pub effective_steps: u64,
     /// Step index being executed (for violations).
     pub(crate) step: usize,
+    /// The agent outside the model that sends the NUL-byte probes (`probes.rs`), once registered.
+    pub(crate) probe_agent: Option<probes::ProbeAgent>,
 }
 
 /// Reads a string at a JSON pointer.
@@ -216,6 +219,7 @@ impl Driver {
             checks: [0; Invariant::COUNT],
             effective_steps: 0,
             step: 0,
+            probe_agent: None,
         }
     }
 
@@ -322,7 +326,11 @@ impl Driver {
     ) -> Result<(Expect, Expect), Failure> {
         self.step = step;
         let expected = model::expect(before, t);
-        let r = self.request(before, t).await?;
+        let r = if model::probes::is_probe(t) {
+            self.request_probe(before, t).await?
+        } else {
+            self.request(before, t).await?
+        };
         let Some(r) = r else {
             return Ok((expected, expected)); // not sent (no admin key): counted as ineffective
         };

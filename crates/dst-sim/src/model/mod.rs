@@ -14,16 +14,19 @@ use proptest::strategy::{BoxedStrategy, Just, Strategy};
 use proptest_state_machine::ReferenceStateMachine;
 
 pub mod faults;
+pub mod probes;
 pub mod rules;
 mod vocab;
 pub mod world;
 
 pub use vocab::*;
+pub use probes::{AuthzCase, AuthzOp, HostileCase, ParityCase, ParityProbe, SecondPathCase};
 
 /// The outcome the platform must give for `t` in state `st` (a fault step checks its own).
 pub fn expect(st: &State, t: &Transition) -> Expect {
     match t {
         Transition::Fault { .. } => Expect::Ok,
+        t if probes::is_probe(t) => probes::expect(st, t),
         _ => rules::expect(st, t),
     }
 }
@@ -33,6 +36,7 @@ pub fn expect(st: &State, t: &Transition) -> Expect {
 pub fn valid(st: &State, t: &Transition) -> bool {
     match t {
         Transition::Fault { fault } => faults::valid(st, fault),
+        t if probes::is_probe(t) => probes::valid(st, t),
         _ => rules::valid(st, t),
     }
 }
@@ -41,6 +45,7 @@ pub fn valid(st: &State, t: &Transition) -> bool {
 pub fn step(st: State, t: &Transition) -> State {
     match t {
         Transition::Fault { fault } => faults::step(st, fault),
+        t if probes::is_probe(t) => probes::step(st, t),
         _ => rules::step(st, t),
     }
 }
@@ -79,6 +84,10 @@ impl ReferenceStateMachine for Model {
                 )
             {
                 w *= 3;
+            }
+            // probes only watch: once fired, they yield to the game rules (half weight)
+            if fired > 0 && probes::is_probe_rule(rule) {
+                w = w / 2 + 1;
             }
             // a proposal needs two reviewers besides its proposer
             if rule == Rule::RegisterAgent && st.agents < 3 {

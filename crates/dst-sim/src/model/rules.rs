@@ -91,7 +91,16 @@ pub fn expect(st: &State, t: &Transition) -> Expect {
                 Expect::Ok
             }
         }
-        RespondItem { .. } => Expect::Ok,
+        // only the proposer answers its feedback (the real platform lets anyone: D3)
+        RespondItem {
+            actor, proposal, ..
+        } => {
+            if st.proposals[proposal].owner != actor {
+                Expect::Reject(403)
+            } else {
+                Expect::Ok
+            }
+        }
         ReviseProposal { actor, proposal } => {
             let p = &st.proposals[proposal];
             if p.owner != actor {
@@ -306,6 +315,7 @@ pub fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)) {
     offer_dwellers(st, add);
     offer_feedback(st, add);
     world::offer(st, add);
+    super::probes::offer(st, add);
 }
 
 /// Registration, new proposals and new feedback.

@@ -5,6 +5,8 @@
 use proptest::strategy::{BoxedStrategy, Strategy};
 use serde::{Deserialize, Serialize};
 
+use super::probes::{AuthzCase, HostileCase, ParityProbe, Probed, SecondPathCase};
+
 pub const MAX_DWELLERS: usize = 5;
 pub const MAX_ACTIVE_PROPOSALS: usize = 3;
 
@@ -118,6 +120,8 @@ pub struct State {
     pub faults: bool,
     /// How often each fault kind was generated in this sequence.
     pub fault_fired: [u32; FaultKind::COUNT],
+    /// How often each probe case was generated in this sequence (`probes.rs`).
+    pub probed: Probed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,13 +233,21 @@ pub enum Rule {
     ProposeEvent,
     ApproveEvent,
     RejectEvent,
+    /// Authorization matrix probe (`probes.rs`): a refused actor attempts an operation.
+    ProbeAuthz,
+    /// Validation parity probe: a revise endpoint is sent a value its create rejects.
+    ProbeParity,
+    /// Hostile values probe: paging/query bounds, malformed ids, NUL bytes (never a 5xx).
+    ProbeHostile,
+    /// Second write path probe: a refused operation through the other route to the same state.
+    ProbeSecondPath,
 }
 
 crate::vocabulary!(Rule);
 
 impl Rule {
     /// How many rules there are, for per-rule arrays (`State::fired`).
-    pub const COUNT: usize = Rule::RejectEvent as usize + 1;
+    pub const COUNT: usize = Rule::ProbeSecondPath as usize + 1;
 
     /// The rule's position, for per-rule arrays.
     pub fn index(self) -> usize {
@@ -372,6 +384,24 @@ pub enum Transition {
         actor: usize,
         event: usize,
     },
+    /// Actors the rules refuse an operation attempt it (one case per operation, least probed first).
+    ProbeAuthz {
+        cases: Vec<AuthzCase>,
+    },
+    /// Owners send create-rejected values to revise endpoints.
+    ProbeParity {
+        cases: Vec<ParityProbe>,
+    },
+    /// Hostile requests; any answer below 500 passes.
+    ProbeHostile {
+        cases: Vec<HostileCase>,
+    },
+    /// `actor` sends a refused operation through both routes to one state (`target` by case).
+    ProbeSecondPath {
+        case: SecondPathCase,
+        actor: usize,
+        target: usize,
+    },
 }
 
 impl Transition {
@@ -405,6 +435,10 @@ impl Transition {
             Transition::ProposeEvent { .. } => Rule::ProposeEvent,
             Transition::ApproveEvent { .. } => Rule::ApproveEvent,
             Transition::RejectEvent { .. } => Rule::RejectEvent,
+            Transition::ProbeAuthz { .. } => Rule::ProbeAuthz,
+            Transition::ProbeParity { .. } => Rule::ProbeParity,
+            Transition::ProbeHostile { .. } => Rule::ProbeHostile,
+            Transition::ProbeSecondPath { .. } => Rule::ProbeSecondPath,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use super::review::graduate;
 use crate::auth::ApiKey;
+use crate::bug::Bug;
 use crate::content::ReviewState;
 use crate::db::{ex, new_id, now, qr, seq, stored_json};
 use crate::error::{ApiError, ApiResult, agent_error, not_found};
@@ -12,6 +13,18 @@ use axum::extract::{Query, State};
 use rusqlite::{OptionalExtension, params};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
+
+/// With `nul-byte-500`: a text field holding a NUL byte fails as the database's insert would.
+fn nul_byte_check(st: &crate::state::AppState, v: &Value) -> Result<(), ApiError> {
+    let has_nul = v.as_object().is_some_and(|o| {
+        o.values()
+            .any(|f| f.as_str().is_some_and(|s| s.contains('\0')))
+    });
+    if has_nul && st.bug(Bug::NulByte500) {
+        return Err(ApiError::Internal("invalid byte sequence: 0x00".into()));
+    }
+    Ok(())
+}
 
 /// The `causal_chain` field: at least 3 steps, each `{year ≥ 2026, event, reasoning}` (10+ chars).
 fn causal_chain(b: &mut Body, required: bool) -> Option<Value> {
@@ -90,6 +103,7 @@ pub(super) async fn create(
     Authed(agent): Authed,
     JsonBody(v): JsonBody,
 ) -> ApiResult {
+    nul_byte_check(&st, &v)?;
     let mut b = Body::new(&v)?;
     let name = b.str("name", 2, Some(50), true);
     let premise = b.str("premise", 50, None, true);
@@ -291,13 +305,22 @@ pub(super) async fn revise(
     ProposalId(id): ProposalId,
     JsonBody(v): JsonBody,
 ) -> ApiResult {
+    nul_byte_check(&st, &v)?;
     let mut b = Body::new(&v)?;
-    let name = b.str("name", 2, Some(50), false);
-    let premise = b.str("premise", 50, None, false);
+    // the planted bug checks only the fields' types, not create's bounds
+    let lax = st.bug(Bug::ReviseSkipsValidation);
+    let bound = |lo: usize, hi: Option<usize>| if lax { (0, None) } else { (lo, hi) };
+    let ((n0, n1), (p0, p1)) = (bound(2, Some(50)), bound(50, None));
+    let ((s0, s1), (i0, i1)) = (bound(50, None), bound(30, Some(1000)));
+    let name = b.str("name", n0, n1, false);
+    let premise = b.str("premise", p0, p1, false);
     let year = b.int("year_setting", 2030, 2500, false);
-    let chain = causal_chain(&mut b, false);
-    let basis = b.str("scientific_basis", 50, None, false);
-    let image = b.str("image_prompt", 30, Some(1000), false);
+    let chain = match b.raw("causal_chain") {
+        Some(c @ Value::Array(_)) if lax => Some(c.clone()),
+        _ => causal_chain(&mut b, false),
+    };
+    let basis = b.str("scientific_basis", s0, s1, false);
+    let image = b.str("image_prompt", i0, i1, false);
     b.finish()?;
     let ts = now();
     let (status, count) = st.db.with_tx(|tx| {

@@ -110,7 +110,10 @@ pub(super) async fn post(
     let out = st.db.with_tx(|tx| {
         let agent = key.agent(tx)?;
         let (ct, owner) = content_owner(tx, &st, &ctype, &id)?;
-        if owner == agent.id && !(ct == ContentType::Proposal && st.bug(Bug::SelfReview)) {
+        if owner == agent.id
+            && !(ct == ContentType::Proposal && st.bug(Bug::SelfReview))
+            && !(ct == ContentType::Story && st.bug(Bug::ReviewRouteSelfReview))
+        {
             return Err(agent_error(
                 403,
                 "You cannot review your own content",
@@ -274,6 +277,19 @@ pub(super) async fn respond(
     st.db.with_tx(|tx| {
         let agent = key.agent(tx)?;
         let it = load_item(tx, &item)?;
+        // only the owner of the reviewed content answers its feedback
+        let owner = it
+            .content_type
+            .owner(tx, &st, &it.content_id)?
+            .unwrap_or_default();
+        if owner != agent.id && !st.bug(Bug::RespondAnyAgent) {
+            return Err(agent_error(
+                403,
+                "Only the content's owner can respond to its feedback",
+                "Ask the owner to respond.",
+                json!({"item_id": it.id}),
+            ));
+        }
         ex(
             tx,
             "INSERT INTO item_responses (id, item_id, responder_id, response_text, created_at) VALUES (?1,?2,?3,?4,?5)",

@@ -1,6 +1,7 @@
 //! Worlds: `GET /api/worlds` and `/api/worlds/{id}`, and the world lookups the content in a world
 //! (regions, dwellers, aspects, stories, events) checks against.
 
+use crate::bug::Bug;
 use crate::db::{filter_term, qr};
 use crate::error::{ApiError, ApiResult, not_found};
 use crate::http::{Q, St, WorldId, ok};
@@ -34,7 +35,13 @@ fn world_json(tx: &rusqlite::Connection, id: &str) -> Result<Option<Value>, ApiE
 
 pub(super) async fn list(State(st): St, Query(q): Q) -> ApiResult {
     let limit = query_int(&q, "limit", 20, 1, 50)?;
-    let offset = query_int(&q, "offset", 0, 0, i64::MAX)?;
+    let offset = match q.get("offset").map(|o| o.parse::<i64>()) {
+        // the planted bug hands a negative offset on, and the database fails on it
+        Some(Ok(o)) if o < 0 && st.bug(Bug::HostilePaging500) => {
+            return Err(ApiError::Internal(format!("negative OFFSET {o}")));
+        }
+        _ => query_int(&q, "offset", 0, 0, i64::MAX)?,
+    };
     let proposal = q.get("proposal_id").cloned();
     let v = st.db.with_tx(|tx| {
         let by_proposal = filter_term("proposal_id", 1, proposal.is_some());

@@ -1,0 +1,723 @@
+//! The generic probes: steps that never change the game state when the platform is right, run in
+//! every ordinary seed beside the game rules (issue 17 item 5).
+//!
+//! - **Authorization matrix** ([`AuthzOp`]): every mutating operation the model knows, attempted
+//!   by an actor the rules refuse it to (non-owner, the owner where self-action is forbidden,
+//!   non-reviewer, non-inhabitant, non-admin). The refusal is predicted with the exact status the
+//!   ordinary rule predicts for that actor (invariant 16 when it is not refused).
+//! - **Validation parity** ([`ParityCase`]): each revise endpoint is sent a value its create
+//!   endpoint rejects, by the owner; it must be rejected the same way (invariant 17).
+//! - **Hostile values** ([`HostileCase`]): paging and query parameters at and past their bounds on
+//!   the list endpoints, malformed ids, NUL bytes in stored text: any 4xx or 2xx, never a 5xx
+//!   (invariant 7).
+//! - **Second write paths** ([`SecondPathCase`]): an operation refused on one route is sent through
+//!   the other route that reaches the same state; both must refuse it (invariant 18).
+//!
+//! Generation: each probe rule picks the least-probed applicable case of its family in this
+//! sequence (so every case comes round in a seed as soon as it applies), then a random refused actor.
+
+use super::rules;
+use super::vocab::{AStatus, Expect, PStatus, Rule, State, Transition};
+use proptest::strategy::{BoxedStrategy, Just, Strategy};
+use serde::{Deserialize, Serialize};
+
+/// A mutating operation sent by an actor who must be refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthzOp {
+    /// Submit a proposal: not its proposer.
+    SubmitProposal,
+    /// Revise a proposal: not its proposer.
+    ReviseProposal,
+    /// Critical review of a proposal: its own proposer.
+    ReviewOwnProposal,
+    /// Respond to a proposal's feedback item: anyone but the proposer (the reviewer included).
+    RespondItem,
+    /// Resolve a feedback item: anyone but its reviewer (the proposer included).
+    ResolveItem,
+    /// Release a dweller: not its inhabitant.
+    ReleaseDweller,
+    /// Ask for an action context: not the inhabitant.
+    ActContext,
+    /// Act as a dweller: not the inhabitant.
+    Act,
+    /// Submit an aspect: not its proposer.
+    SubmitAspect,
+    /// Revise an aspect: not its proposer.
+    ReviseAspect,
+    /// Critical review of an aspect: its own proposer.
+    ReviewOwnAspect,
+    /// Resolve an aspect's feedback item: anyone but its reviewer.
+    ResolveAspectItem,
+    /// Review a story (`/api/stories/{id}/review`): its own author.
+    ReviewOwnStory,
+    /// Answer a story review: not the author.
+    RespondStoryReview,
+    /// Revise a story: not the author.
+    ReviseStory,
+    /// Approve a world event: its own proposer.
+    ApproveOwnEvent,
+    /// Reject a world event: its own proposer.
+    RejectOwnEvent,
+    /// Upvote feedback: its own submitter.
+    UpvoteOwnFeedback,
+    /// Change a feedback's status: an agent that is not an admin.
+    FeedbackStatus,
+}
+
+impl AuthzOp {
+    pub const ALL: [AuthzOp; 19] = [
+        AuthzOp::SubmitProposal,
+        AuthzOp::ReviseProposal,
+        AuthzOp::ReviewOwnProposal,
+        AuthzOp::RespondItem,
+        AuthzOp::ResolveItem,
+        AuthzOp::ReleaseDweller,
+        AuthzOp::ActContext,
+        AuthzOp::Act,
+        AuthzOp::SubmitAspect,
+        AuthzOp::ReviseAspect,
+        AuthzOp::ReviewOwnAspect,
+        AuthzOp::ResolveAspectItem,
+        AuthzOp::ReviewOwnStory,
+        AuthzOp::RespondStoryReview,
+        AuthzOp::ReviseStory,
+        AuthzOp::ApproveOwnEvent,
+        AuthzOp::RejectOwnEvent,
+        AuthzOp::UpvoteOwnFeedback,
+        AuthzOp::FeedbackStatus,
+    ];
+    pub const COUNT: usize = Self::ALL.len();
+}
+
+/// One authorization probe: `actor`, whom the rules refuse `op`, attempts it on entity `target`
+/// (item or review `sub`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthzCase {
+    pub op: AuthzOp,
+    pub actor: usize,
+    pub target: usize,
+    pub sub: usize,
+}
+
+/// Authorization probes per step: the least-probed operations, one request each.
+pub const AUTHZ_PER_STEP: usize = 5;
+
+/// One parity probe: the owner `actor` sends `case` to the revise endpoint of `target`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParityProbe {
+    pub case: ParityCase,
+    pub actor: usize,
+    pub target: usize,
+}
+
+/// Parity probes per step.
+pub const PARITY_PER_STEP: usize = 3;
+
+/// A value a create endpoint rejects, sent to the matching revise endpoint by the owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParityCase {
+    /// Proposal `name` "" (create: 2–50 characters).
+    ProposalNameEmpty,
+    /// Proposal `name` of 51 characters.
+    ProposalNameLong,
+    /// Proposal `premise` of 49 characters (create: ≥ 50).
+    ProposalPremiseShort,
+    /// Proposal `causal_chain` of one step (create: ≥ 3).
+    ProposalChainShort,
+    /// Proposal `image_prompt` of 1001 characters (create: 30–1000).
+    ProposalImageLong,
+    /// Aspect `title` of 2 characters (create: 3–255).
+    AspectTitleShort,
+    /// Aspect `premise` of 29 characters (create: ≥ 30).
+    AspectPremiseShort,
+    /// Story `title` of 201 characters (create: 1–200).
+    StoryTitleLong,
+    /// Story `content` of 99 characters (create: ≥ 100).
+    StoryContentShort,
+}
+
+impl ParityCase {
+    pub const ALL: [ParityCase; 9] = [
+        ParityCase::ProposalNameEmpty,
+        ParityCase::ProposalNameLong,
+        ParityCase::ProposalPremiseShort,
+        ParityCase::ProposalChainShort,
+        ParityCase::ProposalImageLong,
+        ParityCase::AspectTitleShort,
+        ParityCase::AspectPremiseShort,
+        ParityCase::StoryTitleLong,
+        ParityCase::StoryContentShort,
+    ];
+    pub const COUNT: usize = Self::ALL.len();
+}
+
+/// One hostile request: a list endpoint's paging or query parameter at or past its bounds, a
+/// malformed id, or stored text with a NUL byte. Any answer below 500 is fine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostileCase {
+    ProposalsLimitNegative,
+    ProposalsLimitZero,
+    ProposalsLimitHuge,
+    ProposalsLimitText,
+    ProposalsCursorText,
+    ProposalsCursorUnknown,
+    ProposalsStatusBad,
+    WorldsOffsetNegative,
+    WorldsOffsetHuge,
+    WorldsLimitHuge,
+    WorldsLimitText,
+    StoriesOffsetNegative,
+    StoriesOffsetHuge,
+    StoriesLimitZero,
+    StoriesWorldIdBad,
+    FeedbackListLimitNegative,
+    FeedbackListOffsetNegative,
+    FeedbackListOffsetHuge,
+    FeedbackListStatusBad,
+    ProposalIdBad,
+    WorldIdBad,
+    DwellerIdBad,
+    /// `GET /api/events/worlds/{w}/events?status=…` (needs a world).
+    EventsStatusBad,
+    /// `GET /api/aspects/worlds/{w}/aspects?status=…` (needs a world).
+    AspectsStatusBad,
+    /// `GET /api/dwellers/worlds/{w}/dwellers?available_only=…` (needs a world).
+    DwellersAvailableBad,
+    /// Feedback create with a NUL byte in the title (a probe agent outside the model sends it).
+    FeedbackTitleNul,
+    /// Feedback create with a NUL byte in the description.
+    FeedbackDescriptionNul,
+    /// Proposal revise of the probe agent's own draft with a NUL byte in the premise.
+    ProposalPremiseNul,
+    /// Proposal revise of the probe agent's own draft with a NUL byte in the name.
+    ProposalNameNul,
+}
+
+impl HostileCase {
+    pub const ALL: [HostileCase; 29] = [
+        HostileCase::ProposalsLimitNegative,
+        HostileCase::WorldsOffsetNegative,
+        HostileCase::FeedbackTitleNul,
+        HostileCase::ProposalPremiseNul,
+        HostileCase::ProposalsLimitZero,
+        HostileCase::WorldsOffsetHuge,
+        HostileCase::StoriesOffsetNegative,
+        HostileCase::FeedbackListLimitNegative,
+        HostileCase::ProposalsCursorText,
+        HostileCase::EventsStatusBad,
+        HostileCase::ProposalNameNul,
+        HostileCase::ProposalsLimitHuge,
+        HostileCase::WorldsLimitHuge,
+        HostileCase::StoriesOffsetHuge,
+        HostileCase::FeedbackListOffsetNegative,
+        HostileCase::AspectsStatusBad,
+        HostileCase::FeedbackDescriptionNul,
+        HostileCase::ProposalsLimitText,
+        HostileCase::WorldsLimitText,
+        HostileCase::StoriesLimitZero,
+        HostileCase::FeedbackListOffsetHuge,
+        HostileCase::DwellersAvailableBad,
+        HostileCase::ProposalsCursorUnknown,
+        HostileCase::StoriesWorldIdBad,
+        HostileCase::FeedbackListStatusBad,
+        HostileCase::ProposalIdBad,
+        HostileCase::WorldIdBad,
+        HostileCase::DwellerIdBad,
+        HostileCase::ProposalsStatusBad,
+    ];
+
+    /// Whether the case needs a world of the model (it reads world 0).
+    pub fn needs_world(self) -> bool {
+        matches!(
+            self,
+            HostileCase::EventsStatusBad
+                | HostileCase::AspectsStatusBad
+                | HostileCase::DwellersAvailableBad
+        )
+    }
+}
+
+/// How many hostile requests one probe step sends (keeps each step cheap; the rotation covers
+/// every case over a seed's probe steps).
+pub const HOSTILE_PER_STEP: usize = 6;
+
+/// An operation sent through the second of two routes that reach the same state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecondPathCase {
+    /// The author reviews their own story through `/api/stories/{id}/review` and through
+    /// `/api/review/story/{id}/feedback`: both must refuse.
+    StorySelfReview,
+    /// `test-approve` of a draft proposal: graduation through the critical review only ever
+    /// approves validating proposals, so this route must refuse it too.
+    TestApproveDraft,
+    /// `test-approve` of an approved proposal (a second world for it): must be refused.
+    TestApproveApproved,
+}
+
+impl SecondPathCase {
+    pub const ALL: [SecondPathCase; 3] = [
+        SecondPathCase::StorySelfReview,
+        SecondPathCase::TestApproveDraft,
+        SecondPathCase::TestApproveApproved,
+    ];
+    pub const COUNT: usize = Self::ALL.len();
+}
+
+/// Per-sequence counts of each probe case (drives "least probed first").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Probed {
+    pub authz: [u32; AuthzOp::COUNT],
+    pub parity: [u32; ParityCase::COUNT],
+    pub second: [u32; SecondPathCase::COUNT],
+    /// Position of the next hostile case in [`HostileCase::ALL`].
+    pub hostile_next: usize,
+}
+
+fn idx<T: PartialEq>(all: &[T], x: &T) -> usize {
+    all.iter().position(|y| y == x).unwrap_or(0)
+}
+
+/// The ordinary transition an authorization probe sends, where the model has one (its request
+/// builder and its prediction are reused). `None`: the probe's own request (act, admin status).
+pub fn authz_inner(c: &AuthzCase) -> Option<Transition> {
+    use Transition as T;
+    let AuthzCase {
+        op,
+        actor,
+        target,
+        sub,
+    } = *c;
+    Some(match op {
+        AuthzOp::SubmitProposal => T::SubmitProposal {
+            actor,
+            proposal: target,
+        },
+        AuthzOp::ReviseProposal => T::ReviseProposal {
+            actor,
+            proposal: target,
+        },
+        AuthzOp::ReviewOwnProposal => T::PostReview {
+            actor,
+            proposal: target,
+            items: 1,
+            desc_len: 40,
+        },
+        AuthzOp::RespondItem => T::RespondItem {
+            actor,
+            proposal: target,
+            item: sub,
+            text_len: 60,
+        },
+        AuthzOp::ResolveItem => T::ResolveItem {
+            actor,
+            proposal: target,
+            item: sub,
+        },
+        AuthzOp::ReleaseDweller => T::ReleaseDweller {
+            actor,
+            dweller: target,
+        },
+        AuthzOp::SubmitAspect => T::SubmitAspect {
+            actor,
+            aspect: target,
+        },
+        AuthzOp::ReviseAspect => T::ReviseAspect {
+            actor,
+            aspect: target,
+        },
+        AuthzOp::ReviewOwnAspect => T::ReviewAspect {
+            actor,
+            aspect: target,
+            items: 1,
+        },
+        AuthzOp::ResolveAspectItem => T::ResolveAspectItem {
+            actor,
+            aspect: target,
+            item: sub,
+        },
+        AuthzOp::ReviewOwnStory => T::ReviewStory {
+            actor,
+            story: target,
+            acclaim: false,
+            notes_len: 80,
+        },
+        AuthzOp::RespondStoryReview => T::RespondStoryReview {
+            actor,
+            story: target,
+            review: sub,
+        },
+        AuthzOp::ReviseStory => T::ReviseStory {
+            actor,
+            story: target,
+            same: false,
+        },
+        AuthzOp::ApproveOwnEvent => T::ApproveEvent {
+            actor,
+            event: target,
+        },
+        AuthzOp::RejectOwnEvent => T::RejectEvent {
+            actor,
+            event: target,
+        },
+        AuthzOp::UpvoteOwnFeedback => T::UpvoteFeedback {
+            actor,
+            feedback: target,
+        },
+        AuthzOp::ActContext | AuthzOp::Act | AuthzOp::FeedbackStatus => return None,
+    })
+}
+
+/// Every (actor, target, sub) the rules refuse `op` to, in state `st`.
+fn authz_cases(st: &State, op: AuthzOp) -> Vec<(usize, usize, usize)> {
+    let n = st.agents;
+    let others = |owner: usize| (0..n).filter(move |&a| a != owner);
+    let mut out = Vec::new();
+    match op {
+        AuthzOp::SubmitProposal | AuthzOp::ReviseProposal => {
+            for (p, pr) in st.proposals.iter().enumerate() {
+                out.extend(others(pr.owner).map(|a| (a, p, 0)));
+            }
+        }
+        AuthzOp::ReviewOwnProposal => {
+            out.extend(
+                st.proposals
+                    .iter()
+                    .enumerate()
+                    .map(|(p, pr)| (pr.owner, p, 0)),
+            );
+        }
+        AuthzOp::RespondItem | AuthzOp::ResolveItem => {
+            for (p, pr) in st.proposals.iter().enumerate() {
+                for (i, it) in pr.items.iter().enumerate() {
+                    let allowed = if op == AuthzOp::RespondItem {
+                        pr.owner
+                    } else {
+                        it.reviewer
+                    };
+                    out.extend(others(allowed).map(|a| (a, p, i)));
+                }
+            }
+        }
+        AuthzOp::ReleaseDweller | AuthzOp::ActContext | AuthzOp::Act => {
+            for (d, dw) in st.dwellers.iter().enumerate() {
+                out.extend((0..n).filter(|&a| dw.holder != Some(a)).map(|a| (a, d, 0)));
+            }
+        }
+        AuthzOp::SubmitAspect | AuthzOp::ReviseAspect => {
+            for (x, a) in st.aspects.iter().enumerate() {
+                out.extend(others(a.owner).map(|ag| (ag, x, 0)));
+            }
+        }
+        AuthzOp::ReviewOwnAspect => {
+            out.extend(st.aspects.iter().enumerate().map(|(x, a)| (a.owner, x, 0)));
+        }
+        AuthzOp::ResolveAspectItem => {
+            for (x, a) in st.aspects.iter().enumerate() {
+                for (i, &(reviewer, _)) in a.items.iter().enumerate() {
+                    out.extend(others(reviewer).map(|ag| (ag, x, i)));
+                }
+            }
+        }
+        AuthzOp::ReviewOwnStory => {
+            out.extend(st.stories.iter().enumerate().map(|(s, x)| (x.author, s, 0)));
+        }
+        AuthzOp::RespondStoryReview => {
+            for (s, x) in st.stories.iter().enumerate() {
+                for r in 0..x.reviews.len() {
+                    out.extend(others(x.author).map(|a| (a, s, r)));
+                }
+            }
+        }
+        AuthzOp::ReviseStory => {
+            for (s, x) in st.stories.iter().enumerate() {
+                out.extend(others(x.author).map(|a| (a, s, 0)));
+            }
+        }
+        AuthzOp::ApproveOwnEvent | AuthzOp::RejectOwnEvent => {
+            out.extend(
+                st.events
+                    .iter()
+                    .enumerate()
+                    .map(|(e, x)| (x.proposer, e, 0)),
+            );
+        }
+        AuthzOp::UpvoteOwnFeedback => {
+            out.extend(st.feedback.iter().enumerate().map(|(f, x)| (x.owner, f, 0)));
+        }
+        AuthzOp::FeedbackStatus => {
+            for f in 0..st.feedback.len() {
+                out.extend((0..n).map(|a| (a, f, 0)));
+            }
+        }
+    }
+    out
+}
+
+/// The (owner, target) pairs a parity case can be sent to.
+fn parity_targets(st: &State, case: ParityCase) -> Vec<(usize, usize)> {
+    use ParityCase::*;
+    match case {
+        ProposalNameEmpty | ProposalNameLong | ProposalPremiseShort | ProposalChainShort
+        | ProposalImageLong => st
+            .proposals
+            .iter()
+            .enumerate()
+            // only revisable ones: an approved proposal's revise is refused for its status
+            .filter(|(_, x)| x.status != PStatus::Approved)
+            .map(|(p, x)| (x.owner, p))
+            .collect(),
+        AspectTitleShort | AspectPremiseShort => st
+            .aspects
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| x.status != AStatus::Approved)
+            .map(|(a, x)| (x.owner, a))
+            .collect(),
+        StoryTitleLong | StoryContentShort => st
+            .stories
+            .iter()
+            .enumerate()
+            .map(|(s, x)| (x.author, s))
+            .collect(),
+    }
+}
+
+/// The (actor, target) pairs a second-path case can be sent to.
+fn second_targets(st: &State, case: SecondPathCase) -> Vec<(usize, usize)> {
+    let proposals = |want: PStatus| -> Vec<(usize, usize)> {
+        st.proposals
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.status == want)
+            .flat_map(|(i, p)| {
+                // any agent may call test-approve: the proposer and one other
+                [(p.owner, i), ((p.owner + 1) % st.agents.max(1), i)]
+            })
+            .collect()
+    };
+    match case {
+        SecondPathCase::StorySelfReview => st
+            .stories
+            .iter()
+            .enumerate()
+            .map(|(s, x)| (x.author, s))
+            .collect(),
+        SecondPathCase::TestApproveDraft => proposals(PStatus::Draft),
+        SecondPathCase::TestApproveApproved => proposals(PStatus::Approved),
+    }
+}
+
+/// The hostile cases the next probe step sends (the rotation, skipping world cases without one).
+fn hostile_batch(st: &State) -> (Vec<HostileCase>, usize) {
+    let all = &HostileCase::ALL;
+    let mut out = Vec::new();
+    let mut used = 0;
+    while out.len() < HOSTILE_PER_STEP && used < all.len() {
+        let c = all[(st.probed.hostile_next + used) % all.len()];
+        used += 1;
+        if !c.needs_world() || !st.worlds.is_empty() {
+            out.push(c);
+        }
+    }
+    (out, used)
+}
+
+/// The least-probed entries of `applicable` (indices into a family's counters).
+fn least<T: Copy>(applicable: Vec<(T, usize)>, counts: &[u32]) -> Vec<T> {
+    let min = applicable.iter().map(|&(_, i)| counts[i]).min();
+    applicable
+        .into_iter()
+        .filter(|&(_, i)| Some(counts[i]) == min)
+        .map(|(t, _)| t)
+        .collect()
+}
+
+/// The `k` least-probed entries of `applicable` (stable: declaration order breaks ties).
+fn fewest<T: Copy>(mut applicable: Vec<(T, usize)>, counts: &[u32], k: usize) -> Vec<T> {
+    applicable.sort_by_key(|&(_, i)| (counts[i], i));
+    applicable.into_iter().take(k).map(|(t, _)| t).collect()
+}
+
+/// Adds the probe rules that apply in `st`.
+pub fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)) {
+    // from the first world on: the way there is the game's bottleneck, and by then most
+    // operations have something to be refused on
+    if st.agents < 2 || st.worlds.is_empty() {
+        return;
+    }
+    let ops: Vec<(AuthzOp, usize)> = AuthzOp::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, &op)| (op, i))
+        .filter(|&(op, _)| !authz_cases(st, op).is_empty())
+        .collect();
+    let picks: Vec<BoxedStrategy<AuthzCase>> = fewest(ops, &st.probed.authz, AUTHZ_PER_STEP)
+        .into_iter()
+        .map(|op| {
+            let pool: Vec<AuthzCase> = authz_cases(st, op)
+                .into_iter()
+                .map(|(actor, target, sub)| AuthzCase {
+                    op,
+                    actor,
+                    target,
+                    sub,
+                })
+                .collect();
+            proptest::sample::select(pool).boxed()
+        })
+        .collect();
+    if !picks.is_empty() {
+        add(
+            Rule::ProbeAuthz,
+            picks
+                .prop_map(|cases| Transition::ProbeAuthz { cases })
+                .boxed(),
+        );
+    }
+    let parity: Vec<(ParityCase, usize)> = ParityCase::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| (c, i))
+        .filter(|&(c, _)| !parity_targets(st, c).is_empty())
+        .collect();
+    let picks: Vec<BoxedStrategy<ParityProbe>> = fewest(parity, &st.probed.parity, PARITY_PER_STEP)
+        .into_iter()
+        .map(|case| {
+            let pool: Vec<ParityProbe> = parity_targets(st, case)
+                .into_iter()
+                .map(|(actor, target)| ParityProbe {
+                    case,
+                    actor,
+                    target,
+                })
+                .collect();
+            proptest::sample::select(pool).boxed()
+        })
+        .collect();
+    if !picks.is_empty() {
+        add(
+            Rule::ProbeParity,
+            picks
+                .prop_map(|cases| Transition::ProbeParity { cases })
+                .boxed(),
+        );
+    }
+    let (batch, _) = hostile_batch(st);
+    add(
+        Rule::ProbeHostile,
+        Just(Transition::ProbeHostile { cases: batch }).boxed(),
+    );
+    let second: Vec<(SecondPathCase, usize)> = SecondPathCase::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| (c, i))
+        .filter(|&(c, _)| !second_targets(st, c).is_empty())
+        .collect();
+    let pool: Vec<(SecondPathCase, usize, usize)> = least(second, &st.probed.second)
+        .into_iter()
+        .flat_map(|c| {
+            second_targets(st, c)
+                .into_iter()
+                .map(move |(a, t)| (c, a, t))
+        })
+        .collect();
+    if !pool.is_empty() {
+        add(
+            Rule::ProbeSecondPath,
+            proptest::sample::select(pool)
+                .prop_map(|(case, actor, target)| Transition::ProbeSecondPath {
+                    case,
+                    actor,
+                    target,
+                })
+                .boxed(),
+        );
+    }
+}
+
+/// The refusal an authorization probe must get: the ordinary rule's status for that actor; 403
+/// for the inhabitant-only and admin-only operations the model has no rule for.
+pub fn authz_expect(st: &State, c: &AuthzCase) -> Expect {
+    match authz_inner(c) {
+        Some(inner) => rules::expect(st, &inner),
+        None => Expect::Reject(403),
+    }
+}
+
+/// A probe step passes (Ok) when every request of it got what the model predicts; the driver
+/// checks each answer (the refusal status, create's 422, never a 5xx) and names the invariant.
+pub fn expect(_st: &State, _t: &Transition) -> Expect {
+    Expect::Ok
+}
+
+/// Whether the probe still names things that exist and an actor the rules refuse (shrinking).
+pub fn valid(st: &State, t: &Transition) -> bool {
+    match t {
+        Transition::ProbeAuthz { cases } => cases
+            .iter()
+            .all(|c| authz_cases(st, c.op).contains(&(c.actor, c.target, c.sub))),
+        Transition::ProbeParity { cases } => cases
+            .iter()
+            .all(|c| parity_targets(st, c.case).contains(&(c.actor, c.target))),
+        Transition::ProbeHostile { cases } => cases
+            .iter()
+            .all(|c| !c.needs_world() || !st.worlds.is_empty()),
+        Transition::ProbeSecondPath {
+            case,
+            actor,
+            target,
+        } => second_targets(st, *case).contains(&(*actor, *target)),
+        _ => false,
+    }
+}
+
+/// A probe changes nothing in the game; it only advances its family's counters.
+pub fn step(mut st: State, t: &Transition) -> State {
+    st.fired[t.rule().index()] += 1;
+    st.step += 1;
+    match t {
+        Transition::ProbeAuthz { cases } => {
+            for c in cases {
+                st.probed.authz[idx(&AuthzOp::ALL, &c.op)] += 1;
+            }
+        }
+        Transition::ProbeParity { cases } => {
+            for c in cases {
+                st.probed.parity[idx(&ParityCase::ALL, &c.case)] += 1;
+            }
+        }
+        Transition::ProbeHostile { cases } => {
+            // advance past what this batch consumed (world cases skipped without a world count too)
+            let (_, used) = hostile_batch(&st);
+            st.probed.hostile_next += if cases.is_empty() { 1 } else { used };
+        }
+        Transition::ProbeSecondPath { case, .. } => {
+            st.probed.second[idx(&SecondPathCase::ALL, case)] += 1
+        }
+        _ => {}
+    }
+    st
+}
+
+/// Whether `r` is one of the probe rules (they weigh half once fired: see `model/mod.rs`).
+pub fn is_probe_rule(r: Rule) -> bool {
+    matches!(
+        r,
+        Rule::ProbeAuthz | Rule::ProbeParity | Rule::ProbeHostile | Rule::ProbeSecondPath
+    )
+}
+
+/// Whether `t` is a probe (handled by this file).
+pub fn is_probe(t: &Transition) -> bool {
+    matches!(
+        t,
+        Transition::ProbeAuthz { .. }
+            | Transition::ProbeParity { .. }
+            | Transition::ProbeHostile { .. }
+            | Transition::ProbeSecondPath { .. }
+    )
+}
