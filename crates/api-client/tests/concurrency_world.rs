@@ -273,3 +273,217 @@ async fn acclaim_race_leaves_an_eligible_story_unacclaimed() {
     );
     p.shutdown().await;
 }
+
+/// `n` different agents add differently named regions to one world at once, `tries` times: how
+/// many adds that were told they succeeded are missing from the world's region list.
+async fn regions_together(ag: &[(Client, String)], c: &Client, w: &str, tries: usize) -> usize {
+    let mut lost = 0;
+    for i in 0..tries {
+        let jobs: Vec<_> = ag[1..5]
+            .iter()
+            .enumerate()
+            .map(|(j, (cl, _))| {
+                let (cl, w) = (cl.clone(), w.to_string());
+                move || async move {
+                    let name = format!("Shore {i}-{j}");
+                    cl.create_region(&w, &fixtures::region(&name))
+                        .await
+                        .map(|_| name)
+                }
+            })
+            .collect();
+        let told: Vec<String> = together(jobs).await.into_iter().map(Result::unwrap).collect();
+        let listed: Vec<String> = c
+            .list_regions(w)
+            .await
+            .unwrap()
+            .regions
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        lost += told.iter().filter(|n| !listed.contains(n)).count();
+    }
+    lost
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_region_adds_by_different_agents_are_all_kept() {
+    let (p, c) = platform(&[]).await;
+    let ag = agents(&c, 5, "g").await;
+    let w = world(&ag).await;
+    assert_eq!(regions_together(&ag, &c, &w, 3).await, 0);
+    p.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn region_lost_update_loses_concurrent_region_adds() {
+    let (p, c) = platform(&[Bug::RegionLostUpdate]).await;
+    let ag = agents(&c, 5, "g").await;
+    let w = world(&ag).await;
+    assert!(
+        regions_together(&ag, &c, &w, 3).await >= 1,
+        "with region-lost-update concurrent adds overwrite each other's region list"
+    );
+    p.shutdown().await;
+}
+
+/// The author answers one review of a fresh story five times at once, `tries` times: how many
+/// answers were accepted in all (one per try is right).
+async fn answers_together(ag: &[(Client, String)], w: &str, tries: usize) -> usize {
+    let mut accepted = 0;
+    for i in 0..tries {
+        let (s, [r1, _]) =
+            fixtures::reviewed_story(&ag[3].0, &ag[4].0, &ag[5].0, w, &format!("Answered {i}"))
+                .await
+                .unwrap();
+        let jobs: Vec<_> = (0..5)
+            .map(|_| {
+                let (cl, s, r) = (ag[3].0.clone(), s.clone(), r1.clone());
+                move || async move {
+                    cl.respond_story_review(&s, &r, "Answered: the valves now hiss.")
+                        .await
+                        .map_err(|e| e.status())
+                }
+            })
+            .collect();
+        let results = together(jobs).await;
+        assert!(results.iter().all(|r| r.is_ok() || *r == Err(Some(409))), "{results:?}");
+        accepted += results.iter().filter(|r| r.is_ok()).count();
+    }
+    accepted
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_answers_to_one_story_review_are_accepted_once() {
+    let (p, c) = platform(&[]).await;
+    let ag = agents(&c, 6, "a").await;
+    let w = world(&ag).await;
+    assert_eq!(answers_together(&ag, &w, 3).await, 3);
+    p.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn story_respond_race_accepts_an_answer_twice() {
+    let (p, c) = platform(&[Bug::StoryRespondRace]).await;
+    let ag = agents(&c, 6, "a").await;
+    let w = world(&ag).await;
+    assert!(
+        answers_together(&ag, &w, 3).await > 3,
+        "with story-respond-race concurrent answers to one review are all accepted"
+    );
+    p.shutdown().await;
+}
+
+fn key(n: u64) -> String {
+    format!("00000000-0000-4000-8000-{n:012x}")
+}
+
+/// How many feedback items titled `title` exist.
+async fn titled(c: &Client, title: &str) -> usize {
+    let r = c
+        .send_raw(api_client::Method::GET, "/api/feedback/list?limit=100", None)
+        .await
+        .unwrap();
+    r.body["feedback"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["title"] == title)
+        .count()
+}
+
+/// One agent files the same feedback four times at once with one key, `tries` times: how many
+/// tries created more than one item.
+async fn same_key_together(c: &Client, who: &Client, tries: u64) -> usize {
+    let mut doubled = 0;
+    for i in 0..tries {
+        let title = format!("Same key report {i}");
+        let body = serde_json::to_value(fixtures::feedback(&title)).unwrap();
+        let keyed = who.with_idempotency_key(&key(100 + i));
+        let jobs: Vec<_> = (0..4)
+            .map(|_| {
+                let (cl, body) = (keyed.clone(), body.clone());
+                move || async move {
+                    cl.send_raw(api_client::Method::POST, "/api/feedback", Some(&body))
+                        .await
+                        .unwrap()
+                        .status
+                }
+            })
+            .collect();
+        let statuses = together(jobs).await;
+        assert!(statuses.iter().all(|s| [200, 201, 409].contains(s)), "{statuses:?}");
+        if titled(c, &title).await > 1 {
+            doubled += 1;
+        }
+    }
+    doubled
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_with_one_key_execute_once() {
+    let (p, c) = platform(&[]).await;
+    let ag = agents(&c, 1, "k").await;
+    assert_eq!(same_key_together(&c, &ag[0].0, 3).await, 0);
+    p.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_check_then_insert_executes_one_key_twice() {
+    let (p, c) = platform(&[Bug::IdempotencyCheckThenInsert]).await;
+    let ag = agents(&c, 1, "k").await;
+    assert!(
+        same_key_together(&c, &ag[0].0, 3).await >= 1,
+        "with idempotency-check-then-insert concurrent same-key requests both run"
+    );
+    p.shutdown().await;
+}
+
+/// Agent 0 files feedback with key K; agent 1 then files its own with K, and agent 0 uses K on
+/// the proposal create. Returns (agent 1's answer was a replay, the proposal create was a replay).
+async fn reused_key(c: &Client, ag: &[(Client, String)]) -> (bool, bool) {
+    let k = key(7);
+    let first = serde_json::to_value(fixtures::feedback("First use of the key")).unwrap();
+    let r1 = ag[0]
+        .0
+        .with_idempotency_key(&k)
+        .send_raw(api_client::Method::POST, "/api/feedback", Some(&first))
+        .await
+        .unwrap();
+    assert_eq!(r1.status, 200, "{}", r1.text);
+    let other = serde_json::to_value(fixtures::feedback("Another agent's report")).unwrap();
+    let r2 = ag[1]
+        .0
+        .with_idempotency_key(&k)
+        .send_raw(api_client::Method::POST, "/api/feedback", Some(&other))
+        .await
+        .unwrap();
+    let proposal = serde_json::to_value(fixtures::proposal("Keyed elsewhere")).unwrap();
+    let r3 = ag[0]
+        .0
+        .with_idempotency_key(&k)
+        .send_raw(api_client::Method::POST, "/api/proposals", Some(&proposal))
+        .await
+        .unwrap();
+    for r in [&r2, &r3] {
+        assert!(r.replayed || r.status == 409, "{} {}", r.status, r.text);
+    }
+    assert_eq!(titled(c, "Another agent's report").await, 0);
+    (r2.replayed, r3.replayed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_is_refused_to_another_agent_and_on_another_endpoint() {
+    let (p, c) = platform(&[]).await;
+    let ag = agents(&c, 2, "u").await;
+    assert_eq!(reused_key(&c, &ag).await, (false, false));
+    p.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_key_unscoped_replays_across_agents_and_endpoints() {
+    let (p, c) = platform(&[Bug::IdempotencyKeyUnscoped]).await;
+    let ag = agents(&c, 2, "u").await;
+    assert_eq!(reused_key(&c, &ag).await, (true, true));
+    p.shutdown().await;
+}

@@ -70,13 +70,25 @@ pub enum Invariant {
     /// 18. Where two endpoints reach the same state, both enforce the same rules.
     #[value(name = "18-second-write-path")]
     SecondWritePath,
+    /// 19. Concurrent writers of one counter or list-valued field (different agents, released
+    ///     together): every write that was told it succeeded is in the read-back.
+    #[value(name = "19-no-lost-update")]
+    NoLostUpdate,
+    /// 20. An "at most once" operation (answering a review, deciding, claiming) raced by concurrent
+    ///     callers succeeds exactly once.
+    #[value(name = "20-at-most-once")]
+    AtMostOnce,
+    /// 21. An X-Idempotency-Key executes its request once, even when presented concurrently, and
+    ///     never replays one agent's answer to another agent or another endpoint.
+    #[value(name = "21-idempotency-key")]
+    IdempotencyKey,
 }
 
 crate::vocabulary!(Invariant);
 
 impl Invariant {
     /// How many invariants there are (the last one's position + 1), for per-invariant arrays.
-    pub const COUNT: usize = Invariant::SecondWritePath as usize + 1;
+    pub const COUNT: usize = Invariant::IdempotencyKey as usize + 1;
 
     /// The invariant's position, for per-invariant arrays.
     pub fn index(self) -> usize {

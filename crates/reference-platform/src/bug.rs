@@ -72,6 +72,24 @@ pub enum Bug {
     /// Story create skips the world check: a story can point at a world that does not exist.
     #[value(help = "a story can be created in a world that does not exist (world check skipped)")]
     StoryOrphanWorld,
+    /// Region add reads the world's region list, yields, then writes the stale list plus the new
+    /// region back (an unlocked read-modify-write of a list-valued field).
+    #[value(help = "concurrent region adds to one world lose all but one (stale list written back)")]
+    RegionLostUpdate,
+    /// The idempotency layer looks the key up and records it in separate steps, yielding between.
+    #[value(
+        help = "two concurrent requests with one X-Idempotency-Key both execute (check-then-insert)"
+    )]
+    IdempotencyCheckThenInsert,
+    /// The idempotency layer matches a stored key without comparing its agent or endpoint.
+    #[value(
+        help = "an X-Idempotency-Key replays one agent's stored answer to another agent or endpoint"
+    )]
+    IdempotencyKeyUnscoped,
+    /// Story review respond checks "not answered yet" and records the answer in separate
+    /// transactions, yielding between.
+    #[value(help = "concurrent answers to one story review are all accepted (check-then-write)")]
+    StoryRespondRace,
     /// Respond skips the "only the content's owner answers its feedback" check (as the real
     /// platform's respond does): a reviewer or a bystander can mark any item addressed.
     #[value(help = "any agent can respond to another's review feedback item (no owner check)")]
@@ -209,6 +227,10 @@ mod tests {
                 "event-decision-race",
                 "aspect-status-backwards",
                 "story-orphan-world",
+                "region-lost-update",
+                "idempotency-check-then-insert",
+                "idempotency-key-unscoped",
+                "story-respond-race",
                 "respond-any-agent",
                 "revise-skips-validation",
                 "review-route-self-review",

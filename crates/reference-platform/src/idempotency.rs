@@ -1,10 +1,15 @@
 //! The `X-Idempotency-Key` middleware for every POST/PUT/PATCH, with the platform's semantics:
 //! a key needs an API key (400 without one), must be a UUID (400), and an unknown API key is 401;
-//! keys are looked up by key alone; a completed key replays the stored status and body with
+//! a key belongs to the agent and the endpoint (method and path) that first used it: presented by
+//! another agent or on another endpoint it is refused with 409 and nothing runs (the platform looks
+//! keys up by key alone and replays across both — the `idempotency-key-unscoped` bug); the lookup
+//! and the `in_progress` record are one step under the connection lock (the platform's
+//! check-then-insert is the `idempotency-check-then-insert` bug); a completed key replays the stored status and body with
 //! `x-idempotent-replay: true` without re-running the handler; a key still in progress is 409; a key
 //! whose request failed with a 5xx may be retried and runs again. Without the header: pass-through.
 
 use crate::auth::{optional_agent, presented_key};
+use crate::bug::{Bug, race_window};
 use crate::db::{ex, now, qr};
 use crate::error::{ApiError, agent_error};
 use crate::state::AppState;
@@ -22,13 +27,24 @@ const HEADER: &str = "x-idempotency-key";
 /// fails the request with a 500 rather than being cut.
 const MAX_STORED_BODY: usize = 64 * 1024 * 1024;
 
-/// A stored key: status, response status, response body.
-type StoredKey = (String, Option<i64>, Option<Vec<u8>>);
+/// A stored key: status, response status, response body, agent, method, path.
+type StoredKey = (
+    String,
+    Option<i64>,
+    Option<Vec<u8>>,
+    String,
+    String,
+    String,
+);
 
 enum Found {
     Replay(u16, Vec<u8>),
     InProgress,
     Run,
+    /// The key was first used by another agent or on another endpoint.
+    OtherRequest,
+    /// `idempotency-check-then-insert`: the key was not found; it is recorded after a yield.
+    InsertLater(String),
 }
 
 pub async fn layer(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
@@ -78,9 +94,9 @@ pub async fn layer(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
         };
         let row: rusqlite::Result<Option<StoredKey>> = qr(
             &conn,
-            "SELECT status, response_status, response_body FROM idempotency_keys WHERE key = ?1",
+            "SELECT status, response_status, response_body, agent_id, method, path FROM idempotency_keys WHERE key = ?1",
             [&key],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
         )
         .optional();
         let write = |sql: &str| {
@@ -90,11 +106,20 @@ pub async fn layer(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
                 rusqlite::params![key, agent.id, method, path, now()],
             )
         };
+        let unscoped = st.bug(Bug::IdempotencyKeyUnscoped);
         let res = match row {
-            Ok(Some((s, Some(code), Some(body)))) if s == "completed" => {
+            Ok(Some((_, _, _, a, m, p)))
+                if !unscoped && (a != agent.id || m != method || p != path) =>
+            {
+                Ok(Found::OtherRequest)
+            }
+            Ok(Some((s, Some(code), Some(body), ..))) if s == "completed" => {
                 Ok(Found::Replay(code as u16, body))
             }
-            Ok(Some((s, _, _))) if s == "in_progress" => Ok(Found::InProgress),
+            Ok(Some((s, ..))) if s == "in_progress" => Ok(Found::InProgress),
+            Ok(None) if st.bug(Bug::IdempotencyCheckThenInsert) => {
+                Ok(Found::InsertLater(agent.id.clone()))
+            }
             Ok(Some(_)) => write(
                 "UPDATE idempotency_keys SET status = 'in_progress', agent_id = ?2, method = ?3, path = ?4, created_at = ?5 WHERE key = ?1",
             )
@@ -110,7 +135,32 @@ pub async fn layer(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
             Err(e) => return ApiError::from(e).into_response(),
         }
     };
+    let found = match found {
+        Found::InsertLater(agent_id) => {
+            // planted: another request with this key may pass the lookup meanwhile, and the
+            // insert below does not check that it won (the platform's ON CONFLICT DO NOTHING)
+            race_window().await;
+            let conn = st.db.lock();
+            if let Err(e) = ex(
+                &conn,
+                "INSERT OR IGNORE INTO idempotency_keys (key, agent_id, method, path, status, created_at) VALUES (?1, ?2, ?3, ?4, 'in_progress', ?5)",
+                rusqlite::params![key, agent_id, method, path, now()],
+            ) {
+                return ApiError::from(e).into_response();
+            }
+            Found::Run
+        }
+        f => f,
+    };
     match found {
+        Found::InsertLater(_) => ApiError::Internal("idempotency key not recorded".into()).into_response(),
+        Found::OtherRequest => agent_error(
+            409,
+            "X-Idempotency-Key already used for another request",
+            "A key belongs to the agent and the endpoint that first used it: use a fresh UUID for each new request.",
+            json!({"idempotency_key": key}),
+        )
+        .into_response(),
         Found::Replay(code, body) => {
             let mut resp = Response::new(Body::from(body));
             *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);

@@ -21,7 +21,7 @@ use api_client::{Method, RawResponse};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-fn class(r: &RawResponse) -> Expect {
+pub(super) fn class(r: &RawResponse) -> Expect {
     if (200..300).contains(&r.status) {
         Expect::Ok
     } else {
@@ -30,7 +30,7 @@ fn class(r: &RawResponse) -> Expect {
 }
 
 /// A UUID-shaped idempotency key derived from the run prefix and step (same seed → same key).
-fn det_uuid(prefix: &str, step: usize) -> String {
+pub(super) fn det_uuid(prefix: &str, step: usize) -> String {
     let mut h: [u64; 2] = [0xcbf2_9ce4_8422_2325, 0x9e37_79b9_7f4a_7c15];
     for (i, x) in h.iter_mut().enumerate() {
         for b in prefix.bytes().chain(step.to_le_bytes()).chain([i as u8]) {
@@ -76,6 +76,7 @@ impl Driver {
             fired: false,
             raced: vec![],
             attempts: vec![],
+            note: None,
         });
         self.actual_after = None;
         let result = self.fault_inner(step, before, after, f).await;
@@ -145,6 +146,14 @@ impl Driver {
             Fault::RaceEventDecision { event, deciders } => {
                 self.race_event_decision(before, f, *event, deciders).await
             }
+            Fault::Duplicate { inner, keyed: true }
+            | Fault::LostResponse { inner, keyed: true } => {
+                self.retry_keyed(step, before, after, f, inner).await
+            }
+            Fault::RaceRegion { .. }
+            | Fault::RaceRespond { .. }
+            | Fault::IdemConcurrent { .. }
+            | Fault::IdemReuse { .. } => self.concurrency_fault(step, before, after, f).await,
             Fault::Duplicate { inner, keyed } | Fault::LostResponse { inner, keyed } => {
                 self.retry(step, before, after, f, inner, *keyed).await
             }
@@ -760,7 +769,7 @@ impl Driver {
         Ok(())
     }
 
-    fn record_attempt(&mut self, t: &Transition, r: &RawResponse) {
+    pub(super) fn record_attempt(&mut self, t: &Transition, r: &RawResponse) {
         let actor = actor_of(t);
         if let Some(rec) = &mut self.last_fault {
             rec.attempts.push(Racer {
@@ -774,7 +783,7 @@ impl Driver {
     }
 
     /// Releases `reqs` together behind one barrier on separate connections; records the race.
-    async fn race(&mut self, reqs: Vec<Request>) -> Result<Vec<RawResponse>, Failure> {
+    pub(super) async fn race(&mut self, reqs: Vec<Request>) -> Result<Vec<RawResponse>, Failure> {
         let barrier = Arc::new(tokio::sync::Barrier::new(reqs.len()));
         let mut handles = Vec::with_capacity(reqs.len());
         for Request {
@@ -903,7 +912,10 @@ impl Driver {
 
 /// The first response of a race that is neither a success nor one of the `refusals` a losing racer
 /// may get.
-fn first_unexpected<'a>(res: &'a [RawResponse], refusals: &[u16]) -> Option<&'a RawResponse> {
+pub(super) fn first_unexpected<'a>(
+    res: &'a [RawResponse],
+    refusals: &[u16],
+) -> Option<&'a RawResponse> {
     res.iter()
         .find(|r| class(r) != Expect::Ok && !refusals.contains(&r.status))
 }
@@ -944,7 +956,7 @@ impl DbCounters {
 /// A response body without `_agent_context`: the real platform's outermost middleware
 /// (middleware/agent_context.py) adds a fresh one to every authenticated answer, a replay included,
 /// so it says nothing about whether a keyed retry ran again.
-fn without_context(body: &Value) -> Value {
+pub(super) fn without_context(body: &Value) -> Value {
     let mut b = body.clone();
     if let Some(m) = b.as_object_mut() {
         m.remove("_agent_context");

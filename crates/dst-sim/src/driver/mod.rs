@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 
 mod checks;
+mod concurrency;
 mod faults;
 mod probes;
 mod requests;
@@ -128,6 +129,10 @@ pub struct FaultRecord {
     /// The requests of a retry fault, in order (first attempt, retry).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<Racer>,
+    /// What the fault's read-back found, in words (a keyed retry: whether the first request
+    /// committed, and whether the retry was replayed or re-executed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// One request built by the ordinary request builders but not sent yet: a fault step races or

@@ -8,11 +8,11 @@
 //! converges to "applied once". The driver side (`driver/faults.rs`) checks the outcomes ("exactly one
 //! winner", "no lost update", "replayed, not re-run") and records which requests raced.
 
-use super::rules;
 use super::vocab::{
     EStatus, Expect, FStatus, Fault, FaultKind, IStatus, Item, MAX_ACTIVE_PROPOSALS, MAX_DWELLERS,
     PStatus, Proposal, State, Transition, World,
 };
+use super::{concurrency, rules};
 use proptest::strategy::{BoxedStrategy, Strategy};
 
 /// Whether a request may carry an idempotency key in a fault (creates) or is retried bare
@@ -80,8 +80,21 @@ fn distinct_in(v: &[usize], n: usize) -> bool {
     s.len() == v.len() && v.iter().all(|&a| a < n)
 }
 
+/// The agent that sends a keyed create (the requests an idempotency fault wraps).
+pub fn actor(t: &Transition) -> Option<usize> {
+    match *t {
+        Transition::CreateProposal { actor, .. } | Transition::SubmitFeedback { actor, .. } => {
+            Some(actor)
+        }
+        _ => None,
+    }
+}
+
 /// Whether `f` still refers to things that exist and meets its precondition (shrinking can break both).
 pub fn valid(st: &State, f: &Fault) -> bool {
+    if concurrency::owns(f) {
+        return concurrency::valid(st, f);
+    }
     match f {
         Fault::RaceClaim { dweller, actors } => {
             (2..=5).contains(&actors.len())
@@ -148,6 +161,10 @@ pub fn valid(st: &State, f: &Fault) -> bool {
                 && deciders.iter().any(|d| !d.1)
         }
         Fault::RaceAcclaim { story } => acclaim_ready(st, *story),
+        Fault::RaceRegion { .. }
+        | Fault::RaceRespond { .. }
+        | Fault::IdemConcurrent { .. }
+        | Fault::IdemReuse { .. } => concurrency::valid(st, f),
     }
 }
 
@@ -243,6 +260,9 @@ pub fn race_create_wins(st: &State, actor: usize, n: usize) -> usize {
 
 /// The model state after `f` (which must be [`valid`]).
 pub fn step(mut st: State, f: &Fault) -> State {
+    if concurrency::owns(f) {
+        return concurrency::step(st, f);
+    }
     match f {
         Fault::RaceStoryReview { .. } | Fault::RaceAcclaim { .. } => {
             let (prelude, ts) = world_race_steps(&st, f);
@@ -380,6 +400,7 @@ pub fn options(st: &State, options: &mut Vec<(u32, BoxedStrategy<Transition>)>) 
     offer_races(st, &mut add);
     offer_world_races(st, &mut add);
     offer_retries(st, &mut add);
+    concurrency::offer(st, &mut add);
 }
 
 /// Races of the core rules: claims, upvotes, final resolves, reviews, creates.

@@ -13,14 +13,15 @@
 use proptest::strategy::{BoxedStrategy, Just, Strategy};
 use proptest_state_machine::ReferenceStateMachine;
 
+pub mod concurrency;
 pub mod faults;
 pub mod probes;
 pub mod rules;
 mod vocab;
 pub mod world;
 
-pub use vocab::*;
 pub use probes::{AuthzCase, AuthzOp, HostileCase, ParityCase, ParityProbe, SecondPathCase};
+pub use vocab::*;
 
 /// The outcome the platform must give for `t` in state `st` (a fault step checks its own).
 pub fn expect(st: &State, t: &Transition) -> Expect {

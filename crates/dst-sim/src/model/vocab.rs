@@ -495,6 +495,23 @@ pub enum Fault {
     /// The author answers every open review of a story at once (after a revision if it has none),
     /// completing its acclaim conditions: the story must end up acclaimed.
     RaceAcclaim { story: usize },
+    /// N different agents add differently named regions to one world at once: every add is kept
+    /// (the world's region list is read-modify-written by each).
+    RaceRegion { world: usize, actors: Vec<usize> },
+    /// A story's author answers one of its reviews N times at once: exactly one answer is accepted.
+    RaceRespond {
+        story: usize,
+        review: usize,
+        n: usize,
+    },
+    /// One agent sends the same create N times at once with one X-Idempotency-Key: it executes once.
+    IdemConcurrent { inner: Box<Transition>, n: usize },
+    /// A create with an X-Idempotency-Key, then `second` with the same key — by another agent, or by
+    /// the same agent on another endpoint: never a replay of the first answer.
+    IdemReuse {
+        first: Box<Transition>,
+        second: Box<Transition>,
+    },
 }
 
 /// Fault kinds, for "how often did it actually fire" accounting (`--faults`).
@@ -515,13 +532,18 @@ pub enum FaultKind {
     RaceStoryReview,
     RaceEventDecision,
     RaceAcclaim,
+    RaceRegion,
+    RaceRespond,
+    IdemConcurrent,
+    IdemOtherAgent,
+    IdemOtherEndpoint,
 }
 
 crate::vocabulary!(FaultKind);
 
 impl FaultKind {
     /// How many fault kinds there are, for per-kind arrays.
-    pub const COUNT: usize = FaultKind::RaceAcclaim as usize + 1;
+    pub const COUNT: usize = FaultKind::IdemOtherEndpoint as usize + 1;
 
     /// The kind's position, for per-kind arrays.
     pub fn index(self) -> usize {
@@ -547,6 +569,16 @@ impl Fault {
             Fault::RaceStoryReview { .. } => FaultKind::RaceStoryReview,
             Fault::RaceEventDecision { .. } => FaultKind::RaceEventDecision,
             Fault::RaceAcclaim { .. } => FaultKind::RaceAcclaim,
+            Fault::RaceRegion { .. } => FaultKind::RaceRegion,
+            Fault::RaceRespond { .. } => FaultKind::RaceRespond,
+            Fault::IdemConcurrent { .. } => FaultKind::IdemConcurrent,
+            Fault::IdemReuse { first, second } => {
+                if first.rule() == second.rule() {
+                    FaultKind::IdemOtherAgent
+                } else {
+                    FaultKind::IdemOtherEndpoint
+                }
+            }
         }
     }
 
@@ -560,7 +592,10 @@ impl Fault {
             Fault::RaceCreate { .. } => Rule::CreateProposal,
             Fault::RaceStoryReview { .. } => Rule::ReviewStory,
             Fault::RaceEventDecision { .. } => Rule::ApproveEvent,
-            Fault::RaceAcclaim { .. } => Rule::RespondStoryReview,
+            Fault::RaceAcclaim { .. } | Fault::RaceRespond { .. } => Rule::RespondStoryReview,
+            Fault::RaceRegion { .. } => Rule::CreateRegion,
+            Fault::IdemConcurrent { inner, .. } => inner.rule(),
+            Fault::IdemReuse { first, .. } => first.rule(),
             Fault::Duplicate { inner, .. }
             | Fault::LostResponse { inner, .. }
             | Fault::DbFail { inner }

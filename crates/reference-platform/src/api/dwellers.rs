@@ -49,10 +49,24 @@ pub(super) async fn create_region(
     b.finish()?;
     let name = name.unwrap_or_default();
     let rid = new_id();
+    // region-lost-update: the list is read in one transaction and written back, stale, in another
+    let stale = if st.bug(Bug::RegionLostUpdate) {
+        let snap = st.db.with_tx(|tx| region_names(tx, &wid))?;
+        race_window().await;
+        Some(snap)
+    } else {
+        None
+    };
     let v = st.db.with_tx(|tx| {
         key.agent(tx)?;
         world_name(tx, &wid)?;
-        let existing = region_names(tx, &wid)?;
+        let existing = match &stale {
+            Some(snap) => {
+                write_back_regions(tx, &wid, snap)?;
+                snap.clone()
+            }
+            None => region_names(tx, &wid)?,
+        };
         if existing.iter().any(|r| r.eq_ignore_ascii_case(&name)) {
             return Err(agent_error(
                 400,
@@ -82,6 +96,25 @@ pub(super) async fn create_region(
         )
     })?;
     ok(v)
+}
+
+/// Writes `list` back as the world's whole region list (regions added since it was read are lost),
+/// as `world.regions = stale + [new]` does; only the `region-lost-update` bug calls it.
+fn write_back_regions(
+    tx: &rusqlite::Connection,
+    wid: &str,
+    list: &[String],
+) -> Result<(), ApiError> {
+    for name in region_names(tx, wid)? {
+        if !list.contains(&name) {
+            ex(
+                tx,
+                "DELETE FROM regions WHERE world_id = ?1 AND name = ?2",
+                params![wid, name],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 pub(super) async fn list_regions(State(st): St, WorldId(wid): WorldId) -> ApiResult {

@@ -616,8 +616,16 @@ pub(super) async fn respond(
         })?;
         (snap, changed)
     } else {
+        // story-respond-race: "not answered yet" is checked in a transaction of its own
+        let split = st.bug(Bug::StoryRespondRace);
+        if split {
+            st.db.with_tx(|tx| respond_checks(tx, &key, &sid, &rid))?;
+            race_window().await;
+        }
         st.db.with_tx(|tx| {
-            respond_checks(tx, &key, &sid, &rid)?;
+            if !split {
+                respond_checks(tx, &key, &sid, &rid)?;
+            }
             mark_responded(tx, &rid, &text, &ts)?;
             let snap = snapshot(tx, &sid)?.ok_or_else(|| story_not_found(&sid))?;
             let changed = acclaim_if_eligible(tx, &st, &sid, &snap)?;
