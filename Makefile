@@ -62,6 +62,10 @@ bench-verify:
 bench-slop:
 	@bash scripts/bench-slop.sh $(DIRS)
 
+# A million seeded inputs through both hooks in-process; prints the count, time, panics and invalid outputs.
+fuzz-hooks:
+	@bash scripts/fuzz-hooks.sh
+
 e2e-hooks:
 	@bash scripts/e2e-hooks.sh
 
