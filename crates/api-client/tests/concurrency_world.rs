@@ -292,7 +292,11 @@ async fn regions_together(ag: &[(Client, String)], c: &Client, w: &str, tries: u
                 }
             })
             .collect();
-        let told: Vec<String> = together(jobs).await.into_iter().map(Result::unwrap).collect();
+        let told: Vec<String> = together(jobs)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
         let listed: Vec<String> = c
             .list_regions(w)
             .await
@@ -347,7 +351,10 @@ async fn answers_together(ag: &[(Client, String)], w: &str, tries: usize) -> usi
             })
             .collect();
         let results = together(jobs).await;
-        assert!(results.iter().all(|r| r.is_ok() || *r == Err(Some(409))), "{results:?}");
+        assert!(
+            results.iter().all(|r| matches!(r, Ok(_) | Err(Some(409)))),
+            "{results:?}"
+        );
         accepted += results.iter().filter(|r| r.is_ok()).count();
     }
     accepted
@@ -381,7 +388,11 @@ fn key(n: u64) -> String {
 /// How many feedback items titled `title` exist.
 async fn titled(c: &Client, title: &str) -> usize {
     let r = c
-        .send_raw(api_client::Method::GET, "/api/feedback/list?limit=100", None)
+        .send_raw(
+            api_client::Method::GET,
+            "/api/feedback/list?limit=100",
+            None,
+        )
         .await
         .unwrap();
     r.body["feedback"]
@@ -412,7 +423,10 @@ async fn same_key_together(c: &Client, who: &Client, tries: u64) -> usize {
             })
             .collect();
         let statuses = together(jobs).await;
-        assert!(statuses.iter().all(|s| [200, 201, 409].contains(s)), "{statuses:?}");
+        assert!(
+            statuses.iter().all(|s| [200, 201, 409].contains(s)),
+            "{statuses:?}"
+        );
         if titled(c, &title).await > 1 {
             doubled += 1;
         }

@@ -351,7 +351,9 @@ pub async fn execute_with(
         .unwrap_or_default();
     ex.effective_steps = d.effective_steps;
     for inv in Invariant::all() {
-        ex.invariants.insert(*inv, d.checks[inv.index()]);
+        if target.faults || !inv.needs_faults() {
+            ex.invariants.insert(*inv, d.checks[inv.index()]);
+        }
     }
     ex.invariants
         .insert(Invariant::ModelAgreement, agreement_checks);

@@ -607,7 +607,7 @@ fn main() -> ExitCode {
                 let mut i = w;
                 while i < inputs {
                     // A fresh marker tree now and then, so record files do not pile up.
-                    if (i / threads) % 2000 == 0 {
+                    if (i / threads).is_multiple_of(2000) {
                         let _ = std::fs::remove_dir_all(&base);
                     }
                     one_input(i, seed, &places, &base, &bufs, &totals);

@@ -74,7 +74,9 @@ pub enum Bug {
     StoryOrphanWorld,
     /// Region add reads the world's region list, yields, then writes the stale list plus the new
     /// region back (an unlocked read-modify-write of a list-valued field).
-    #[value(help = "concurrent region adds to one world lose all but one (stale list written back)")]
+    #[value(
+        help = "concurrent region adds to one world lose all but one (stale list written back)"
+    )]
     RegionLostUpdate,
     /// The idempotency layer looks the key up and records it in separate steps, yielding between.
     #[value(

@@ -28,14 +28,7 @@ const HEADER: &str = "x-idempotency-key";
 const MAX_STORED_BODY: usize = 64 * 1024 * 1024;
 
 /// A stored key: status, response status, response body, agent, method, path.
-type StoredKey = (
-    String,
-    Option<i64>,
-    Option<Vec<u8>>,
-    String,
-    String,
-    String,
-);
+type StoredKey = (String, Option<i64>, Option<Vec<u8>>, String, String, String);
 
 enum Found {
     Replay(u16, Vec<u8>),

@@ -88,9 +88,9 @@ pub fn valid(st: &State, f: &Fault) -> bool {
 /// The model state after a concurrency fault (which must be [`valid`]).
 pub fn step(st: State, f: &Fault) -> State {
     let mut st = match f {
-        Fault::RaceRegion { world, actors } => region_steps(*world, actors)
-            .iter()
-            .fold(st, |s, t| rules::step(s, t)),
+        Fault::RaceRegion { world, actors } => {
+            region_steps(*world, actors).iter().fold(st, rules::step)
+        }
         Fault::RaceRespond { story, review, .. } => match respond_step(&st, *story, *review) {
             Some(t) => rules::step(st, &t),
             None => st,
