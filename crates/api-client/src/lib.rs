@@ -18,9 +18,11 @@ pub mod github;
 pub mod logfire;
 mod platform;
 mod types;
+mod types_feedback;
 mod types_world;
 pub mod vocab;
 
 pub use platform::*;
 pub use types::*;
+pub use types_feedback::*;
 pub use types_world::*;

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 mod checks;
 mod concurrency;
+mod db_faults;
 mod faults;
 mod probes;
 mod requests;

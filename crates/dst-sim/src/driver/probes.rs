@@ -33,6 +33,13 @@ fn passed() -> RawResponse {
     }
 }
 
+/// `who` on a connection of its own: a probe may get a 500, after which a server may close the
+/// connection (uvicorn does), and the next request must not go out on it (it would be lost as
+/// "connection closed before message completed", exit 2, against the real platform).
+fn closing(who: &Client) -> Client {
+    who.clone().with_header("connection", "close")
+}
+
 impl Driver {
     /// Sends probe `t` in model state `st`. `None`: not sendable here.
     pub(crate) async fn request_probe(
@@ -180,7 +187,7 @@ impl Driver {
                 (format!("/api/stories/{id}/revise"), body)
             }
         };
-        let who = self.agent(actor).clone();
+        let who = closing(self.agent(actor));
         let r = self.send(&who, Method::POST, &path, Some(body)).await?;
         self.count(Invariant::ValidationParity);
         if r.status < 300 {
@@ -250,7 +257,7 @@ impl Driver {
                 return self.probe_nul(c).await;
             }
         };
-        let anon = self.anon.clone();
+        let anon = closing(&self.anon);
         self.send(&anon, Method::GET, &get, None).await?;
         Ok(())
     }
@@ -281,7 +288,7 @@ impl Driver {
                 json!({"name": "Nul \u{0} name"}),
             ),
         };
-        self.send(&agent.client, Method::POST, &path, Some(body))
+        self.send(&closing(&agent.client), Method::POST, &path, Some(body))
             .await?;
         self.probe_agent = Some(agent);
         Ok(())
