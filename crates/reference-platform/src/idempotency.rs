@@ -169,36 +169,40 @@ pub async fn layer(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
             json!({"idempotency_key": key}),
         )
         .into_response(),
-        Found::Run => {
-            let resp = next.run(req).await;
-            let (parts, body) = resp.into_parts();
-            let bytes = match axum::body::to_bytes(body, MAX_STORED_BODY).await {
-                Ok(b) => b,
-                Err(e) => {
-                    let conn = st.db.lock();
-                    let _ = ex(
-                        &conn,
-                        "UPDATE idempotency_keys SET status = 'failed' WHERE key = ?1",
-                        [&key],
-                    );
-                    return ApiError::Internal(format!("response body: {e}")).into_response();
-                }
-            };
-            let failed = parts.status.is_server_error();
-            {
-                let conn = st.db.lock();
-                let _ = ex(
-                    &conn,
-                    "UPDATE idempotency_keys SET status = ?2, response_status = ?3, response_body = ?4 WHERE key = ?1",
-                    rusqlite::params![
-                        key,
-                        if failed { "failed" } else { "completed" },
-                        parts.status.as_u16() as i64,
-                        bytes.to_vec()
-                    ],
-                );
-            }
-            Response::from_parts(parts, Body::from(bytes))
-        }
+        Found::Run => run_and_store(&st, &key, req, next).await,
     }
+}
+
+/// Runs the request and stores its answer under `key` (failed on a 5xx or an answer too large to
+/// keep, so a retry runs again instead of replaying an error).
+async fn run_and_store(st: &AppState, key: &str, req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let (parts, body) = resp.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_STORED_BODY).await {
+        Ok(b) => b,
+        Err(e) => {
+            let conn = st.db.lock();
+            let _ = ex(
+                &conn,
+                "UPDATE idempotency_keys SET status = 'failed' WHERE key = ?1",
+                [key],
+            );
+            return ApiError::Internal(format!("response body: {e}")).into_response();
+        }
+    };
+    let failed = parts.status.is_server_error();
+    {
+        let conn = st.db.lock();
+        let _ = ex(
+            &conn,
+            "UPDATE idempotency_keys SET status = ?2, response_status = ?3, response_body = ?4 WHERE key = ?1",
+            rusqlite::params![
+                key,
+                if failed { "failed" } else { "completed" },
+                parts.status.as_u16() as i64,
+                bytes.to_vec()
+            ],
+        );
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }

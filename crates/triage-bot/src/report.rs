@@ -221,35 +221,7 @@ fn render_with(groups: &[Group], ctx: &ReportContext, quotes: usize, sections: u
             let _ = writeln!(s, "Quoted reports ({shown} of {}):\n", g.items.len());
         }
         for item in quoted.iter().take(shown) {
-            let f = &item.feedback;
-            let _ = writeln!(
-                s,
-                "Report `{}`: {}, {} upvote{}, category {}, filed {}{}\n",
-                sanitize::token(&f.id, 64),
-                item.severity.as_str(),
-                f.upvote_count.max(0),
-                plural(f.upvote_count.max(0) as usize),
-                crate::group::category_name(crate::group::category(&f.category)),
-                when::show(item.created),
-                f.error_code
-                    .filter(|c| (100..=599).contains(c))
-                    .map(|c| format!(", HTTP {c}"))
-                    .unwrap_or_default(),
-            );
-            let mut text = format!(
-                "title: {}\n",
-                sanitize::clean_line(&f.title, MAX_TITLE_CHARS)
-            );
-            if let Some(ep) = &f.endpoint {
-                let _ = writeln!(text, "endpoint: {}", sanitize::clean_line(ep, 300));
-            }
-            if let Some(u) = &f.agent_username {
-                let _ = writeln!(text, "reported by: {}", sanitize::clean_line(u, 60));
-            }
-            text.push('\n');
-            text.push_str(&sanitize::clean(&f.description, MAX_TEXT_CHARS));
-            s.push_str(&sanitize::fence(&text));
-            s.push('\n');
+            push_quoted_report(&mut s, item);
         }
     }
     if sections < groups.len() {
@@ -267,6 +239,40 @@ fn render_with(groups: &[Group], ctx: &ReportContext, quotes: usize, sections: u
     s.push_str(&fingerprint_marker(&ctx.fingerprint));
     s.push('\n');
     s
+}
+
+/// One quoted report of a group: its facts on a line, then its title, endpoint, reporter and
+/// text inside a code fence (feedback is data, never markdown the reader's client renders).
+fn push_quoted_report(s: &mut String, item: &crate::group::Item) {
+    let f = &item.feedback;
+    let _ = writeln!(
+        s,
+        "Report `{}`: {}, {} upvote{}, category {}, filed {}{}\n",
+        sanitize::token(&f.id, 64),
+        item.severity.as_str(),
+        f.upvote_count.max(0),
+        plural(f.upvote_count.max(0) as usize),
+        crate::group::category_name(crate::group::category(&f.category)),
+        when::show(item.created),
+        f.error_code
+            .filter(|c| (100..=599).contains(c))
+            .map(|c| format!(", HTTP {c}"))
+            .unwrap_or_default(),
+    );
+    let mut text = format!(
+        "title: {}\n",
+        sanitize::clean_line(&f.title, MAX_TITLE_CHARS)
+    );
+    if let Some(ep) = &f.endpoint {
+        let _ = writeln!(text, "endpoint: {}", sanitize::clean_line(ep, 300));
+    }
+    if let Some(u) = &f.agent_username {
+        let _ = writeln!(text, "reported by: {}", sanitize::clean_line(u, 60));
+    }
+    text.push('\n');
+    text.push_str(&sanitize::clean(&f.description, MAX_TEXT_CHARS));
+    s.push_str(&sanitize::fence(&text));
+    s.push('\n');
 }
 
 /// The group's title for markdown: routes in inline code (their charset has no backtick).

@@ -184,31 +184,7 @@ pub fn plan(opts: &Options, env: &EnvVars) -> Result<Plan, PlanError> {
     let (sha, sha_source) = resolve_sha(opts, &project_root, &environment, pending.as_ref())?;
 
     // --- what runs ---
-    let mut skipped: BTreeMap<Step, String> = BTreeMap::new();
-    for s in &opts.skip {
-        skipped.insert(*s, "--skip".into());
-    }
-    if !environment.ci {
-        skipped
-            .entry(Step::Ci)
-            .or_insert_with(|| format!("ci = false for {env_name}"));
-    }
-    if !environment.logfire {
-        skipped
-            .entry(Step::Logfire)
-            .or_insert_with(|| format!("logfire = false for {env_name}"));
-    }
-    if environment.smoke.is_empty() {
-        skipped
-            .entry(Step::Smoke)
-            .or_insert_with(|| format!("no smoke endpoints configured for {env_name}"));
-    }
-    if skipped.contains_key(&Step::Backend) && !skipped.contains_key(&Step::Schema) {
-        skipped.insert(
-            Step::Schema,
-            "the schema is read from the backend health check, which is skipped".into(),
-        );
-    }
+    let mut skipped = skipped_steps(opts, &environment, &env_name);
     let backend_url = opts
         .backend_url
         .clone()
@@ -234,71 +210,13 @@ pub fn plan(opts: &Options, env: &EnvVars) -> Result<Plan, PlanError> {
             .entry(Step::Frontend)
             .or_insert_with(|| format!("no frontend_url for {env_name}"));
     }
-    let mut smoke = environment.smoke.clone();
-    for c in &mut smoke {
-        if !c.path.starts_with('/') {
-            return err(format!(
-                "smoke path `{}` of {env_name} must start with /",
-                c.path
-            ));
-        }
-        c.method = c.method.trim().to_ascii_uppercase();
-        if reqwest::Method::from_bytes(c.method.as_bytes()).is_err() || c.method.is_empty() {
-            return err(format!(
-                "smoke method `{}` for {} is not an HTTP method",
-                c.method, c.path
-            ));
-        }
-        if !(100..=599).contains(&c.expect_status) {
-            return err(format!(
-                "smoke expect_status {} for {} is not an HTTP status",
-                c.expect_status, c.path
-            ));
-        }
-    }
+    let smoke = validated_smoke(&env_name, &environment.smoke)?;
 
     // --- GitHub ---
     let (repo, github) = if skipped.contains_key(&Step::Ci) {
         (None, None)
     } else {
-        let repo = match &opts.repo {
-            Some(r) => RepoSlug::parse(r).map_err(|e| PlanError(e.to_string()))?,
-            None => {
-                let url = git::origin_url(&project_root)
-                    .map_err(PlanError)?
-                    .ok_or_else(|| {
-                        PlanError(format!(
-                            "{} has no `origin` remote to find the GitHub repository (pass --repo OWNER/NAME, or --skip ci)",
-                            project_root.display()
-                        ))
-                    })?;
-                RepoSlug::from_remote_url(&url).map_err(|_| {
-                    PlanError(
-                        "the `origin` remote does not name a GitHub repository OWNER/NAME (pass --repo OWNER/NAME, or --skip ci)"
-                            .to_string(),
-                    )
-                })?
-            }
-        };
-        let Some(token) = env.github_token.clone() else {
-            return err(
-                "the CI check needs a GitHub token: set GITHUB_TOKEN or GH_TOKEN (actions:read on the repository), or pass --skip ci",
-            );
-        };
-        if !sha.is_full() {
-            return err(format!(
-                "the CI check needs the full 40-hex SHA, and git cannot expand `{sha}` here; pass the full SHA"
-            ));
-        }
-        let api = opts
-            .github_api
-            .clone()
-            .or_else(|| section.github_api.clone())
-            .or_else(|| env.github_api_url.clone())
-            .unwrap_or_else(|| api_client::github::DEFAULT_API_BASE.to_string());
-        let mut gcfg = GitHubConfig::new(api, Some(token));
-        gcfg.timeout = timings.request_timeout;
-        let gh = GitHub::new(gcfg).map_err(|e| PlanError(e.to_string()))?;
+        let (repo, gh) = github_plan(opts, env, &project_root, &sha, &section, &timings)?;
         (Some(repo), Some(gh))
     };
 
@@ -306,32 +224,7 @@ pub fn plan(opts: &Options, env: &EnvVars) -> Result<Plan, PlanError> {
     let (lf, lf_source) = if skipped.contains_key(&Step::Logfire) {
         (None, None)
     } else {
-        let (token, source) = match &env.logfire_token {
-            Some(t) => (t.clone(), TokenSource::Env),
-            None => {
-                let path = project_root.join(logfire::TOKEN_FILE);
-                if !path.exists() {
-                    return err(format!(
-                        "the Logfire check needs a read token: set {} or write it to {} (chmod 600), or pass --skip logfire",
-                        logfire::TOKEN_ENV,
-                        path.display()
-                    ));
-                }
-                let t = logfire::read_token_file(&path).map_err(|e| PlanError(e.to_string()))?;
-                (t, TokenSource::File(path))
-            }
-        };
-        let base = opts
-            .logfire_url
-            .clone()
-            .or_else(|| section.logfire_url.clone())
-            .or_else(|| env.logfire_base_url.clone());
-        let client = Logfire::new(LogfireConfig {
-            base_url: base,
-            token,
-            timeout: timings.request_timeout,
-        })
-        .map_err(|e| PlanError(e.to_string()))?;
+        let (client, source) = logfire_plan(opts, env, &project_root, &section, &timings)?;
         (Some(client), Some(source))
     };
 
@@ -389,6 +282,156 @@ fn normalize_path(p: &str) -> String {
     } else {
         format!("/{p}")
     }
+}
+
+/// The steps that do not run, each with why: `--skip`, and what the environment does not have.
+fn skipped_steps(
+    opts: &Options,
+    environment: &Environment,
+    env_name: &str,
+) -> BTreeMap<Step, String> {
+    let mut skipped: BTreeMap<Step, String> = BTreeMap::new();
+    for s in &opts.skip {
+        skipped.insert(*s, "--skip".into());
+    }
+    if !environment.ci {
+        skipped
+            .entry(Step::Ci)
+            .or_insert_with(|| format!("ci = false for {env_name}"));
+    }
+    if !environment.logfire {
+        skipped
+            .entry(Step::Logfire)
+            .or_insert_with(|| format!("logfire = false for {env_name}"));
+    }
+    if environment.smoke.is_empty() {
+        skipped
+            .entry(Step::Smoke)
+            .or_insert_with(|| format!("no smoke endpoints configured for {env_name}"));
+    }
+    if skipped.contains_key(&Step::Backend) && !skipped.contains_key(&Step::Schema) {
+        skipped.insert(
+            Step::Schema,
+            "the schema is read from the backend health check, which is skipped".into(),
+        );
+    }
+    skipped
+}
+
+/// The environment's smoke checks, normalized (upper-case method) and validated.
+fn validated_smoke(env_name: &str, checks: &[SmokeCheck]) -> Result<Vec<SmokeCheck>, PlanError> {
+    let mut smoke = checks.to_vec();
+    for c in &mut smoke {
+        if !c.path.starts_with('/') {
+            return err(format!(
+                "smoke path `{}` of {env_name} must start with /",
+                c.path
+            ));
+        }
+        c.method = c.method.trim().to_ascii_uppercase();
+        if reqwest::Method::from_bytes(c.method.as_bytes()).is_err() || c.method.is_empty() {
+            return err(format!(
+                "smoke method `{}` for {} is not an HTTP method",
+                c.method, c.path
+            ));
+        }
+        if !(100..=599).contains(&c.expect_status) {
+            return err(format!(
+                "smoke expect_status {} for {} is not an HTTP status",
+                c.expect_status, c.path
+            ));
+        }
+    }
+    Ok(smoke)
+}
+
+/// The CI step's GitHub repository and client: `--repo` or the `origin` remote, a token from the
+/// environment, and the full SHA the runs are matched against.
+fn github_plan(
+    opts: &Options,
+    env: &EnvVars,
+    project_root: &std::path::Path,
+    sha: &Sha,
+    section: &RawVerifySection,
+    timings: &Timings,
+) -> Result<(RepoSlug, GitHub), PlanError> {
+    let repo = match &opts.repo {
+        Some(r) => RepoSlug::parse(r).map_err(|e| PlanError(e.to_string()))?,
+        None => {
+            let url = git::origin_url(project_root)
+                .map_err(PlanError)?
+                .ok_or_else(|| {
+                    PlanError(format!(
+                        "{} has no `origin` remote to find the GitHub repository (pass --repo OWNER/NAME, or --skip ci)",
+                        project_root.display()
+                    ))
+                })?;
+            RepoSlug::from_remote_url(&url).map_err(|_| {
+                PlanError(
+                    "the `origin` remote does not name a GitHub repository OWNER/NAME (pass --repo OWNER/NAME, or --skip ci)"
+                        .to_string(),
+                )
+            })?
+        }
+    };
+    let Some(token) = env.github_token.clone() else {
+        return err(
+            "the CI check needs a GitHub token: set GITHUB_TOKEN or GH_TOKEN (actions:read on the repository), or pass --skip ci",
+        );
+    };
+    if !sha.is_full() {
+        return err(format!(
+            "the CI check needs the full 40-hex SHA, and git cannot expand `{sha}` here; pass the full SHA"
+        ));
+    }
+    let api = opts
+        .github_api
+        .clone()
+        .or_else(|| section.github_api.clone())
+        .or_else(|| env.github_api_url.clone())
+        .unwrap_or_else(|| api_client::github::DEFAULT_API_BASE.to_string());
+    let mut gcfg = GitHubConfig::new(api, Some(token));
+    gcfg.timeout = timings.request_timeout;
+    let gh = GitHub::new(gcfg).map_err(|e| PlanError(e.to_string()))?;
+    Ok((repo, gh))
+}
+
+/// The Logfire step's client and where its read token came from (the environment or the
+/// project's token file).
+fn logfire_plan(
+    opts: &Options,
+    env: &EnvVars,
+    project_root: &std::path::Path,
+    section: &RawVerifySection,
+    timings: &Timings,
+) -> Result<(Logfire, TokenSource), PlanError> {
+    let (token, source) = match &env.logfire_token {
+        Some(t) => (t.clone(), TokenSource::Env),
+        None => {
+            let path = project_root.join(logfire::TOKEN_FILE);
+            if !path.exists() {
+                return err(format!(
+                    "the Logfire check needs a read token: set {} or write it to {} (chmod 600), or pass --skip logfire",
+                    logfire::TOKEN_ENV,
+                    path.display()
+                ));
+            }
+            let t = logfire::read_token_file(&path).map_err(|e| PlanError(e.to_string()))?;
+            (t, TokenSource::File(path))
+        }
+    };
+    let base = opts
+        .logfire_url
+        .clone()
+        .or_else(|| section.logfire_url.clone())
+        .or_else(|| env.logfire_base_url.clone());
+    let client = Logfire::new(LogfireConfig {
+        base_url: base,
+        token,
+        timeout: timings.request_timeout,
+    })
+    .map_err(|e| PlanError(e.to_string()))?;
+    Ok((client, source))
 }
 
 /// `--sha`, else the pending push's SHA (same environment), else `origin/<branch>` for a branch
