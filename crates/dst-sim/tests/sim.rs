@@ -62,11 +62,16 @@ async fn the_correct_platform_passes_200_seeds_with_every_rule_and_invariant_exe
 }
 
 async fn caught(bug: &str, invariant: &str) {
+    caught_within(bug, invariant, 4).await;
+}
+
+/// `bug` is caught within the first `seeds` seeds, every failure by `invariant`.
+async fn caught_within(bug: &str, invariant: &str, seeds: u64) {
     let out = tempfile::tempdir().unwrap();
-    let s = cli::run(&args(0..4, 200, &[bug], out.path()), false)
+    let s = cli::run(&args(0..seeds, 200, &[bug], out.path()), false)
         .await
         .unwrap();
-    assert!(!s.failures.is_empty(), "{bug}: not caught in 4 seeds");
+    assert!(!s.failures.is_empty(), "{bug}: not caught in {seeds} seeds");
     for f in &s.failures {
         assert_eq!(
             f.invariant.to_string(),
@@ -161,7 +166,9 @@ async fn event_self_approval_is_caught() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aspect_status_backwards_is_caught() {
-    caught("aspect-status-backwards", "11-aspect-status").await;
+    // the probes' steps (issue 17) share the 200 steps, so aspects reach a resolve later: the
+    // first seed that catches it is 5 since then (it was 6 in the mutants scorecard before)
+    caught_within("aspect-status-backwards", "11-aspect-status", 8).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
