@@ -69,10 +69,13 @@ fn fault_sequences_are_deterministic_and_only_with_faults() {
 
 /// The invariant a bug must be caught by. A lost upvote update shows either as a count that
 /// disagrees (different agents at once) or, when one agent's concurrent upvotes both pass the
-/// unlocked check, as a duplicate upvoter: whichever race the seed reaches first.
+/// unlocked check, as a duplicate upvoter: whichever race the seed reaches first. The acclaim race
+/// (answers to a story's reviews checked and written apart) shows either as a story left
+/// unacclaimed or, through `race-respond`, as one review answered twice.
 fn expected_invariants(bug: Bug) -> Vec<&'static str> {
     match bug {
         Bug::UpvoteLostUpdate => vec!["3-upvote-count", "5-no-duplicate-upvoter"],
+        Bug::AcclaimRace => vec!["14-story-acclaim", "20-at-most-once"],
         b => vec![expected_invariant(b)],
     }
 }
