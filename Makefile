@@ -6,7 +6,7 @@ CARGO ?= cargo
 SEEDS ?= 0..200
 
 DEMO := scripts/demo-hooks.sh
-.PHONY: help setup demo dst mutants test lint fmt install-hooks bench bench-hooks bench-dst bench-verify bench-slop e2e-hooks platform-check ci-local
+.PHONY: help setup demo dst mutants test lint fmt install-hooks bench bench-hooks bench-dst bench-verify bench-slop e2e-hooks platform-check ci-local fuzz-hooks
 
 help:
 	@echo "make dst            run dst-sim over $(SEEDS) with --strict against the embedded reference platform"
@@ -63,6 +63,7 @@ bench-slop:
 	@bash scripts/bench-slop.sh $(DIRS)
 
 # A million seeded inputs through both hooks in-process; prints the count, time, panics and invalid outputs.
+# Work in progress (issue 20): some generated input still stalls a run after a few thousand inputs.
 fuzz-hooks:
 	@bash scripts/fuzz-hooks.sh
 
