@@ -154,8 +154,8 @@ impl Driver {
             | Fault::RaceRespond { .. }
             | Fault::IdemConcurrent { .. }
             | Fault::IdemReuse { .. } => self.concurrency_fault(step, before, after, f).await,
-            Fault::Duplicate { inner, keyed } | Fault::LostResponse { inner, keyed } => {
-                self.retry(step, before, after, f, inner, *keyed).await
+            Fault::Duplicate { inner, .. } | Fault::LostResponse { inner, .. } => {
+                self.retry(before, after, f, inner).await
             }
             Fault::DbFail { inner } | Fault::DbStall { inner, .. } => {
                 self.db_fault(step, before, after, f, inner).await
@@ -580,18 +580,17 @@ impl Driver {
         Ok(true)
     }
 
-    /// A request sent twice (duplicate) or whose first response is dropped (lost response).
+    /// A request sent twice (duplicate) or whose first response is dropped (lost response),
+    /// without an idempotency key (keyed retries are `retry_keyed`): the repeat must be refused.
     async fn retry(
         &mut self,
-        step: usize,
         before: &State,
         after: &State,
         f: &Fault,
         inner: &Transition,
-        keyed: bool,
     ) -> Result<bool, Failure> {
         let lost = matches!(f, Fault::LostResponse { .. });
-        self.idem = keyed.then(|| det_uuid(&self.prefix, step));
+        self.idem = None;
         let Some(r1) = self.request(before, inner).await? else {
             return Ok(false); // not sendable here (no admin key)
         };
@@ -612,17 +611,7 @@ impl Driver {
             return Ok(false);
         };
         self.record_attempt(inner, &r2);
-        if keyed {
-            if r2.status != r1.status || without_context(&r2.body) != without_context(&r1.body) {
-                return Err(self.violation(
-                    Invariant::ModelAgreement,
-                    format!(
-                        "{inner:?} retried with the same X-Idempotency-Key answered {} with a different body (first {}): the retry ran again instead of replaying",
-                        r2.status, r1.status
-                    ),
-                ));
-            }
-        } else if class(&r2) != repeat_rejection(inner) {
+        if class(&r2) != repeat_rejection(inner) {
             return Err(self.violation(
                 Invariant::ModelAgreement,
                 format!(
