@@ -199,6 +199,13 @@ pub struct RawResponse {
     pub text: String,
 }
 
+/// A request body: a JSON value, or JSON text sent as it is.
+#[derive(Clone, Copy)]
+enum SendBody<'a> {
+    Json(&'a Value),
+    Text(&'a str),
+}
+
 #[derive(Clone)]
 /// The platform client: one connection pool, one optional API key; cheap to clone.
 pub struct Client {
@@ -308,6 +315,29 @@ impl Client {
         path: &str,
         body: Option<&Value>,
     ) -> Result<RawResponse, ApiError> {
+        self.send_body(method, path, body.map(SendBody::Json)).await
+    }
+
+    /// [`Client::send_raw`] with `json_text` sent as the body byte for byte
+    /// (`Content-Type: application/json`), for text a [`Value`] cannot hold: a lone surrogate
+    /// escape (`"\ud800"`), duplicate keys, malformed JSON. An observer sees the text as a JSON
+    /// string in [`Exchange::request_body`].
+    pub async fn send_raw_json_text(
+        &self,
+        method: Method,
+        path: &str,
+        json_text: &str,
+    ) -> Result<RawResponse, ApiError> {
+        self.send_body(method, path, Some(SendBody::Text(json_text)))
+            .await
+    }
+
+    async fn send_body(
+        &self,
+        method: Method,
+        path: &str,
+        send: Option<SendBody<'_>>,
+    ) -> Result<RawResponse, ApiError> {
         let mut req = match self.rooted_url(path) {
             Some(url) => self.http.request(method.clone(), url),
             // not a rooted path: plain concatenation, as reqwest would parse it (errors included)
@@ -326,9 +356,22 @@ impl Client {
         {
             req = req.header("X-Idempotency-Key", k);
         }
-        if let Some(b) = body {
-            req = req.json(b);
-        }
+        // what the observer sees as the request body
+        let text_body;
+        let body = match send {
+            Some(SendBody::Json(b)) => {
+                req = req.json(b);
+                Some(b)
+            }
+            Some(SendBody::Text(t)) => {
+                req = req
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(t.to_string());
+                text_body = Value::String(t.to_string());
+                Some(&text_body)
+            }
+            None => None,
+        };
         let start = Instant::now();
         let result = async {
             let resp = req.send().await?;

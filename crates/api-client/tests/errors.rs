@@ -161,3 +161,71 @@ async fn timeouts_are_reported_as_timeouts() {
     assert!(matches!(e, ApiError::Timeout { .. }), "{e:?}");
     hold.abort();
 }
+
+/// `send_raw_json_text` sends its text byte for byte, with the JSON content type: a lone surrogate
+/// escape, which no `serde_json::Value` can hold, reaches the server as written.
+#[tokio::test]
+async fn raw_json_text_is_sent_as_written() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        // read until the body's closing brace arrives (one small request)
+        while !got.ends_with(b"}") {
+            let n = s.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}")
+            .await
+            .unwrap();
+        String::from_utf8(got).unwrap()
+    });
+    let c = Client::new(ClientConfig::new(format!("http://{addr}"))).unwrap();
+    let text = r#"{"title": "a\ud800b"}"#;
+    let r = c
+        .send_raw_json_text(Method::POST, "/api/feedback", text)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    let request = server.await.unwrap().to_ascii_lowercase();
+    assert!(
+        request.contains("content-type: application/json"),
+        "{request}"
+    );
+    assert!(request.ends_with(r#"{"title": "a\ud800b"}"#), "{request}");
+}
+
+/// The reference platform refuses a lone surrogate in a JSON body with its 422 (serde_json
+/// rejects the escape), never a 5xx.
+#[tokio::test]
+async fn reference_platform_refuses_lone_surrogates_with_4xx() {
+    let p = reference_platform::start(Default::default()).await.unwrap();
+    let c = Client::new(ClientConfig::new(&p.base_url)).unwrap();
+    let (a, _) = api_client::fixtures::agent(&c, "surrogate-probe")
+        .await
+        .unwrap();
+    for text in [
+        r#"{"category": "api_bug", "priority": "medium", "title": "Lone \ud800 title", "description": "The endpoint answers 500 when the payload is valid; expected 200."}"#,
+        r#"{"category": "api_bug", "priority": "medium", "title": "Lone surrogate body", "description": "A description with a lone low surrogate \udfff in its middle."}"#,
+    ] {
+        let r = a
+            .send_raw_json_text(Method::POST, "/api/feedback", text)
+            .await
+            .unwrap();
+        assert_eq!(r.status, 422, "{}", r.text);
+    }
+    // the same text without the surrogate is accepted: the 422 is the escape's
+    let ok = r#"{"category": "api_bug", "priority": "medium", "title": "Plain title here", "description": "The endpoint answers 500 when the payload is valid; expected 200."}"#;
+    let r = a
+        .send_raw_json_text(Method::POST, "/api/feedback", ok)
+        .await
+        .unwrap();
+    assert!(r.status < 300, "{} {}", r.status, r.text);
+    p.shutdown().await;
+}
