@@ -12,6 +12,7 @@
 //! [`report`] (summaries), [`known`] (the known-violations file), [`proxy`] (database faults for a remote target).
 
 pub mod cli;
+pub mod determinism;
 pub mod driver;
 pub mod invariants;
 pub mod known;

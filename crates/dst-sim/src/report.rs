@@ -68,6 +68,10 @@ pub struct Summary {
     pub stale_known: Vec<String>,
     pub warnings: Vec<String>,
     pub elapsed_seconds: f64,
+    /// `--check-determinism`: seeds checked and every seed whose two runs differed (a harness
+    /// defect: exit 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub determinism: Option<crate::determinism::DeterminismReport>,
 }
 
 impl Summary {
@@ -97,6 +101,9 @@ impl Summary {
             let e = self.faults.entry(*k).or_default();
             e.generated += v.generated;
             e.fired += v.fired;
+        }
+        if let Some(c) = &ex.determinism {
+            self.determinism.get_or_insert_default().add(c);
         }
         if ex.rules.values().all(|r| r.fired > 0) {
             self.seeds_all_rules += 1;
@@ -139,6 +146,9 @@ impl Summary {
 
     pub fn merge(&mut self, other: Summary) {
         self.seeds.extend(other.seeds);
+        if let Some(d) = other.determinism {
+            self.determinism.get_or_insert_default().merge(d);
+        }
         self.steps += other.steps;
         self.effective_steps += other.effective_steps;
         for (k, v) in other.rules {
@@ -291,7 +301,22 @@ impl Summary {
         for w in &self.warnings {
             s.push_str(&format!("warning: {w}\n"));
         }
+        if let Some(d) = &self.determinism {
+            for x in &d.differences {
+                s.push_str(&format!("\n{}\n", x.line()));
+            }
+            s.push_str(&format!(
+                "determinism: {} seed(s) run twice, {} with different sequences\n",
+                d.seeds_checked,
+                d.differences.len()
+            ));
+        }
         s
+    }
+
+    /// Seeds whose two runs differed under `--check-determinism` (a harness defect).
+    pub fn nondeterministic_seeds(&self) -> usize {
+        self.determinism.as_ref().map_or(0, |d| d.differences.len())
     }
 
     /// Whether the run found something to fail on: a violation class not in the known file (or,

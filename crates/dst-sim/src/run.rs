@@ -54,6 +54,8 @@ pub struct Target {
     /// `POST /api/aspects/{id}/test-approve`): its critical review leaves an aspect validating.
     /// Probed by `Target::remote`; the reference platform approves on the last resolve.
     pub aspects_need_explicit_approval: bool,
+    /// `--check-determinism`: every seed runs twice and the sequences are compared (determinism.rs).
+    pub determinism: crate::determinism::CheckMode,
 }
 
 impl Target {
@@ -95,6 +97,7 @@ impl Target {
             keep_going: false,
             db_control,
             aspects_need_explicit_approval: false,
+            determinism: Default::default(),
         })
     }
 
@@ -141,6 +144,7 @@ impl Target {
             keep_going: false,
             db_control: DbControl::None,
             aspects_need_explicit_approval,
+            determinism: Default::default(),
         })
     }
 }
@@ -239,6 +243,12 @@ pub struct Execution {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub infrastructure: Option<(usize, String)>,
     pub trace: Vec<TraceStep>,
+    /// With bodies: the end-of-seed read-backs (after the last step's exchanges).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub end_exchanges: Vec<crate::driver::TraceExchange>,
+    /// `--check-determinism`: what comparing this seed's two runs found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub determinism: Option<crate::determinism::SeedCheck>,
 }
 
 /// What one step gave: the model state after it (the one the platform chose among legal outcomes,
@@ -349,6 +359,15 @@ pub async fn execute_with(
         .lock()
         .map(|v| v.len())
         .unwrap_or_default();
+    if bodies {
+        let in_steps: usize = ex.trace.iter().map(|s| s.exchanges.len()).sum();
+        ex.end_exchanges = d
+            .recorder
+            .exchanges
+            .lock()
+            .map(|v| v[in_steps.min(v.len())..].to_vec())
+            .unwrap_or_default();
+    }
     ex.effective_steps = d.effective_steps;
     for inv in Invariant::all() {
         if target.faults || !inv.needs_faults() {

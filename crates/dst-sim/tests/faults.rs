@@ -37,6 +37,8 @@ async fn the_correct_platform_has_no_violation_with_faults_and_every_fault_fires
         known: None,
         write_known: false,
         fail_fast: false,
+        check_determinism: false,
+        determinism_self_test: false,
     };
     let s = cli::run(&args, false).await.unwrap();
     assert!(s.failures.is_empty(), "false positives: {:?}", s.failures);

@@ -35,6 +35,8 @@ fn args(
         known: None,
         write_known: false,
         fail_fast: false,
+        check_determinism: false,
+        determinism_self_test: false,
     }
 }
 

@@ -184,6 +184,15 @@ pub struct RunArgs {
     /// seed runs to its end and each violation class is reported once, with one trace).
     #[arg(long)]
     pub fail_fast: bool,
+    /// Run every seed twice and compare the hashes of its two request/response sequences (ids,
+    /// names, keys, timestamps normalized); a seed whose runs differ is a harness defect (exit 1),
+    /// reported with the first differing exchange.
+    #[arg(long)]
+    pub check_determinism: bool,
+    /// Test-only: the second run of each seed drops its last step, so --check-determinism must
+    /// report every seed (shows the check can fail).
+    #[arg(long, hide = true, requires = "check_determinism")]
+    pub determinism_self_test: bool,
 }
 
 #[derive(Args, Debug)]
@@ -271,6 +280,16 @@ pub async fn run(args: &RunArgs, progress: bool) -> Result<Summary, RunError> {
     }
     let mut target = args.target.build(&args.bugs).await?;
     target.keep_going = !args.fail_fast;
+    if args.check_determinism && target.embedded.is_none() {
+        return Err(RunError::Usage(
+            "--check-determinism runs each seed on fresh embedded platforms; it cannot be combined with --target".into(),
+        ));
+    }
+    target.determinism = match (args.check_determinism, args.determinism_self_test) {
+        (false, _) => crate::determinism::CheckMode::Off,
+        (true, false) => crate::determinism::CheckMode::On,
+        (true, true) => crate::determinism::CheckMode::Perturbed,
+    };
     let target = Arc::new(target);
     let opts = RunOptions {
         steps: args.steps,
@@ -559,7 +578,13 @@ fn finish(
             );
         }
     }
-    if summary.has_new_violations() {
+    if summary.nondeterministic_seeds() > 0 {
+        eprintln!(
+            "dst-sim: --check-determinism: {} seed(s) ran differently twice (a harness defect)",
+            summary.nondeterministic_seeds()
+        );
+        ExitStatus::Fail
+    } else if summary.has_new_violations() {
         ExitStatus::Fail
     } else if strict && !summary.warnings.is_empty() {
         eprintln!(

@@ -278,6 +278,9 @@ async fn run_seeds_concurrently(
 }
 
 async fn run_one_seed(target: &Target, seed: u64, steps: usize) -> Execution {
+    if target.determinism != crate::determinism::CheckMode::Off {
+        return crate::determinism::check_seed(target, seed, steps).await;
+    }
     let ts = run::transitions_with(seed, steps, target.faults);
     run::execute_with(
         target,
@@ -317,7 +320,12 @@ async fn run_seeds_sharded(
     let mut threads = Vec::new();
     for k in 0..shards {
         let (seeds, next, tx) = (seeds.clone(), next.clone(), tx.clone());
-        let (bugs, faults, keep_going) = (target.bugs.clone(), target.faults, target.keep_going);
+        let (bugs, faults, keep_going, determinism) = (
+            target.bugs.clone(),
+            target.faults,
+            target.keep_going,
+            target.determinism,
+        );
         let spawned = std::thread::Builder::new()
             .name(format!("dst-shard-{k}"))
             .spawn(move || {
@@ -335,7 +343,11 @@ async fn run_seeds_sharded(
                 };
                 rt.block_on(async move {
                     let shard = match Target::embedded_with(&bugs, faults).await {
-                        Ok(t) => Arc::new(Target { keep_going, ..t }),
+                        Ok(t) => Arc::new(Target {
+                            keep_going,
+                            determinism,
+                            ..t
+                        }),
                         Err(e) => {
                             let _ = tx.send(Err(e));
                             return;
