@@ -9,8 +9,9 @@
 //! Layout: [`model`] (rules, world content, faults: what may happen and what must follow),
 //! [`driver`] (requests, fault execution, read-back checks), [`run`] (one sequence against a
 //! target, shrinking, traces), [`cli`] (arguments, seeds over shards, the mutants scorecard),
-//! [`report`] (summaries), [`known`] (the known-violations file), [`proxy`] (database faults for a remote target).
+//! [`report`] (summaries), [`capabilities`] (what the target has, probed at start), [`known`] (the known-violations file), [`proxy`] (database faults for a remote target).
 
+pub mod capabilities;
 pub mod cli;
 pub mod determinism;
 pub mod driver;

@@ -56,6 +56,9 @@ pub struct Summary {
     /// Per fault kind: generated / actually fired (empty without `--faults`).
     #[serde(default)]
     pub faults: BTreeMap<FaultKind, FaultCount>,
+    /// What the target was probed to have before the seeds ran (`capabilities.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<crate::capabilities::Capabilities>,
     /// Seeds in which every rule fired / every invariant had a non-vacuous check.
     pub seeds_all_rules: u64,
     pub seeds_all_invariants: u64,
@@ -182,6 +185,10 @@ impl Summary {
                 None => self.classes.push(c),
             }
         }
+        // shards of one run probed one target
+        if self.capabilities.is_none() {
+            self.capabilities = other.capabilities;
+        }
         self.elapsed_seconds = self.elapsed_seconds.max(other.elapsed_seconds);
     }
 
@@ -238,6 +245,13 @@ impl Summary {
             "every rule fired in {}/{n} seeds; every invariant checked in {}/{n} seeds\n\n",
             self.seeds_all_rules, self.seeds_all_invariants
         ));
+        if let Some(c) = &self.capabilities {
+            for line in c.lines() {
+                s.push_str(&line);
+                s.push('\n');
+            }
+            s.push('\n');
+        }
         s.push_str(&format!(
             "{:<24} {:>8} {:>10} {:>10}\n",
             "rule", "fired", "succeeded", "rejected✓"

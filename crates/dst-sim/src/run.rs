@@ -1,5 +1,6 @@
 //! Seeds, execution against a target, shrinking, traces and coverage accounting.
 
+use crate::capabilities::{Capabilities, Capability};
 use crate::driver::{DbControl, Driver, FaultRecord, RuleCount, TraceExchange};
 use crate::invariants::{Failure, Invariant, Violation};
 use crate::model::{self, Expect, Fault, FaultKind, FaultModel, Model, Rule, State, Transition};
@@ -50,10 +51,9 @@ pub struct Target {
     pub keep_going: bool,
     /// How database faults are injected (embedded fault control, a `dst-sim proxy`, or not at all).
     pub db_control: DbControl,
-    /// The target approves aspects only through a route of its own (the real platform's test-mode
-    /// `POST /api/aspects/{id}/test-approve`): its critical review leaves an aspect validating.
-    /// Probed by `Target::remote`; the reference platform approves on the last resolve.
-    pub aspects_need_explicit_approval: bool,
+    /// What the target has where platforms legitimately differ, probed before any seed runs
+    /// (`capabilities.rs`); the reference platform has every capability.
+    pub capabilities: Capabilities,
     /// `--check-determinism`: every seed runs twice and the sequences are compared (determinism.rs).
     pub determinism: crate::determinism::CheckMode,
 }
@@ -82,6 +82,9 @@ impl Target {
             timeout: Duration::from_secs(30),
         })
         .map_err(|e| RunError::Embedded(e.to_string()))?;
+        let capabilities = Capabilities::probe(&client)
+            .await
+            .map_err(|e| RunError::Embedded(e.to_string()))?;
         let db_control = if faults {
             DbControl::Embedded(client.with_api_key(&p.admin_key))
         } else {
@@ -96,7 +99,7 @@ impl Target {
             faults,
             keep_going: false,
             db_control,
-            aspects_need_explicit_approval: false,
+            capabilities,
             determinism: Default::default(),
         })
     }
@@ -119,21 +122,13 @@ impl Target {
             url: url.to_string(),
             message: e.to_string(),
         })?;
-        // Capability probe: an anonymous POST to an aspect approval route with the nil id changes
-        // nothing anywhere. A platform without the route answers 404/405; one with it asks for a
-        // key (401) or refuses (403/422), and then its review does not approve aspects.
-        let probe = client
-            .send_raw(
-                api_client::Method::POST,
-                &format!("/api/aspects/{}/test-approve", uuid_nil()),
-                Some(&serde_json::json!({})),
-            )
-            .await
-            .map_err(|e| RunError::Unreachable {
-                url: url.to_string(),
-                message: e.to_string(),
-            })?;
-        let aspects_need_explicit_approval = !matches!(probe.status, 404 | 405);
+        let capabilities =
+            Capabilities::probe(&client)
+                .await
+                .map_err(|e| RunError::Unreachable {
+                    url: url.to_string(),
+                    message: e.to_string(),
+                })?;
         Ok(Target {
             client,
             admin_key,
@@ -143,14 +138,10 @@ impl Target {
             faults: false,
             keep_going: false,
             db_control: DbControl::None,
-            aspects_need_explicit_approval,
+            capabilities,
             determinism: Default::default(),
         })
     }
-}
-
-fn uuid_nil() -> &'static str {
-    "00000000-0000-0000-0000-000000000000"
 }
 
 /// 32 bytes of ChaCha seed from a u64 (splitmix64), so seed N always means the same stream.
@@ -288,8 +279,9 @@ pub async fn execute_with(
 ) -> Execution {
     let mut d = Driver::new(&target.client, target.admin_key.as_deref(), prefix, bodies);
     d.db_control = target.db_control.clone();
+    d.capabilities = target.capabilities.clone();
     let mut st = State {
-        aspects_need_explicit_approval: target.aspects_need_explicit_approval,
+        aspects_need_explicit_approval: !target.capabilities.has(Capability::AspectReviewApproval),
         ..State::default()
     };
     let mut ex = Execution::default();

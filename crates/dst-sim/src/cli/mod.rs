@@ -36,7 +36,9 @@ fn bug_parser() -> impl clap::builder::TypedValueParser<Value = Bug> {
                   2 usage or infrastructure error (bad arguments, unreadable trace, a target that is unreachable, does not\n\
                   answer within --request-timeout or dies mid-run: the message names the seed and step; never a violation).\n\
 `run` reports each violation class (invariant, operation, message shape) once with its seed count, first seed and\n\
-one shrunk trace; --json adds them as `classes`. See docs/dst.md."
+one shrunk trace; --json adds them as `classes`. Before any seed, the target's capabilities (legitimate differences:\n\
+aspect-review-approval, feedback-upvoters, event-decisions, event-approved-by, event-rejected-by) are probed by\n\
+requests that change nothing; the summary and --json `capabilities` list them. See docs/dst.md."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -111,7 +113,9 @@ pub struct ProxyArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct TargetArgs {
-    /// Base URL of a running platform (default: start the reference platform in-process).
+    /// Base URL of a running platform (default: start the reference platform in-process). Its
+    /// capabilities are probed first (an anonymous POST to /api/aspects/<nil>/test-approve, its
+    /// /openapi.json) and printed in the summary.
     #[arg(long)]
     pub target: Option<String>,
     /// Admin key for the admin feedback-status rule (env DSF_ADMIN_KEY).
@@ -244,11 +248,6 @@ impl TargetArgs {
         let timeout = std::time::Duration::from_secs(self.request_timeout.max(1));
         let mut target = Target::remote(url, self.admin_key.clone(), tag, timeout).await?;
         target.faults = self.faults;
-        if target.aspects_need_explicit_approval {
-            eprintln!(
-                "dst-sim: capability: {url} has POST /api/aspects/{{id}}/test-approve, so its critical review never approves an aspect; the model keeps resolved aspects validating"
-            );
-        }
         if let Some(control) = &self.fault_proxy {
             let c = api_client::Client::new(api_client::ClientConfig::new(control.clone()))
                 .map_err(|e| RunError::Usage(format!("--fault-proxy: {e}")))?;

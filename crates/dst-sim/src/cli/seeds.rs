@@ -97,7 +97,10 @@ pub async fn run(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let mut summary = Summary::default();
+    let mut summary = Summary {
+        capabilities: Some(target.capabilities.clone()),
+        ..Summary::default()
+    };
     for (seed, ex) in &results {
         summary.add(*seed, ex);
     }

@@ -4,6 +4,7 @@
 //! lost update, replayed not re-run) are with the fault in `faults.rs` and end in these read-backs.
 
 use super::{Driver, str_at};
+use crate::capabilities::Capability;
 use crate::invariants::{Failure, Invariant};
 use crate::model::{self, AStatus, EStatus, PStatus, State, Transition};
 use api_client::Method;
@@ -240,7 +241,12 @@ impl Driver {
         let model_fb = &after.feedback[fi];
         let calls = model_fb.upvoters.len() as i64;
         let owner = self.agents[model_fb.owner].1.clone();
-        if let Some(upvoters) = fb.get("upvoters").and_then(Value::as_array) {
+        // a list is checked wherever it is given; the capability makes its absence a violation
+        let upvoters = fb.get("upvoters").and_then(Value::as_array);
+        if upvoters.is_none() && self.capabilities.has(Capability::FeedbackUpvoters) {
+            return Err(self.promised(&format!("feedback {id}"), Capability::FeedbackUpvoters));
+        }
+        if let Some(upvoters) = upvoters {
             let ids: Vec<&str> = upvoters.iter().filter_map(Value::as_str).collect();
             self.count(Invariant::NoSelfUpvote);
             if ids.contains(&owner.as_str()) {
@@ -635,7 +641,11 @@ impl Driver {
                 ));
             }
         }
-        if let Some(decisions) = ev.get("decisions").and_then(Value::as_array) {
+        let decisions = ev.get("decisions").and_then(Value::as_array);
+        if decisions.is_none() && self.capabilities.has(Capability::EventDecisions) {
+            return Err(self.promised(&format!("event {id}"), Capability::EventDecisions));
+        }
+        if let Some(decisions) = decisions {
             let want = usize::from(m.status != EStatus::Pending);
             if decisions.len() != want {
                 let list: Vec<&str> = decisions
@@ -661,11 +671,23 @@ impl Driver {
                 ),
             ));
         }
-        let by = match m.status {
-            EStatus::Approved => str_at(ev, "/approved_by/id"),
-            EStatus::Rejected => str_at(ev, "/rejected_by/id"),
-            EStatus::Pending => None,
+        let (by, promised) = match m.status {
+            EStatus::Approved => (
+                str_at(ev, "/approved_by/id"),
+                Some(Capability::EventApprovedBy),
+            ),
+            EStatus::Rejected => (
+                str_at(ev, "/rejected_by/id"),
+                Some(Capability::EventRejectedBy),
+            ),
+            EStatus::Pending => (None, None),
         };
+        if let Some(c) = promised
+            && by.is_none()
+            && self.capabilities.has(c)
+        {
+            return Err(self.promised(&format!("{status} event {id}"), c));
+        }
         if let (Some(by), Some(d)) = (by, m.decider) {
             let want = &self.agents[d].1;
             if by != want {
@@ -676,5 +698,17 @@ impl Driver {
             }
         }
         Ok(())
+    }
+
+    /// A read-back that lacks what the target's capabilities promise (it was probed to have it):
+    /// the answer disagrees with the model of this target, never a skip.
+    fn promised(&self, what: &str, c: Capability) -> Failure {
+        self.violation(
+            Invariant::ModelAgreement,
+            format!(
+                "{what}: the read-back has no {}; the target was probed to have it (capability {c})",
+                c.field()
+            ),
+        )
     }
 }

@@ -187,6 +187,8 @@ pub struct Driver {
     pub(crate) step: usize,
     /// The agent outside the model that sends the NUL-byte probes (`probes.rs`), once registered.
     pub(crate) probe_agent: Option<probes::ProbeAgent>,
+    /// What the target has (the read-backs check what it promises); every capability by default.
+    pub capabilities: crate::capabilities::Capabilities,
 }
 
 /// Reads a string at a JSON pointer.
@@ -226,6 +228,7 @@ impl Driver {
             effective_steps: 0,
             step: 0,
             probe_agent: None,
+            capabilities: Default::default(),
         }
     }
 

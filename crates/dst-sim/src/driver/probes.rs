@@ -4,7 +4,7 @@
 //! (the exact refusal status); hostile and second-path steps answer Ok when every request passed.
 
 use super::requests::text;
-use super::{Driver, str_at};
+use super::{Driver, short, str_at};
 use crate::invariants::{Failure, Invariant};
 use crate::model::probes::{
     AuthzCase, AuthzOp, HostileCase, ParityCase, SecondPathCase, authz_expect, authz_inner,
@@ -256,6 +256,10 @@ impl Driver {
             FeedbackTitleNul | FeedbackDescriptionNul | ProposalPremiseNul | ProposalNameNul => {
                 return self.probe_nul(c).await;
             }
+            FeedbackTitleSurrogate
+            | FeedbackDescriptionSurrogate
+            | ProposalNameSurrogate
+            | ProposalPremiseSurrogate => return self.probe_surrogate(c).await,
         };
         let anon = closing(&self.anon);
         self.send(&anon, Method::GET, &get, None).await?;
@@ -292,6 +296,72 @@ impl Driver {
             .await?;
         self.probe_agent = Some(agent);
         Ok(())
+    }
+
+    /// Stored text with a lone surrogate escape, sent by the probe agent as raw JSON text (no
+    /// `serde_json::Value` can hold one). A server that decodes JSON strictly refuses the body (4xx);
+    /// one that echoes the undecodable input into its error answer may fail to encode it (5xx).
+    async fn probe_surrogate(&mut self, c: HostileCase) -> Result<(), Failure> {
+        let Some(agent) = self.probe_agent().await? else {
+            return Ok(());
+        };
+        // the body without its surrogate field, which is spliced in as raw text below
+        let (path, mut body, field, escape) = match c {
+            HostileCase::FeedbackTitleSurrogate | HostileCase::FeedbackDescriptionSurrogate => {
+                let body =
+                    serde_json::to_value(api_client::fixtures::feedback("x")).unwrap_or_default();
+                let (field, escape) = if c == HostileCase::FeedbackTitleSurrogate {
+                    ("title", "Probe title \\ud800 lone")
+                } else {
+                    (
+                        "description",
+                        "A description that carries a lone \\udfff low surrogate.",
+                    )
+                };
+                ("/api/feedback".to_string(), body, field, escape)
+            }
+            HostileCase::ProposalNameSurrogate => (
+                format!("/api/proposals/{}/revise", agent.proposal),
+                json!({}),
+                "name",
+                "Lone \\ud800 name",
+            ),
+            _ => (
+                format!("/api/proposals/{}/revise", agent.proposal),
+                json!({}),
+                "premise",
+                "A premise with a lone low surrogate \\udfff in the middle of its text, long enough.",
+            ),
+        };
+        if let Some(o) = body.as_object_mut() {
+            o.remove(field);
+        }
+        let rest = body.to_string();
+        let rest = rest.trim_start_matches('{').trim_end_matches('}');
+        let sep = if rest.is_empty() { "" } else { ", " };
+        let raw = format!(r#"{{"{field}": "{escape}"{sep}{rest}}}"#);
+        self.send_text(&closing(&agent.client), Method::POST, &path, &raw)
+            .await?;
+        self.probe_agent = Some(agent);
+        Ok(())
+    }
+
+    /// `json_text` as the body, byte for byte; a 5xx is a `7-no-5xx` violation (as `send`'s).
+    async fn send_text(
+        &self,
+        who: &Client,
+        method: Method,
+        path: &str,
+        json_text: &str,
+    ) -> Result<RawResponse, Failure> {
+        match who.send_raw_json_text(method, path, json_text).await {
+            Ok(r) if r.status >= 500 => Err(self.violation(
+                Invariant::No5xx,
+                format!("{path} answered {}: {}", r.status, short(&r.text)),
+            )),
+            Ok(r) => Ok(r),
+            Err(e) => Err(self.unreachable(path, e)),
+        }
     }
 
     /// The probe agent and its draft proposal, registered on first use (`None`: registration or

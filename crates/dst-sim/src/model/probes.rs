@@ -8,8 +8,8 @@
 //! - **Validation parity** ([`ParityCase`]): each revise endpoint is sent a value its create
 //!   endpoint rejects, by the owner; it must be rejected the same way (invariant 17).
 //! - **Hostile values** ([`HostileCase`]): paging and query parameters at and past their bounds on
-//!   the list endpoints, malformed ids, NUL bytes in stored text: any 4xx or 2xx, never a 5xx
-//!   (invariant 7).
+//!   the list endpoints, malformed ids, NUL bytes and lone surrogate escapes in stored text: any
+//!   4xx or 2xx, never a 5xx (invariant 7).
 //! - **Second write paths** ([`SecondPathCase`]): an operation refused on one route is sent through
 //!   the other route that reaches the same state; both must refuse it (invariant 18).
 //!
@@ -154,7 +154,8 @@ impl ParityCase {
 }
 
 /// One hostile request: a list endpoint's paging or query parameter at or past its bounds, a
-/// malformed id, or stored text with a NUL byte. Any answer below 500 is fine.
+/// malformed id, or stored text with a NUL byte or a lone surrogate escape. Any answer below 500
+/// is fine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HostileCase {
@@ -194,10 +195,19 @@ pub enum HostileCase {
     ProposalPremiseNul,
     /// Proposal revise of the probe agent's own draft with a NUL byte in the name.
     ProposalNameNul,
+    /// Feedback create whose JSON body has a lone high surrogate escape (`\ud800`) in the title.
+    FeedbackTitleSurrogate,
+    /// Feedback create with a lone low surrogate escape (`\udfff`) in the description.
+    FeedbackDescriptionSurrogate,
+    /// Proposal revise of the probe agent's own draft with a lone `\ud800` in the name.
+    ProposalNameSurrogate,
+    /// Proposal revise of the probe agent's own draft with a lone `\udfff` in the premise.
+    ProposalPremiseSurrogate,
 }
 
 impl HostileCase {
-    pub const ALL: [HostileCase; 29] = [
+    // appended cases go last, so the earlier cases keep their place in every seed's rotation
+    pub const ALL: [HostileCase; 33] = [
         HostileCase::ProposalsLimitNegative,
         HostileCase::WorldsOffsetNegative,
         HostileCase::FeedbackTitleNul,
@@ -227,6 +237,10 @@ impl HostileCase {
         HostileCase::WorldIdBad,
         HostileCase::DwellerIdBad,
         HostileCase::ProposalsStatusBad,
+        HostileCase::FeedbackTitleSurrogate,
+        HostileCase::ProposalNameSurrogate,
+        HostileCase::FeedbackDescriptionSurrogate,
+        HostileCase::ProposalPremiseSurrogate,
     ];
 
     /// Whether the case needs a world of the model (it reads world 0).
