@@ -85,7 +85,12 @@ pub fn run(input: &[u8], ctx: &Context) -> Outcome {
 
     let found = match detect::find(command, &cwd) {
         Ok(f) => f,
-        Err(e) => return Outcome::note(format!("{e}; bash would not have run it either")),
+        Err(e @ detect::ParseError::Syntax(_)) => {
+            return Outcome::note(format!("{e}; bash would not have run it either"));
+        }
+        Err(e @ detect::ParseError::TooDeep(_)) => {
+            return Outcome::note(format!("{e}; gate not armed"));
+        }
     };
     if found.is_empty() {
         return Outcome::default();

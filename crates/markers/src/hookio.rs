@@ -35,6 +35,22 @@ pub fn parse_event(input: &[u8]) -> Result<Map<String, Value>, String> {
     }
 }
 
+/// `line` with its control characters escaped (`\n` → `\\n`), so a diagnostic that quotes the
+/// input (a `cd` target, a path) stays the one stderr line the hooks promise, and cannot move the
+/// terminal's cursor.
+pub fn one_line(line: &str) -> std::borrow::Cow<'_, str> {
+    if !line.chars().any(char::is_control) {
+        return line.into();
+    }
+    line.chars()
+        .map(|c| match c {
+            c if c.is_control() => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect::<String>()
+        .into()
+}
+
 /// What one hook invocation produced.
 pub struct HookOutput {
     /// The JSON answer for Claude Code, if any.
@@ -68,7 +84,7 @@ pub fn hook_main(
     };
     let out = decide(&input);
     for line in &out.stderr {
-        eprintln!("{line}");
+        eprintln!("{}", one_line(line));
     }
     if let Some(json) = out.stdout {
         let _ = writeln!(std::io::stdout().lock(), "{json}");
@@ -98,6 +114,15 @@ mod tests {
         let big = vec![b' '; MAX_INPUT_BYTES + 1];
         assert!(parse_event(&big).unwrap_err().contains("limit"));
         assert_eq!(parse_event(b"{\"a\":1}").unwrap()["a"], 1);
+    }
+
+    #[test]
+    fn diagnostics_stay_on_one_line() {
+        assert_eq!(one_line("plain ü 🚀"), "plain ü 🚀");
+        assert_eq!(
+            one_line("cd: a\nb\r\u{0}\u{1b}[2J: missing"),
+            "cd: a\\nb\\r\\u{0}\\u{1b}[2J: missing"
+        );
     }
 
     #[test]
