@@ -130,7 +130,9 @@ pub fn command(rng: &mut Rng) -> String {
             "bash -c 'git push origin main'",
         ]));
     }
-    for _ in 0..rng.below(24) {
+    // Often a clean push, so the deep paths (marker written, Stop blocking) are reached too.
+    let extra = if rng.chance(40) { 0 } else { rng.below(24) };
+    for _ in 0..extra {
         s.push(' ');
         s.push_str(rng.pick(WORDS));
     }

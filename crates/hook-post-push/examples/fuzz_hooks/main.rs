@@ -62,6 +62,11 @@ struct Totals {
     kind_ns: [AtomicU64; Kind::ALL.len()],
     /// Odd markers planted, by `MARKER_SHAPES`.
     shapes: [AtomicU64; MARKER_SHAPES.len()],
+    /// In-process answers that armed the gate (post-push printed), blocked, or let go with a message.
+    armed: AtomicU64,
+    blocked: AtomicU64,
+    messages: AtomicU64,
+    done_quietly: AtomicU64,
     /// (ms, input) of the slowest input.
     slowest: Mutex<(u64, u64)>,
     failures: Mutex<Vec<String>>,
@@ -134,6 +139,9 @@ fn one_input(i: u64, w: &Worker) {
         };
         let mut out = hook_post_push::run(&input, &ctx);
         plant(w.opts.plant.as_deref(), i, &mut out);
+        if out.stdout.is_some() {
+            w.totals.armed.fetch_add(1, Ordering::Relaxed);
+        }
         if w.opts.only.is_some() {
             println!("hook-post-push answered: {out:?}");
         }
@@ -148,6 +156,12 @@ fn one_input(i: u64, w: &Worker) {
             now,
         };
         let out = hook_stop::run(&input, &ctx);
+        match (out.decision, &out.stdout) {
+            (hook_stop::Decision::Block, _) => &w.totals.blocked,
+            (_, Some(_)) => &w.totals.messages,
+            (_, None) => &w.totals.done_quietly,
+        }
+        .fetch_add(1, Ordering::Relaxed);
         if w.opts.only.is_some() {
             println!("hook-stop answered: {out:?}");
         }
@@ -414,6 +428,13 @@ fn report(opts: &Options, t: &Totals, took: Duration) -> ExitCode {
         .map(|(s, n)| format!("{s} {}", load(n)))
         .collect();
     println!("fuzz-hooks: odd markers planted: {}", shapes.join(", "));
+    println!(
+        "fuzz-hooks: answers: hook-post-push armed the gate {} times; hook-stop blocked {}, let go with a message {}, allowed silently {}",
+        load(&t.armed),
+        load(&t.blocked),
+        load(&t.messages),
+        load(&t.done_quietly)
+    );
     println!("fuzz-hooks: {panics} panics, {invalid} invalid outputs, {hangs} hangs");
     for f in t.failures.lock().unwrap_or_else(|e| e.into_inner()).iter() {
         println!("  {f}");
