@@ -358,6 +358,57 @@ async fn nul_byte_500() {
     .await;
 }
 
+/// A feedback item reopened by `who`: the status it answered with.
+async fn reopen(who: &Client, item: &str) -> u16 {
+    let path = format!("/api/review/feedback-item/{item}/reopen");
+    who.send_raw(Method::POST, &path, Some(&json!({})))
+        .await
+        .unwrap()
+        .status
+}
+
+#[tokio::test]
+async fn reopen_any_agent() {
+    on_and_off(Bug::ReopenAnyAgent, |c, _| async move {
+        let (a, _) = agent(&c, "owner").await.unwrap();
+        let (b, _) = agent(&c, "reviewer").await.unwrap();
+        let (x, _) = agent(&c, "other-reviewer").await.unwrap();
+        let (_, [i1, _]) = fixtures::reviewed_proposal(&a, &b, &x, "Reopen rights")
+            .await
+            .unwrap();
+        // the proposer and the other reviewer try to reopen b's item
+        let mut accepted = 0;
+        for who in [&a, &x] {
+            match reopen(who, &i1).await {
+                200 => accepted += 1,
+                s => assert_eq!(s, 403),
+            }
+        }
+        // the item's own reviewer is always allowed
+        assert_eq!(reopen(&b, &i1).await, 200);
+        accepted == 2
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reopen_unblocks_graduation() {
+    on_and_off(Bug::ReopenUnblocksGraduation, |c, _| async move {
+        let (a, _) = agent(&c, "owner").await.unwrap();
+        let (b, _) = agent(&c, "reviewer").await.unwrap();
+        let (x, _) = agent(&c, "other-reviewer").await.unwrap();
+        let (_, [i1, i2]) = fixtures::reviewed_proposal(&a, &b, &x, "Reopened gate")
+            .await
+            .unwrap();
+        b.resolve_item(&i1, None).await.unwrap();
+        assert_eq!(reopen(&b, &i1).await, 200);
+        // i1 is open again: resolving the other item must not graduate the proposal
+        let last = x.resolve_item(&i2, None).await.unwrap();
+        last.graduation.is_some()
+    })
+    .await;
+}
+
 #[test]
 fn every_bug_has_a_test_here() {
     // aspects, stories and events have theirs in world_content.rs (sequential) and

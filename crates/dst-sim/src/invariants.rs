@@ -82,13 +82,19 @@ pub enum Invariant {
     ///     never replays one agent's answer to another agent or another endpoint.
     #[value(name = "21-idempotency-key")]
     IdempotencyKey,
+    /// 22. A proposal's review items read back with the status their last respond, resolve or
+    ///     reopen gave them (items added later open), none lost and none extra; its review status
+    ///     route counts the same reviewers and items by status, and never says a proposal that has
+    ///     not graduated can graduate (it graduates on the resolve that meets the conditions).
+    #[value(name = "22-review-items")]
+    ReviewItems,
 }
 
 crate::vocabulary!(Invariant);
 
 impl Invariant {
     /// How many invariants there are (the last one's position + 1), for per-invariant arrays.
-    pub const COUNT: usize = Invariant::IdempotencyKey as usize + 1;
+    pub const COUNT: usize = Invariant::ReviewItems as usize + 1;
 
     /// The invariant's position, for per-invariant arrays.
     pub fn index(self) -> usize {

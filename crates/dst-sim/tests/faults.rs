@@ -100,7 +100,8 @@ fn expected_invariant(bug: Bug) -> &'static str {
         }
         Bug::AspectStatusBackwards => "11-aspect-status",
         Bug::StoryOrphanWorld => "12-world-reference",
-        Bug::RespondAnyAgent => "16-authorization",
+        Bug::RespondAnyAgent | Bug::ReopenAnyAgent => "16-authorization",
+        Bug::ReopenUnblocksGraduation => "22-review-items",
         Bug::ReviseSkipsValidation => "17-validation-parity",
         Bug::ReviewRouteSelfReview => "18-second-write-path",
         Bug::HostilePaging500 | Bug::NulByte500 => "7-no-5xx",

@@ -186,6 +186,16 @@ async fn respond_any_agent_is_caught_by_the_authorization_matrix() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reopen_any_agent_is_caught_by_the_authorization_matrix() {
+    caught("reopen-any-agent", "16-authorization").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reopen_unblocks_graduation_is_caught_by_the_review_item_read_back() {
+    caught("reopen-unblocks-graduation", "22-review-items").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revise_skips_validation_is_caught_by_validation_parity() {
     caught("revise-skips-validation", "17-validation-parity").await;
 }

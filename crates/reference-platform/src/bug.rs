@@ -119,6 +119,17 @@ pub enum Bug {
         help = "a proposal text field with a NUL byte gives a 500 (the database refuses it)"
     )]
     NulByte500,
+    /// Reopen skips the "only the original reviewer" check: the proposer or a bystander can reopen
+    /// any feedback item (and so hold back any proposal's graduation).
+    #[value(help = "any agent can reopen another reviewer's feedback item (no reviewer check)")]
+    ReopenAnyAgent,
+    /// Reopen marks the item `disputed`, a status the graduation gate does not count as pending
+    /// (the real platform's gate counts only open and addressed items): a reopened item no longer
+    /// blocks graduation.
+    #[value(
+        help = "a reopened feedback item does not block graduation (reopen marks it disputed, which the gate skips)"
+    )]
+    ReopenUnblocksGraduation,
 }
 
 /// Each bug's name and description as `'static` text, read once from the derived `ValueEnum`
@@ -238,6 +249,8 @@ mod tests {
                 "review-route-self-review",
                 "hostile-paging-500",
                 "nul-byte-500",
+                "reopen-any-agent",
+                "reopen-unblocks-graduation",
             ]
         );
         for (i, b) in Bug::all().iter().enumerate() {

@@ -6,7 +6,7 @@
 use super::{Driver, str_at};
 use crate::capabilities::Capability;
 use crate::invariants::{Failure, Invariant};
-use crate::model::{self, AStatus, EStatus, PStatus, State, Transition};
+use crate::model::{self, AStatus, EStatus, IStatus, PStatus, State, Transition};
 use api_client::Method;
 use serde_json::Value;
 
@@ -32,7 +32,9 @@ impl Driver {
                     self.check_proposal(after, pi).await?;
                 }
             }
-            PostReview { proposal, .. } => {
+            PostReview { proposal, .. }
+            | ReopenItem { proposal, .. }
+            | AddFeedback { proposal, .. } => {
                 self.check_proposal(after, proposal).await?;
                 self.check_reviews(after, proposal).await?;
             }
@@ -175,6 +177,97 @@ impl Driver {
             return Err(self.violation(
                 Invariant::NoSelfReview,
                 format!("proposal {id} has a review by its own proposer {owner}"),
+            ));
+        }
+        self.check_review_items(after, pi, &body).await
+    }
+
+    /// Invariant 22 for proposal `pi`: its review items as listed in `listing` (its feedback list,
+    /// read without a key, so not blind), then its review status route.
+    async fn check_review_items(
+        &mut self,
+        after: &State,
+        pi: usize,
+        listing: &Value,
+    ) -> Result<(), Failure> {
+        let id = self.proposals[pi].clone();
+        let m = after.proposals[pi].clone();
+        let listed: std::collections::HashMap<&str, &str> = listing
+            .get("reviews")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .flat_map(|r| r.get("feedback_items").and_then(Value::as_array))
+            .flatten()
+            .filter_map(|it| Some((str_at(it, "/id")?, str_at(it, "/status")?)))
+            .collect();
+        let name = |s: IStatus| match s {
+            IStatus::Open => "open",
+            IStatus::Addressed => "addressed",
+            IStatus::Resolved => "resolved",
+        };
+        self.count(Invariant::ReviewItems);
+        for (k, iid) in self.items[pi].iter().enumerate().take(m.items.len()) {
+            let want = name(m.items[k].status);
+            let message = match listed.get(iid.as_str()) {
+                None => format!("proposal {id}: review item {iid} is missing from its feedback"),
+                Some(&got) if got != want => format!(
+                    "proposal {id}: review item {iid} is {got:?}; after this step it must be {want:?}"
+                ),
+                Some(_) => continue,
+            };
+            return Err(self.violation(Invariant::ReviewItems, message));
+        }
+        if listed.len() != m.items.len() {
+            return Err(self.violation(
+                Invariant::ReviewItems,
+                format!(
+                    "proposal {id} lists {} review items; {} were raised",
+                    listed.len(),
+                    m.items.len()
+                ),
+            ));
+        }
+        let status = self
+            .read(
+                &format!("/api/review/proposal/{id}/status"),
+                Invariant::ReviewItems,
+            )
+            .await?;
+        let n = |ptr: &str| status.pointer(ptr).and_then(Value::as_u64);
+        let count = |s: IStatus| Some(m.items.iter().filter(|i| i.status == s).count() as u64);
+        let got = [
+            n("/reviewer_count"),
+            n("/feedback_items/by_status/open"),
+            n("/feedback_items/by_status/addressed"),
+            n("/feedback_items/by_status/resolved"),
+            n("/feedback_items/total"),
+        ];
+        let want = [
+            Some(m.reviewers.len() as u64),
+            count(IStatus::Open),
+            count(IStatus::Addressed),
+            count(IStatus::Resolved),
+            Some(m.items.len() as u64),
+        ];
+        if got != want {
+            return Err(self.violation(
+                Invariant::ReviewItems,
+                format!(
+                    "proposal {id}: its review status counts (reviewers, open, addressed, resolved, total) {got:?}; the rules have {want:?}"
+                ),
+            ));
+        }
+        // (an approved proposal's answer differs between platforms: it has graduated already)
+        if m.status != PStatus::Approved
+            && status.get("can_graduate").and_then(Value::as_bool) != Some(false)
+        {
+            return Err(self.violation(
+                Invariant::ReviewItems,
+                format!(
+                    "proposal {id} has not graduated, yet its review status says can_graduate {:?}",
+                    status.get("can_graduate")
+                ),
             ));
         }
         Ok(())

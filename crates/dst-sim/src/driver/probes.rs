@@ -486,7 +486,7 @@ fn role(st: &State, op: AuthzOp, actor: usize, target: usize, sub: usize) -> &'s
                 "a bystander, not the proposer"
             }
         }
-        AuthzOp::ResolveItem => {
+        AuthzOp::ResolveItem | AuthzOp::ReopenItem => {
             if st.proposals[target].owner == actor {
                 "the proposer, not the item's reviewer"
             } else {
@@ -494,6 +494,13 @@ fn role(st: &State, op: AuthzOp, actor: usize, target: usize, sub: usize) -> &'s
             }
         }
         AuthzOp::ResolveAspectItem => "not the item's reviewer",
+        AuthzOp::AddFeedback => {
+            if st.proposals[target].owner == actor {
+                "the proposer, who has no review to add to"
+            } else {
+                "a bystander without a review of it"
+            }
+        }
         AuthzOp::ReleaseDweller | AuthzOp::ActContext | AuthzOp::Act => "not the inhabitant",
         AuthzOp::FeedbackStatus => "not an admin",
         _ => "not the owner",

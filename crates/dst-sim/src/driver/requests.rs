@@ -111,6 +111,38 @@ impl Driver {
                 self.send(self.agent(actor), Method::POST, &path, Some(json!({})))
                     .await?
             }
+            ReopenItem {
+                actor,
+                proposal,
+                item,
+            } => {
+                let path = format!(
+                    "/api/review/feedback-item/{}/reopen",
+                    self.items[proposal][item]
+                );
+                self.send(self.agent(actor), Method::POST, &path, Some(json!({})))
+                    .await?
+            }
+            AddFeedback {
+                actor,
+                proposal,
+                items,
+            } => {
+                let list: Vec<Value> = (0..items)
+                    .map(|i| json!({"category": CATS[i % 3], "description": text(40, &format!("Added at step {}:", st.step)), "severity": "minor"}))
+                    .collect();
+                let path = format!(
+                    "/api/review/proposal/{}/add-feedback",
+                    self.proposals[proposal]
+                );
+                self.send(
+                    self.agent(actor),
+                    Method::POST,
+                    &path,
+                    Some(json!({"feedback_items": list})),
+                )
+                .await?
+            }
             CreateRegion { .. }
             | CreateDweller { .. }
             | ClaimDweller { .. }
@@ -243,8 +275,13 @@ impl Driver {
                 self.proposals.push(s("/id"));
                 self.items.push(Vec::new());
             }
-            PostReview { proposal, .. } => {
-                if let Some(list) = body.get("feedback_items").and_then(Value::as_array) {
+            PostReview { proposal, .. } | AddFeedback { proposal, .. } => {
+                let key = if matches!(t, AddFeedback { .. }) {
+                    "new_items"
+                } else {
+                    "feedback_items"
+                };
+                if let Some(list) = body.get(key).and_then(Value::as_array) {
                     for it in list {
                         self.items[proposal].push(
                             it.get("id")

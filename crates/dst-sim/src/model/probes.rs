@@ -17,7 +17,7 @@
 //! sequence (so every case comes round in a seed as soon as it applies), then a random refused actor.
 
 use super::rules;
-use super::vocab::{AStatus, Expect, PStatus, Rule, State, Transition};
+use super::vocab::{AStatus, Expect, IStatus, PStatus, Rule, State, Transition};
 use proptest::strategy::{BoxedStrategy, Just, Strategy};
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +35,10 @@ pub enum AuthzOp {
     RespondItem,
     /// Resolve a feedback item: anyone but its reviewer (the proposer included).
     ResolveItem,
+    /// Reopen a feedback item: anyone but its reviewer (the proposer, the other reviewers).
+    ReopenItem,
+    /// Add items to one's review of a proposal: anyone without a review of it (the proposer).
+    AddFeedback,
     /// Release a dweller: not its inhabitant.
     ReleaseDweller,
     /// Ask for an action context: not the inhabitant.
@@ -66,12 +70,14 @@ pub enum AuthzOp {
 }
 
 impl AuthzOp {
-    pub const ALL: [AuthzOp; 19] = [
+    pub const ALL: [AuthzOp; 21] = [
         AuthzOp::SubmitProposal,
         AuthzOp::ReviseProposal,
         AuthzOp::ReviewOwnProposal,
         AuthzOp::RespondItem,
         AuthzOp::ResolveItem,
+        AuthzOp::ReopenItem,
+        AuthzOp::AddFeedback,
         AuthzOp::ReleaseDweller,
         AuthzOp::ActContext,
         AuthzOp::Act,
@@ -331,6 +337,16 @@ pub fn authz_inner(c: &AuthzCase) -> Option<Transition> {
             proposal: target,
             item: sub,
         },
+        AuthzOp::ReopenItem => T::ReopenItem {
+            actor,
+            proposal: target,
+            item: sub,
+        },
+        AuthzOp::AddFeedback => T::AddFeedback {
+            actor,
+            proposal: target,
+            items: 1,
+        },
         AuthzOp::ReleaseDweller => T::ReleaseDweller {
             actor,
             dweller: target,
@@ -404,15 +420,39 @@ fn authz_cases(st: &State, op: AuthzOp) -> Vec<(usize, usize, usize)> {
                     .map(|(p, pr)| (pr.owner, p, 0)),
             );
         }
-        AuthzOp::RespondItem | AuthzOp::ResolveItem => {
+        AuthzOp::RespondItem | AuthzOp::ResolveItem | AuthzOp::ReopenItem => {
             for (p, pr) in st.proposals.iter().enumerate() {
                 for (i, it) in pr.items.iter().enumerate() {
+                    // respond and reopen are tried on items already in the status they set: who
+                    // may call them does not depend on it, and a wrongly accepted probe then
+                    // leaves the item as the model has it (invariant 22 reads item statuses back,
+                    // so one broken check is one finding, not two)
+                    let same = match op {
+                        AuthzOp::RespondItem => it.status == IStatus::Addressed,
+                        AuthzOp::ReopenItem => it.status == IStatus::Open,
+                        _ => true,
+                    };
+                    if !same {
+                        continue;
+                    }
                     let allowed = if op == AuthzOp::RespondItem {
                         pr.owner
                     } else {
                         it.reviewer
                     };
                     out.extend(others(allowed).map(|a| (a, p, i)));
+                }
+            }
+        }
+        AuthzOp::AddFeedback => {
+            // proposals under review (or graduated), by every agent without a review of it
+            for (p, pr) in st.proposals.iter().enumerate() {
+                if pr.status != PStatus::Draft {
+                    out.extend(
+                        (0..n)
+                            .filter(|a| !pr.reviewers.contains(a))
+                            .map(|a| (a, p, 0)),
+                    );
                 }
             }
         }

@@ -17,6 +17,10 @@ pub const REVIEW_DESC_LENS: &[usize] = &[10, 40, 2000, 2001];
 pub const RESPONSE_LENS: &[usize] = &[10, 60, 2000];
 pub const FEEDBACK_TITLE_LENS: &[usize] = &[4, 5, 40, 100, 101, 255, 256];
 pub const ACTION_LENS: &[usize] = &[1, 80];
+/// Items one `add-feedback` adds: mostly one or two; eleven is one past its limit (422).
+pub const ADDED_ITEMS: &[usize] = &[1, 1, 2, 11];
+/// The most items one `add-feedback` may add.
+pub const MAX_ADDED_ITEMS: usize = 10;
 /// Admin status targets: every status, terminal ones twice (so invariant 6 is reached in every seed).
 pub const ADMIN_TARGETS: &[FStatus] = &[
     FStatus::New,
@@ -126,6 +130,33 @@ pub fn expect(st: &State, t: &Transition) -> Expect {
                 Expect::Ok
             }
         }
+        // only the reviewer who raised an item reopens it, whatever its status (even after the
+        // proposal graduated: graduation is final, the item is simply open again)
+        ReopenItem {
+            actor,
+            proposal,
+            item,
+        } => {
+            if st.proposals[proposal].items[item].reviewer != actor {
+                Expect::Reject(403)
+            } else {
+                Expect::Ok
+            }
+        }
+        // new items go on the caller's own review: without one (the proposer never has one) 404
+        AddFeedback {
+            actor,
+            proposal,
+            items,
+        } => {
+            if items > MAX_ADDED_ITEMS {
+                Expect::Reject(422)
+            } else if !st.proposals[proposal].reviewers.contains(&actor) {
+                Expect::Reject(404)
+            } else {
+                Expect::Ok
+            }
+        }
         CreateRegion { .. } => Expect::Ok,
         CreateDweller { world, .. } => {
             if st.worlds[world].regions == 0 {
@@ -220,6 +251,28 @@ pub fn valid(st: &State, t: &Transition) -> bool {
                     .get(proposal)
                     .is_some_and(|p| item < p.items.len())
         }
+        // the ordinary steps are sent by the one actor allowed (the authorization probes send
+        // the others): the item's reviewer, a reviewer of the proposal
+        ReopenItem {
+            actor,
+            proposal,
+            item,
+        } => st
+            .proposals
+            .get(proposal)
+            .and_then(|p| p.items.get(item))
+            .is_some_and(|it| it.reviewer == actor),
+        AddFeedback {
+            actor,
+            proposal,
+            items,
+        } => {
+            (1..=MAX_ADDED_ITEMS + 1).contains(&items)
+                && st
+                    .proposals
+                    .get(proposal)
+                    .is_some_and(|p| p.reviewers.contains(&actor))
+        }
         CreateRegion { actor, world } | CreateDweller { actor, world } => {
             agent(actor) && world < st.worlds.len()
         }
@@ -286,6 +339,22 @@ pub fn step(mut st: State, t: &Transition) -> State {
                 });
             }
         }
+        ReopenItem { proposal, item, .. } => {
+            st.proposals[proposal].items[item].status = IStatus::Open
+        }
+        AddFeedback {
+            actor,
+            proposal,
+            items,
+        } => {
+            for _ in 0..items {
+                st.proposals[proposal].items.push(Item {
+                    reviewer: actor,
+                    status: IStatus::Open,
+                    created_step: now,
+                });
+            }
+        }
         CreateRegion { world, .. } => st.worlds[world].regions += 1,
         CreateDweller { world, .. } => st.dwellers.push(Dweller {
             world,
@@ -312,6 +381,7 @@ pub fn step(mut st: State, t: &Transition) -> State {
 pub fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)) {
     offer_creates(st, add);
     offer_review(st, add);
+    offer_reopen(st, add);
     offer_dwellers(st, add);
     offer_feedback(st, add);
     world::offer(st, add);
@@ -452,8 +522,10 @@ fn offer_review(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)
     let unresolved: Vec<(usize, usize, usize)> = items
         .iter()
         .filter(|(pi, ii, _, _)| {
+            // an approved proposal's too (reopened or added after graduation): resolving them
+            // must never graduate it again
             st.proposals[*pi].items[*ii].status != IStatus::Resolved
-                && st.proposals[*pi].status == PStatus::Validating
+                && st.proposals[*pi].status != PStatus::Draft
         })
         .map(|&(pi, ii, _, reviewer)| (pi, ii, reviewer))
         .collect();
@@ -476,6 +548,63 @@ fn offer_review(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)
                     actor,
                     proposal,
                     item,
+                })
+                .boxed(),
+        );
+    }
+}
+
+/// Reopen and add-feedback: reviewers taking back a resolution or raising new items. Offered from
+/// the first world on (before it, they would only hold back the way to it).
+fn offer_reopen(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)) {
+    if st.worlds.is_empty() {
+        return;
+    }
+    let items: Vec<(usize, usize, usize, IStatus)> = st
+        .proposals
+        .iter()
+        .enumerate()
+        .flat_map(|(pi, p)| {
+            p.items
+                .iter()
+                .enumerate()
+                .map(move |(ii, it)| (pi, ii, it.reviewer, it.status))
+        })
+        .collect();
+    if !items.is_empty() {
+        // mostly a resolved or addressed item (reopening it holds back graduation, or reopens
+        // a graduated proposal's item); sometimes one that is open already
+        let taken: Vec<(usize, usize, usize)> = items
+            .iter()
+            .filter(|x| x.3 != IStatus::Open)
+            .map(|&(p, i, r, _)| (p, i, r))
+            .collect();
+        let any: Vec<(usize, usize, usize)> = items.iter().map(|&(p, i, r, _)| (p, i, r)).collect();
+        add(
+            Rule::ReopenItem,
+            biased(taken, any)
+                .prop_map(|(proposal, item, actor)| Transition::ReopenItem {
+                    actor,
+                    proposal,
+                    item,
+                })
+                .boxed(),
+        );
+    }
+    let reviews: Vec<(usize, usize)> = st
+        .proposals
+        .iter()
+        .enumerate()
+        .flat_map(|(pi, p)| p.reviewers.iter().map(move |&a| (pi, a)))
+        .collect();
+    if !reviews.is_empty() {
+        add(
+            Rule::AddFeedback,
+            (proptest::sample::select(reviews), lens(ADDED_ITEMS))
+                .prop_map(|((proposal, actor), items)| Transition::AddFeedback {
+                    actor,
+                    proposal,
+                    items,
                 })
                 .boxed(),
         );

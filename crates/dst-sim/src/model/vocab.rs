@@ -115,7 +115,7 @@ pub struct State {
     pub events: Vec<EventM>,
     pub step: u32,
     /// How often each rule was generated in this sequence (drives the coverage weighting).
-    pub fired: [u32; Rule::COUNT],
+    pub fired: RuleCounts,
     /// Generate fault steps too (`dst-sim run --faults`); see `faults.rs`.
     pub faults: bool,
     /// How often each fault kind was generated in this sequence.
@@ -202,6 +202,30 @@ pub struct EventM {
     pub decider: Option<usize>,
 }
 
+/// A count per rule, indexed by [`Rule::index`] (an array type of its own: std gives arrays over
+/// 32 elements no `Default`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleCounts(pub [u32; Rule::COUNT]);
+
+impl Default for RuleCounts {
+    fn default() -> Self {
+        RuleCounts([0; Rule::COUNT])
+    }
+}
+
+impl std::ops::Index<usize> for RuleCounts {
+    type Output = u32;
+    fn index(&self, i: usize) -> &u32 {
+        &self.0[i]
+    }
+}
+
+impl std::ops::IndexMut<usize> for RuleCounts {
+    fn index_mut(&mut self, i: usize) -> &mut u32 {
+        &mut self.0[i]
+    }
+}
+
 /// The rules, for coverage accounting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
 #[value(rename_all = "snake_case")]
@@ -213,6 +237,10 @@ pub enum Rule {
     RespondItem,
     ReviseProposal,
     ResolveItem,
+    /// The original reviewer reopens one of its items (any status → open).
+    ReopenItem,
+    /// A reviewer adds items to its own review (`add-feedback`).
+    AddFeedback,
     CreateRegion,
     CreateDweller,
     ClaimDweller,
@@ -287,6 +315,17 @@ pub enum Transition {
         actor: usize,
         proposal: usize,
         item: usize,
+    },
+    ReopenItem {
+        actor: usize,
+        proposal: usize,
+        item: usize,
+    },
+    /// `items` new items on `actor`'s own review of `proposal` (over 10 is refused: 422).
+    AddFeedback {
+        actor: usize,
+        proposal: usize,
+        items: usize,
     },
     CreateRegion {
         actor: usize,
@@ -414,6 +453,8 @@ impl Transition {
             Transition::RespondItem { .. } => Rule::RespondItem,
             Transition::ReviseProposal { .. } => Rule::ReviseProposal,
             Transition::ResolveItem { .. } => Rule::ResolveItem,
+            Transition::ReopenItem { .. } => Rule::ReopenItem,
+            Transition::AddFeedback { .. } => Rule::AddFeedback,
             Transition::CreateRegion { .. } => Rule::CreateRegion,
             Transition::CreateDweller { .. } => Rule::CreateDweller,
             Transition::ClaimDweller { .. } => Rule::ClaimDweller,

@@ -55,6 +55,10 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/review/{ctype}/{id}/status", get(review::status))
         .route(
+            "/api/review/{ctype}/{id}/add-feedback",
+            post(review::add_feedback),
+        )
+        .route(
             "/api/review/feedback-item/{item}/respond",
             post(review::respond),
         )

@@ -40,9 +40,10 @@ fn content_owner(
     found.ok_or_else(|| not_found("Content"))
 }
 
-/// The `feedback_items` of a new review: 1 to 20 of `{category, description, severity}`. Failures
-/// go into `b` with the item's position in the field name.
-fn feedback_items(b: &mut Body) -> Vec<(String, String, String)> {
+/// The `feedback_items` of a new review (1 to 20) or of an addition to one (1 to `max` = 10), each
+/// `{category, description, severity}`. Failures go into `b` with the item's position in the field
+/// name.
+fn feedback_items(b: &mut Body, max: usize) -> Vec<(String, String, String)> {
     let mut items = Vec::new();
     match b.raw("feedback_items") {
         None => b.push(
@@ -51,7 +52,7 @@ fn feedback_items(b: &mut Body) -> Vec<(String, String, String)> {
             "missing",
             Value::Null,
         ),
-        Some(Value::Array(arr)) if (1..=20).contains(&arr.len()) => {
+        Some(Value::Array(arr)) if (1..=max).contains(&arr.len()) => {
             for (i, it) in arr.iter().enumerate() {
                 match Body::new(it) {
                     Ok(mut ib) => {
@@ -89,7 +90,7 @@ fn feedback_items(b: &mut Body) -> Vec<(String, String, String)> {
         }
         Some(other) => b.push(
             "feedback_items",
-            "List should have 1 to 20 items".into(),
+            format!("List should have 1 to {max} items"),
             "too_short",
             other.clone(),
         ),
@@ -104,7 +105,7 @@ pub(super) async fn post(
     JsonBody(v): JsonBody,
 ) -> ApiResult {
     let mut b = Body::new(&v)?;
-    let items = feedback_items(&mut b);
+    let items = feedback_items(&mut b, 20);
     b.finish()?;
     let review_id = new_id();
     let out = st.db.with_tx(|tx| {
@@ -156,12 +157,60 @@ pub(super) async fn post(
     ok(json!({"review_id": review_id, "message": "Review submitted.", "feedback_items": out}))
 }
 
+/// `POST /api/review/{type}/{id}/add-feedback`: a reviewer raises new items on their own review
+/// (after a revision, or after graduation: the items are open, but an approved proposal stays
+/// approved). 404 when the caller has no review of this content (the proposer never has one).
+pub(super) async fn add_feedback(
+    State(st): St,
+    key: ApiKey,
+    ReviewPath { ctype, id }: ReviewPath,
+    JsonBody(v): JsonBody,
+) -> ApiResult {
+    let mut b = Body::new(&v)?;
+    let items = feedback_items(&mut b, 10);
+    b.finish()?;
+    let (review_id, out) = st.db.with_tx(|tx| {
+        let agent = key.agent(tx)?;
+        let (ct, _) = content_owner(tx, &st, &ctype, &id)?;
+        let review: Option<String> = qr(
+            tx,
+            "SELECT id FROM reviews WHERE content_type = ?1 AND content_id = ?2 AND reviewer_id = ?3",
+            params![ct, id, agent.id],
+            |r| r.get(0),
+        )
+        .optional()?;
+        let Some(review_id) = review else {
+            return Err(agent_error(
+                404,
+                "You haven't submitted a review for this content yet",
+                "Submit your review with POST /api/review/{type}/{id}/feedback first.",
+                json!({"content_id": id}),
+            ));
+        };
+        let ts = now();
+        let mut out = Vec::new();
+        for (c, d, s) in &items {
+            let iid = new_id();
+            ex(
+                tx,
+                "INSERT INTO review_items (id, review_id, category, description, severity, status, created_at, seq) VALUES (?1,?2,?3,?4,?5,'open',?6,?7)",
+                params![iid, review_id, c, d, s, ts, seq()],
+            )?;
+            out.push(json!({"id": iid, "category": c, "severity": s, "description": d, "status": "open"}));
+        }
+        Ok((review_id, out))
+    })?;
+    ok(
+        json!({"review_id": review_id, "message": format!("Added {} item(s) to your review.", out.len()), "new_items": out}),
+    )
+}
+
 fn reviews_json(
     tx: &rusqlite::Connection,
     ct: ContentType,
     id: &str,
 ) -> Result<Vec<Value>, ApiError> {
-    let mut stmt = tx.prepare_cached("SELECT id, reviewer_id, created_at FROM reviews WHERE content_type = ?1 AND content_id = ?2 ORDER BY created_at, id")?;
+    let mut stmt = tx.prepare_cached("SELECT id, reviewer_id, created_at FROM reviews WHERE content_type = ?1 AND content_id = ?2 ORDER BY created_at, rowid")?;
     let reviews: Vec<(String, String, String)> = stmt
         .query_map(params![ct, id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<Result<_, _>>()?;
@@ -178,7 +227,7 @@ fn reviews_json(
         let mut items = items;
         for it in &mut items {
             let iid = it["id"].as_str().unwrap_or_default().to_string();
-            let mut rs = tx.prepare_cached("SELECT id, responder_id, response_text, created_at FROM item_responses WHERE item_id = ?1 ORDER BY created_at, id")?;
+            let mut rs = tx.prepare_cached("SELECT id, responder_id, response_text, created_at FROM item_responses WHERE item_id = ?1 ORDER BY created_at, rowid")?;
             let responses: Vec<Value> = rs
                 .query_map([&iid], |r| Ok(json!({"id": r.get::<_, String>(0)?, "responder_id": r.get::<_, String>(1)?, "response_text": r.get::<_, String>(2)?, "created_at": r.get::<_, String>(3)?})))?
                 .collect::<Result<_, _>>()?;
@@ -489,7 +538,7 @@ pub(super) async fn reopen(State(st): St, key: ApiKey, ItemId(item): ItemId) -> 
     st.db.with_tx(|tx| {
         let agent = key.agent(tx)?;
         let it = load_item(tx, &item)?;
-        if it.reviewer_id != agent.id {
+        if it.reviewer_id != agent.id && !st.bug(Bug::ReopenAnyAgent) {
             return Err(agent_error(
                 403,
                 "Only the original reviewer can reopen this item",
@@ -497,10 +546,17 @@ pub(super) async fn reopen(State(st): St, key: ApiKey, ItemId(item): ItemId) -> 
                 json!({}),
             ));
         }
+        // an item is open again whatever it was (resolved, addressed, open); graduation is final,
+        // so an approved proposal's reopened item stays open without un-approving it
+        let status = if st.bug(Bug::ReopenUnblocksGraduation) {
+            "disputed"
+        } else {
+            "open"
+        };
         ex(
             tx,
-            "UPDATE review_items SET status = 'open', resolved_at = NULL, resolution_note = NULL WHERE id = ?1",
-            [&it.id],
+            "UPDATE review_items SET status = ?2, resolved_at = NULL, resolution_note = NULL WHERE id = ?1",
+            params![it.id, status],
         )?;
         Ok(())
     })?;
