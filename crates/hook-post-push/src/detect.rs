@@ -42,6 +42,11 @@ pub struct GhPrMerge {
 /// take hours, and the hook would hang the session. Real command lines nest a few levels at most.
 pub const MAX_PAREN_DEPTH: usize = 16;
 
+/// Longer command lines are not parsed either. Parsing is linear but heavy: the 8 MiB the hook
+/// accepts on stdin, as one command of words, took 4 s and 900 MB; 1 MiB takes about a tenth of that.
+/// A Bash command an agent runs is a few KB; a megabyte is generated data, not a push to follow.
+pub const MAX_COMMAND_BYTES: usize = 1024 * 1024;
+
 /// Why a command line was not searched for pushes.
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
@@ -53,6 +58,11 @@ pub enum ParseError {
         "the command nests parentheses {0} deep (more than {MAX_PAREN_DEPTH}), too deep to parse in bounded time; not searched for pushes"
     )]
     TooDeep(usize),
+    /// Too long to parse in bounded time and memory (see [`MAX_COMMAND_BYTES`]).
+    #[error(
+        "the command is {0} bytes, over the {MAX_COMMAND_BYTES}-byte limit for parsing; not searched for pushes"
+    )]
+    TooLong(usize),
 }
 
 /// Every push / merge in `command`, in order, with `cwd` as the starting directory.
@@ -67,6 +77,9 @@ pub fn find(command: &str, cwd: &Path) -> Result<Vec<Found>, ParseError> {
 }
 
 fn find_into(command: &str, cwd: &Path, out: &mut Vec<Found>, depth: u8) -> Result<(), ParseError> {
+    if command.len() > MAX_COMMAND_BYTES {
+        return Err(ParseError::TooLong(command.len()));
+    }
     let options = brush_parser::ParserOptions::default();
     // Tokenizing is linear; only the grammar can blow up, so the depth is measured on the tokens.
     let tokens = brush_parser::uncached_tokenize_str(command, &options.tokenizer_options())

@@ -1,9 +1,10 @@
 //! Regression (issue 20, found by `make fuzz-hooks`): brush-parser's grammar takes time exponential
 //! in the nesting of `(` on a line that fails to parse. `time((((…` with a few thousand parens hung
 //! the hook, and so the session, for hours. Nesting deeper than `MAX_PAREN_DEPTH` is now refused
-//! before parsing, with a note on stderr.
+//! before parsing, with a note on stderr; so is a command over `MAX_COMMAND_BYTES` (linear, but an
+//! 8 MiB one took seconds and most of a gigabyte).
 
-use hook_post_push::detect::{self, MAX_PAREN_DEPTH, ParseError};
+use hook_post_push::detect::{self, MAX_COMMAND_BYTES, MAX_PAREN_DEPTH, ParseError};
 use hook_post_push::git::{GitFacts, PrInfo};
 use std::path::Path;
 use std::sync::mpsc;
@@ -58,6 +59,21 @@ fn nesting_up_to_the_cap_is_still_parsed() {
     );
     let found = detect::find(&quoted, Path::new("/")).expect("parses");
     assert_eq!(found.len(), 1, "{found:?}");
+}
+
+#[test]
+fn commands_over_the_length_limit_are_refused_before_parsing() {
+    let push = " && git push origin main";
+    let data = "x".repeat(MAX_COMMAND_BYTES);
+    let at_limit = format!("echo '{}'{push}", &data[..MAX_COMMAND_BYTES - push.len() - 7]);
+    assert_eq!(at_limit.len(), MAX_COMMAND_BYTES);
+    let found = detect::find(&at_limit, Path::new("/")).expect("parses");
+    assert_eq!(found.len(), 1, "{found:?}");
+    let over = format!("echo '{data}'{push}");
+    match detect::find(&over, Path::new("/")) {
+        Err(ParseError::TooLong(n)) => assert_eq!(n, over.len()),
+        other => panic!("expected TooLong, got {other:?}"),
+    }
 }
 
 #[test]

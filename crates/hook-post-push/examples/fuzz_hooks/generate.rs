@@ -252,7 +252,8 @@ pub enum Kind {
     NonUtf8,
     /// Empty, whitespace, JSON that is not an object, binary noise.
     NotAnObject,
-    /// A 256 KiB command (here-doc or quoted data) or a 32 KiB one of 6,000 words.
+    /// A 256 KiB command (here-doc or quoted data), a 1.3 MiB one (over the parse limit) or a
+    /// 32 KiB one of 6,000 words.
     Large,
     /// Over the 8 MiB stdin limit.
     OverLimit,
@@ -285,9 +286,11 @@ impl Kind {
 /// cost is linear, but real, so they are the rarer kind).
 fn large_command(rng: &mut Rng) -> String {
     let data = "deploy notes: $HOME `x` (a) \\ 'q' \"d\" ü 🚀 ; && |\n".repeat(5_000);
-    match rng.below(5) {
+    match rng.below(6) {
         0 | 1 => format!("git push origin main <<'EOF'\n{data}EOF\n"),
         2 | 3 => format!("echo '{}' && git push origin main", data.replace('\'', "")),
+        // over hook_post_push::detect::MAX_COMMAND_BYTES: refused before parsing
+        4 => format!("{}git push origin main", data.repeat(5)),
         _ => "git push origin main && echo ".repeat(1_200),
     }
 }

@@ -185,7 +185,7 @@ fn one_input(i: u64, w: &Worker) {
     {
         for (step, hook) in [(5, Hook::PostPush), (6, Hook::Stop)] {
             w.slot.step(w.clock, step);
-            process_input(i, hook, &input, project_dir.as_deref(), runner, w);
+            process_input(i, kind, hook, &input, project_dir.as_deref(), runner, w);
         }
     }
     w.slot.finish();
@@ -207,6 +207,7 @@ fn one_input(i: u64, w: &Worker) {
 
 fn process_input(
     i: u64,
+    kind: Kind,
     hook: Hook,
     input: &[u8],
     project_dir: Option<&Path>,
@@ -217,12 +218,20 @@ fn process_input(
     let run = match runner.run(name, input, project_dir, w.opts.cap) {
         Ok(r) => r,
         Err(e) => {
-            let what = format!("input {i} (seed {seed}), {name} process: could not run it: {e}");
+            let what = format!(
+                "input {i} (seed {seed}, {}), {name} process: could not run it: {e}",
+                kind.label()
+            );
             return t.fail(&t.invalid, what);
         }
     };
     t.process_runs.fetch_add(1, Ordering::Relaxed);
-    let what = |why: &str| format!("input {i} (seed {seed}), {name} process: {why}");
+    let what = |why: &str| {
+        format!(
+            "input {i} (seed {seed}, {}), {name} process: {why}",
+            kind.label()
+        )
+    };
     if run.timed_out {
         let cap = w.opts.cap.as_secs_f64();
         t.fail(&t.hangs, what(&format!("killed after the {cap:.1} s cap")));
