@@ -65,7 +65,10 @@ fn nesting_up_to_the_cap_is_still_parsed() {
 fn commands_over_the_length_limit_are_refused_before_parsing() {
     let push = " && git push origin main";
     let data = "x".repeat(MAX_COMMAND_BYTES);
-    let at_limit = format!("echo '{}'{push}", &data[..MAX_COMMAND_BYTES - push.len() - 7]);
+    let at_limit = format!(
+        "echo '{}'{push}",
+        &data[..MAX_COMMAND_BYTES - push.len() - 7]
+    );
     assert_eq!(at_limit.len(), MAX_COMMAND_BYTES);
     let found = detect::find(&at_limit, Path::new("/")).expect("parses");
     assert_eq!(found.len(), 1, "{found:?}");
