@@ -409,6 +409,24 @@ async fn reopen_unblocks_graduation() {
     .await;
 }
 
+#[tokio::test]
+async fn lone_surrogate_500() {
+    on_and_off(Bug::LoneSurrogate500, |c, _| async move {
+        let (a, p) = draft(&c, "surrogate").await;
+        let path = format!("/api/proposals/{p}/revise");
+        // a lone high surrogate escape: no Unicode string holds it, so the text goes out as written
+        let r = a
+            .send_raw_json_text(Method::POST, &path, r#"{"name": "Lone \ud800 name"}"#)
+            .await
+            .unwrap();
+        if r.status != 500 {
+            assert_eq!(r.status, 422, "{}", r.text);
+        }
+        r.status == 500
+    })
+    .await;
+}
+
 #[test]
 fn every_bug_has_a_test_here() {
     // aspects, stories and events have theirs in world_content.rs (sequential) and

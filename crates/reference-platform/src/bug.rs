@@ -130,6 +130,13 @@ pub enum Bug {
         help = "a reopened feedback item does not block graduation (reopen marks it disputed, which the gate skips)"
     )]
     ReopenUnblocksGraduation,
+    /// A JSON body with a lone surrogate escape fails in the malformed-body answer, which echoes
+    /// the undecodable input and cannot encode it (the real platform's 422 handler does this).
+    #[value(
+        name = "lone-surrogate-500",
+        help = "a JSON body with a lone surrogate escape (\\ud800) gives a 500 instead of the 422"
+    )]
+    LoneSurrogate500,
 }
 
 /// Each bug's name and description as `'static` text, read once from the derived `ValueEnum`
@@ -207,8 +214,12 @@ impl clap::builder::TypedValueParser for BugParser {
 }
 
 /// A pause between check and write, taken only by the planted race bugs so that concurrent
-/// requests really interleave there.
+/// requests really interleave there. A request in a seeded race (`schedule.rs`) waits here for its
+/// turn in the seeded order instead.
 pub(crate) async fn race_window() {
+    if crate::schedule::window().await {
+        return;
+    }
     tokio::task::yield_now().await;
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
 }
@@ -251,6 +262,7 @@ mod tests {
                 "nul-byte-500",
                 "reopen-any-agent",
                 "reopen-unblocks-graduation",
+                "lone-surrogate-500",
             ]
         );
         for (i, b) in Bug::all().iter().enumerate() {

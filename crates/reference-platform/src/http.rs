@@ -7,7 +7,8 @@
 //! the order its checks answer (for example a bad id's 422 before the body's).
 
 use crate::auth::{Agent, ApiKey};
-use crate::error::ApiResult;
+use crate::bug::Bug;
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::validate::{parse_json, uuid_path};
 use axum::body::Bytes;
@@ -127,17 +128,55 @@ impl<S: Send + Sync> FromRequestParts<S> for StoryReviewPath {
 /// JSON. Field checks stay in the handler ([`crate::validate::Body`]).
 pub(crate) struct JsonBody(pub Value);
 
-impl<S: Send + Sync> FromRequest<S> for JsonBody {
+impl FromRequest<Arc<AppState>> for JsonBody {
     type Rejection = Response;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
-        let bytes = Bytes::from_request(req, state)
+    async fn from_request(req: Request, st: &Arc<AppState>) -> Result<Self, Response> {
+        let bytes = Bytes::from_request(req, st)
             .await
             .map_err(IntoResponse::into_response)?;
-        parse_json(&bytes)
-            .map(JsonBody)
-            .map_err(IntoResponse::into_response)
+        parse_json(&bytes).map(JsonBody).map_err(|e| {
+            if st.bug(Bug::LoneSurrogate500) && has_lone_surrogate(&bytes) {
+                let msg = "the malformed-body answer echoes a lone surrogate it cannot encode";
+                return ApiError::Internal(msg.into()).into_response();
+            }
+            e.into_response()
+        })
     }
+}
+
+/// Whether JSON text holds a `\uXXXX` escape of a surrogate that is not half of a pair (a high
+/// one followed by a low one), which no Unicode string can hold.
+fn has_lone_surrogate(bytes: &[u8]) -> bool {
+    let hex = |at: usize| -> Option<u32> {
+        let h = bytes.get(at..at + 4)?;
+        u32::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()
+    };
+    let mut i = 0;
+    while i + 1 < bytes.len() {
+        if bytes[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        if bytes[i + 1] != b'u' {
+            i += 2; // another escape, `\\` included
+            continue;
+        }
+        let Some(code) = hex(i + 2) else {
+            return false;
+        };
+        match code {
+            0xD800..=0xDBFF
+                if bytes.get(i + 6..i + 8) == Some(&b"\\u"[..])
+                    && hex(i + 8).is_some_and(|low| (0xDC00..=0xDFFF).contains(&low)) =>
+            {
+                i += 12;
+            }
+            0xD800..=0xDFFF => return true,
+            _ => i += 6,
+        }
+    }
+    false
 }
 
 /// The agent of the request's key, looked up in a transaction of its own before the handler's
@@ -153,5 +192,30 @@ impl FromRequestParts<Arc<AppState>> for Authed {
             .with_tx(|tx| key.agent(tx))
             .map(Authed)
             .map_err(IntoResponse::into_response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_lone_surrogate;
+
+    #[test]
+    fn lone_surrogates_are_told_from_pairs_and_other_escapes() {
+        for lone in [
+            r#"{"a": "x\ud800"}"#,
+            r#"{"a": "\udfff y"}"#,
+            r#"{"a": "\ud800\u0041"}"#,
+            r#"{"a": "\\\ud800"}"#,
+        ] {
+            assert!(has_lone_surrogate(lone.as_bytes()), "{lone}");
+        }
+        for fine in [
+            r#"{"a": "\ud83d\ude00"}"#,
+            r#"{"a": "\\ud800"}"#,
+            r#"{"a": "\u00e9 \n"}"#,
+            "{\"a\": \"plain\"}",
+        ] {
+            assert!(!has_lone_surrogate(fine.as_bytes()), "{fine}");
+        }
     }
 }

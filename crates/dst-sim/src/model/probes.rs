@@ -212,25 +212,30 @@ pub enum HostileCase {
 }
 
 impl HostileCase {
-    // appended cases go last, so the earlier cases keep their place in every seed's rotation
+    // a new case goes among the first of the rotation (so it comes round in every seed), after
+    // the cases a planted bug needs early (so their first seeds stay put)
     pub const ALL: [HostileCase; 33] = [
         HostileCase::ProposalsLimitNegative,
         HostileCase::WorldsOffsetNegative,
         HostileCase::FeedbackTitleNul,
         HostileCase::ProposalPremiseNul,
+        HostileCase::ProposalNameSurrogate,
         HostileCase::ProposalsLimitZero,
         HostileCase::WorldsOffsetHuge,
         HostileCase::StoriesOffsetNegative,
         HostileCase::FeedbackListLimitNegative,
+        HostileCase::FeedbackTitleSurrogate,
         HostileCase::ProposalsCursorText,
         HostileCase::EventsStatusBad,
         HostileCase::ProposalNameNul,
         HostileCase::ProposalsLimitHuge,
         HostileCase::WorldsLimitHuge,
         HostileCase::StoriesOffsetHuge,
+        HostileCase::ProposalPremiseSurrogate,
         HostileCase::FeedbackListOffsetNegative,
         HostileCase::AspectsStatusBad,
         HostileCase::FeedbackDescriptionNul,
+        HostileCase::FeedbackDescriptionSurrogate,
         HostileCase::ProposalsLimitText,
         HostileCase::WorldsLimitText,
         HostileCase::StoriesLimitZero,
@@ -243,10 +248,6 @@ impl HostileCase {
         HostileCase::WorldIdBad,
         HostileCase::DwellerIdBad,
         HostileCase::ProposalsStatusBad,
-        HostileCase::FeedbackTitleSurrogate,
-        HostileCase::ProposalNameSurrogate,
-        HostileCase::FeedbackDescriptionSurrogate,
-        HostileCase::ProposalPremiseSurrogate,
     ];
 
     /// Whether the case needs a world of the model (it reads world 0).
@@ -262,7 +263,7 @@ impl HostileCase {
 
 /// How many hostile requests one probe step sends (keeps each step cheap; the rotation covers
 /// every case over a seed's probe steps).
-pub const HOSTILE_PER_STEP: usize = 6;
+pub const HOSTILE_PER_STEP: usize = 8;
 
 /// An operation sent through the second of two routes that reach the same state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
