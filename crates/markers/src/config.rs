@@ -225,14 +225,14 @@ impl HarnessConfig {
     /// `<project_root>/harness.toml`, or the defaults when there is none.
     pub fn load(project_root: &Path) -> Result<Self, ConfigError> {
         let path = project_root.join(FILE_NAME);
-        match std::fs::read(&path) {
+        match read_regular_file(&path) {
             Ok(bytes) => Self::from_bytes(&bytes, &path),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(source) => Err(ConfigError::Read { path, source }),
         }
     }
 
-    /// An explicit file (`--config`): it must exist.
+    /// An explicit file (`--config`): it must exist. Read as given, so `--config <(…)` works.
     pub fn load_file(path: &Path) -> Result<Self, ConfigError> {
         let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
@@ -324,9 +324,96 @@ impl HarnessConfig {
     }
 }
 
+/// Larger `harness.toml` files are refused: a config is a few KB.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// Reads the project's config without ever blocking or reading forever. The file is in the user's
+/// repository, which can hold anything a clone brings (git keeps symlinks): a FIFO there would block
+/// a plain read until a writer came (the hooks, and so the session, hung; found by
+/// `make fuzz-hooks`), and a symlink to /dev/zero would never end. So it is opened with
+/// `O_NONBLOCK` and read only if it is a regular file (symlinks to one are fine) of at most 1 MiB.
+fn read_regular_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use rustix::fs::{FileType, Mode, OFlags};
+    use std::io::Read;
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let st = rustix::fs::fstat(&fd)?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, device or directory); refusing to read it",
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::from(fd)
+        .take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("over {MAX_CONFIG_BYTES} bytes; not a harness config"),
+        ));
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs `load` on a thread: a config that blocks must fail the test, not hang it.
+    fn load_bounded(root: &Path) -> Result<HarnessConfig, ConfigError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let root = root.to_path_buf();
+        std::thread::spawn(move || {
+            let _ = tx.send(HarnessConfig::load(&root));
+        });
+        // a hang guard, not a timing assertion: the unfixed read never returns
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("HarnessConfig::load blocked on the project's harness.toml")
+    }
+
+    #[test]
+    fn a_fifo_device_directory_or_huge_file_as_config_is_refused_without_blocking() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(FILE_NAME);
+        let refused = |what: &str| match load_bounded(tmp.path()) {
+            Err(ConfigError::Read { source, .. }) => source.to_string(),
+            other => panic!("{what}: expected a read error, got {other:?}"),
+        };
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &path,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        assert!(refused("FIFO").contains("not a regular file"));
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+        assert!(refused("/dev/zero").contains("not a regular file"));
+        std::fs::remove_file(&path).unwrap();
+        std::fs::create_dir(&path).unwrap();
+        assert!(refused("directory").contains("not a regular file"));
+        std::fs::remove_dir(&path).unwrap();
+        std::fs::write(&path, "#\n".repeat(600_000)).unwrap();
+        assert!(refused("1.2 MB").contains("over 1048576 bytes"));
+        // a symlink to a regular file is a config like any other
+        let real = tmp.path().join("real.toml");
+        std::fs::write(
+            &real,
+            "[[environments]]\nname = \"prod\"\nbranches = [\"trunk\"]\n",
+        )
+        .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(&real, &path).unwrap();
+        let c = load_bounded(tmp.path()).unwrap();
+        assert_eq!(c.environment_for_branch("trunk").unwrap().name, "prod");
+    }
 
     #[test]
     fn defaults_map_main_to_production_and_feature_branches_nowhere() {

@@ -426,6 +426,44 @@ pub fn odd_markers(rng: &mut Rng, dir: &Path, big: &[u8]) -> usize {
     shape
 }
 
+/// What `odd_config` left as the last project's `harness.toml`, for the report.
+pub const CONFIG_SHAPES: [&str; 6] = [
+    "a valid config",
+    "no config",
+    "a directory",
+    "a symlink to /dev/zero",
+    "a FIFO",
+    "2 MiB of comments",
+];
+
+/// Replaces the last project's `harness.toml` (a file in the user's repository, so anything a
+/// cloned repository can hold: git keeps symlinks); returns its index in `CONFIG_SHAPES`.
+pub fn odd_config(rng: &mut Rng, places: &Places) -> usize {
+    let path = places.projects[places.projects.len() - 1].join("harness.toml");
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_dir_all(&path);
+    let shape = rng.below(CONFIG_SHAPES.len() as u64) as usize;
+    let _ = match shape {
+        0 => std::fs::write(
+            &path,
+            "[[environments]]\nname = \"production\"\nbranches = [\"main\"]\n",
+        ),
+        1 => Ok(()),
+        2 => std::fs::create_dir(&path),
+        3 => std::os::unix::fs::symlink("/dev/zero", &path),
+        4 => rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &path,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .map_err(Into::into),
+        _ => std::fs::write(&path, "# padding\n".repeat(200_000)),
+    };
+    shape
+}
+
 /// Answers git questions from the input's seed: sane, missing or hostile.
 pub struct SeededGit {
     pub branch: Option<String>,
@@ -491,6 +529,8 @@ pub fn setup(dir: &Path) -> Places {
         Some("[[environments]]\nname = \"production\"\nbranches = [\"main\", \"feature/x\"]\n"),
         Some("[[environments]]\nname = 7\n"),
         Some("\u{0}\u{ff}not toml [[["),
+        // the last project's harness.toml is replaced by `odd_config` now and then
+        Some("[[environments]]\nname = \"production\"\nbranches = [\"main\"]\n"),
     ];
     for (n, config) in configs.iter().enumerate() {
         let p = dir.join(format!("project-{n}"));

@@ -29,7 +29,7 @@ mod process;
 mod watchdog;
 
 use check::Hook;
-use generate::{Kind, MARKER_SHAPES, Places, Rng, SeededGit};
+use generate::{CONFIG_SHAPES, Kind, MARKER_SHAPES, Places, Rng, SeededGit};
 use markers::{ExitStatus, Timestamp};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -60,8 +60,9 @@ struct Totals {
     /// Inputs of each `Kind::ALL`, and the wall time they took (ns).
     kinds: [AtomicU64; Kind::ALL.len()],
     kind_ns: [AtomicU64; Kind::ALL.len()],
-    /// Odd markers planted, by `MARKER_SHAPES`.
+    /// Odd markers planted, by `MARKER_SHAPES`; odd configs, by `CONFIG_SHAPES`.
     shapes: [AtomicU64; MARKER_SHAPES.len()],
+    configs: [AtomicU64; CONFIG_SHAPES.len()],
     /// In-process answers that armed the gate (post-push printed), blocked, or let go with a message.
     armed: AtomicU64,
     blocked: AtomicU64,
@@ -109,6 +110,10 @@ fn one_input(i: u64, w: &Worker) {
             let shape = generate::odd_markers(&mut rng, store.dir(), &w.bufs.1);
             w.totals.shapes[shape].fetch_add(1, Ordering::Relaxed);
         }
+    }
+    if rng.chance(5) {
+        let shape = generate::odd_config(&mut rng, &w.places);
+        w.totals.configs[shape].fetch_add(1, Ordering::Relaxed);
     }
     w.slot.step(w.clock, 2);
     let (input, kind) = generate::payload(&mut rng, &w.places, &w.bufs.0);
@@ -437,6 +442,15 @@ fn report(opts: &Options, t: &Totals, took: Duration) -> ExitCode {
         .map(|(s, n)| format!("{s} {}", load(n)))
         .collect();
     println!("fuzz-hooks: odd markers planted: {}", shapes.join(", "));
+    let configs: Vec<String> = CONFIG_SHAPES
+        .iter()
+        .zip(&t.configs)
+        .map(|(s, n)| format!("{s} {}", load(n)))
+        .collect();
+    println!(
+        "fuzz-hooks: harness.toml of the last project replaced by: {}",
+        configs.join(", ")
+    );
     println!(
         "fuzz-hooks: answers: hook-post-push armed the gate {} times; hook-stop blocked {}, let go with a message {}, allowed silently {}",
         load(&t.armed),

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 /// What a worker is doing, in the order `one_input` does it.
 pub const STEPS: &[&str] = &[
     "idle",
-    "planting markers",
+    "planting odd markers or config",
     "generating",
     "hook-post-push",
     "hook-stop",
