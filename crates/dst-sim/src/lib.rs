@@ -12,6 +12,7 @@
 //! [`report`] (summaries), [`capabilities`] (what the target has, probed at start), [`known`] (the known-violations file), [`proxy`] (database faults for a remote target).
 
 pub mod capabilities;
+pub mod class;
 pub mod cli;
 pub mod determinism;
 pub mod driver;

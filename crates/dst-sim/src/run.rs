@@ -1,6 +1,7 @@
 //! Seeds, execution against a target, shrinking, traces and coverage accounting.
 
 use crate::capabilities::{Capabilities, Capability};
+pub use crate::class::{ClassKey, shape};
 use crate::driver::{DbControl, Driver, FaultRecord, RuleCount, TraceExchange};
 use crate::invariants::{Failure, Invariant, Violation};
 use crate::model::{self, Expect, Fault, FaultKind, FaultModel, Model, Rule, State, Transition};
@@ -421,73 +422,6 @@ fn operation(t: &Transition) -> String {
     }
 }
 
-/// A violation class: the invariant, the operation (rule, fault kind or `end-of-seed`) and the
-/// message's shape (ids, numbers and generated names taken out). Seeds that hit one class hit one
-/// defect; a run reports each class once.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct ClassKey {
-    pub invariant: Invariant,
-    pub operation: String,
-    pub shape: String,
-}
-
-impl ClassKey {
-    pub fn of(v: &Violation, operation: &str) -> ClassKey {
-        ClassKey {
-            invariant: v.invariant,
-            operation: operation.to_string(),
-            shape: shape(&v.message),
-        }
-    }
-
-    /// The class as one line: `invariant operation: shape` (the known-violations file's key).
-    pub fn key(&self) -> String {
-        format!("{} {}: {}", self.invariant, self.operation, self.shape)
-    }
-}
-
-/// A message with ids (UUIDs), generated names (quoted text with digits) and numbers replaced by
-/// placeholders, at most 200 characters.
-pub fn shape(message: &str) -> String {
-    let mut out = String::new();
-    let chars: Vec<char> = message.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if i + 36 <= chars.len() && is_uuid(&chars[i..i + 36]) {
-            out.push_str("<id>");
-            i += 36;
-        } else if c == '"'
-            && let Some(len) = chars[i + 1..].iter().position(|&q| q == '"')
-            && chars[i + 1..i + 1 + len].iter().any(char::is_ascii_digit)
-        {
-            out.push_str("\"<name>\"");
-            i += len + 2;
-        } else if c.is_ascii_digit() {
-            out.push_str("<n>");
-            while i < chars.len() && chars[i].is_ascii_digit() {
-                i += 1;
-            }
-        } else {
-            out.push(c);
-            i += 1;
-        }
-    }
-    let end = out.floor_char_boundary(200);
-    out.truncate(end);
-    out
-}
-
-fn is_uuid(c: &[char]) -> bool {
-    c.iter().enumerate().all(|(i, ch)| {
-        if [8, 13, 18, 23].contains(&i) {
-            *ch == '-'
-        } else {
-            ch.is_ascii_hexdigit()
-        }
-    })
-}
-
 /// One fault step: the fault driver checks its own outcome.
 async fn fault_step(
     d: &mut Driver,
@@ -619,22 +553,27 @@ pub async fn shrink(
     max_iters: usize,
 ) -> (Vec<Transition>, Execution, usize) {
     let inv = first.violation.as_ref().map(|v| v.invariant);
-    shrink_where(target, seed, steps, first, max_iters, false, |ex| {
+    shrink_where(target, seed, steps, first, (max_iters, 0), false, |ex| {
         ex.violation.as_ref().map(|v| v.invariant) == inv
     })
     .await
 }
 
-/// Shrinks a seed to a short sequence that, run to the end, still hits violation class `class`.
+/// Shrinks a seed to a short sequence that, run to the end, still hits violation class `class`,
+/// the seed's `nth` class (its shrink runs get names and keys of their own, below).
 pub async fn shrink_class(
     target: &Target,
     seed: u64,
     steps: usize,
     first: &Execution,
     max_iters: usize,
-    class: &ClassKey,
+    (nth, class): (usize, &ClassKey),
 ) -> (Vec<Transition>, Execution, usize) {
-    shrink_where(target, seed, steps, first, max_iters, true, |ex| {
+    // every run of every class's shrink gets its own attempt number: against a remote target
+    // the seed's earlier runs are still there, and a reused prefix meant reused names and
+    // idempotency keys, so a shrink run got answers replayed from another class's shrink
+    let first_attempt = nth * (max_iters + 3);
+    shrink_where(target, seed, steps, first, (max_iters, first_attempt), true, |ex| {
         ex.violations.iter().any(|(c, _)| c == class)
     })
     .await
@@ -646,7 +585,7 @@ async fn shrink_where(
     seed: u64,
     steps: usize,
     first: &Execution,
-    max_iters: usize,
+    (max_iters, first_attempt): (usize, usize),
     keep_going: bool,
     holds: impl Fn(&Execution) -> bool,
 ) -> (Vec<Transition>, Execution, usize) {
@@ -665,7 +604,7 @@ async fn shrink_where(
         .await;
         (ts, ex)
     };
-    let mut best = run(ts0.clone(), 1, seen0, false).await;
+    let mut best = run(ts0.clone(), first_attempt + 1, seen0, false).await;
     if !holds(&best.1) {
         // not reproducible (a race that did not recur): keep the original run
         return (ts0, first.clone(), 0);
@@ -675,7 +614,7 @@ async fn shrink_where(
     while more && iters < max_iters {
         iters += 1;
         let (_, ts, _) = t.current();
-        let candidate = run(ts, iters + 1, None, false).await;
+        let candidate = run(ts, first_attempt + iters + 1, None, false).await;
         if holds(&candidate.1) {
             best = candidate;
             more = t.simplify();
@@ -684,6 +623,6 @@ async fn shrink_where(
         }
     }
     // the final, recorded run with bodies
-    let (ts, ex) = run(best.0, iters + 2, None, true).await;
+    let (ts, ex) = run(best.0, first_attempt + iters + 2, None, true).await;
     (ts, ex, iters)
 }

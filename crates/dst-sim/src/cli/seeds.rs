@@ -175,7 +175,7 @@ async fn write_class_traces(
                 ex,
                 opts.shrink_iters,
                 (&opts.out.join(name), opts.url.as_deref()),
-                Some(class),
+                Some((k, class)),
             )
             .await?;
             summary.add_classes(*seed, &class_only(class, v), Some((&trace, &file)));
@@ -425,14 +425,14 @@ pub(super) async fn shrink_and_write(
     ex: &Execution,
     shrink_iters: usize,
     (file, url): (&Path, Option<&str>),
-    class: Option<&ClassKey>,
+    class: Option<(usize, &ClassKey)>,
 ) -> Result<(Trace, PathBuf), RunError> {
     let (ts, shrunk, iters) = match class {
         Some(c) => run::shrink_class(target, seed, steps, ex, shrink_iters, c).await,
         None => run::shrink(target, seed, steps, ex, shrink_iters).await,
     };
     let of_class = |e: &Execution| {
-        class.and_then(|c| {
+        class.and_then(|(_, c)| {
             e.violations
                 .iter()
                 .find(|(k, _)| k == c)
