@@ -164,15 +164,11 @@ impl Driver {
             )
             .await?;
         self.count(Invariant::NoSelfReview);
-        let reviewers: Vec<&str> = body
-            .get("reviews")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|r| r.get("reviewer_id").and_then(Value::as_str))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let reviewers: Vec<&str> = self
+            .listed(&body, "reviews", "GET /api/review/proposal/{id}/feedback")?
+            .iter()
+            .filter_map(|r| r.get("reviewer_id").and_then(Value::as_str))
+            .collect();
         if reviewers.contains(&owner.as_str()) {
             return Err(self.violation(
                 Invariant::NoSelfReview,
@@ -300,12 +296,7 @@ impl Driver {
                     Invariant::DwellerCap,
                 )
                 .await?;
-            for d in body
-                .get("dwellers")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for d in self.listed(&body, "dwellers", "GET /api/dwellers/worlds/{w}/dwellers")? {
                 if let Some(h) = d.get("inhabited_by").and_then(Value::as_str) {
                     *counts.entry(h.to_string()).or_default() += 1;
                 }
@@ -540,11 +531,13 @@ impl Driver {
                     Invariant::AspectStatus,
                 )
                 .await?;
-            let listed = canon
-                .get("approved_aspects")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
+            let listed = self
+                .listed(
+                    &canon,
+                    "approved_aspects",
+                    "GET /api/aspects/worlds/{w}/canon",
+                )?
+                .iter()
                 .filter(|a| str_at(a, "/id") == Some(id.as_str()))
                 .count();
             let want = usize::from(m.status == AStatus::Approved);
@@ -590,11 +583,9 @@ impl Driver {
     ) -> Result<(), Failure> {
         let body = self.read(path, Invariant::NoSelfReviewContent).await?;
         self.count(Invariant::NoSelfReviewContent);
-        let own = body
-            .get("reviews")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        let own = self
+            .listed(&body, "reviews", path)?
+            .iter()
             .any(|r| str_at(r, "/reviewer_id") == Some(agent));
         if own {
             return Err(self.violation(Invariant::NoSelfReviewContent, message()));
@@ -672,11 +663,9 @@ impl Driver {
                 Invariant::WorldReference,
             )
             .await?;
-        let listed: Vec<(String, Option<String>)> = body
-            .get("stories")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        let listed: Vec<(String, Option<String>)> = self
+            .listed(&body, "stories", "GET /api/stories?author_id=")?
+            .iter()
             .map(|s| {
                 (
                     str_at(s, "/id").unwrap_or_default().to_string(),
@@ -791,6 +780,18 @@ impl Driver {
             }
         }
         Ok(())
+    }
+
+    /// The list `key` of a read-back (`what` names the read), or a violation: an answer without
+    /// the list every platform gives is never read as an empty one.
+    fn listed<'a>(&self, body: &'a Value, key: &str, what: &str) -> Result<&'a [Value], Failure> {
+        match body.get(key).and_then(Value::as_array) {
+            Some(list) => Ok(list),
+            None => Err(self.violation(
+                Invariant::ModelAgreement,
+                format!("{what}: the read-back has no `{key}` list"),
+            )),
+        }
     }
 
     /// A read-back that lacks what the target's capabilities promise (it was probed to have it):
