@@ -143,7 +143,7 @@ fn bring_up_checkout(
             &logs.join("seed.log"),
             Phase::Seed,
         )
-        .map(|_| ((), format!("admin key {}… seeded", &admin_key[..12])))
+        .map(|_| ((), "admin key seeded (not shown)".to_string()))
     })?;
     let launch = Launch::Checkout {
         python: &venv_py,
