@@ -14,8 +14,9 @@ pub const ASPECT_TITLE_LENS: &[usize] = &[2, 3, 60, 60, 60, 255, 256];
 pub const STORY_TITLE_LENS: &[usize] = &[1, 40, 200, 201];
 /// Review notes must be ≥20 characters; 19 is the one-short case (mostly valid lengths).
 pub const STORY_NOTES_LENS: &[usize] = &[19, 20, 80, 80, 80, 80];
-/// A world from the fixture proposal: history starts 2031, set in 2090 (+10 allowed).
-pub const EVENT_YEARS: &[i64] = &[2030, 2031, 2060, 2060, 2075, 2100, 2101];
+/// A world from the fixture proposal: history starts 2031, set in 2090 (+10 allowed). Mostly valid
+/// years (an approve or reject needs a pending event), both limits and one past each.
+pub const EVENT_YEARS: &[i64] = &[2030, 2031, 2060, 2060, 2060, 2075, 2075, 2100, 2101];
 pub const EVENT_FIRST_YEAR: i64 = 2031;
 pub const EVENT_LAST_YEAR: i64 = 2100;
 
