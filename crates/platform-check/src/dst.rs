@@ -1,5 +1,6 @@
 //! dst-sim against the app: the command, and its `--json` summary read into findings (one per
-//! violated invariant, with every seed that hit it).
+//! violation class — invariant, operation and message shape — with how many seeds hit it; a
+//! summary from a dst-sim without classes gives one per violated invariant).
 
 use crate::error::StepError;
 use crate::phase::Phase;
@@ -160,6 +161,42 @@ pub fn extract_json(text: &str) -> Option<Value> {
 /// One finding per invariant: every failing seed, the first message, whether the known file
 /// covers it (`known: true` on the failure record).
 pub fn findings(summary: &Value) -> Vec<Finding> {
+    match summary["classes"].as_array() {
+        Some(classes) if !classes.is_empty() => classes.iter().map(class_finding).collect(),
+        _ => invariant_findings(summary),
+    }
+}
+
+/// One dst-sim violation class. The id is the class key, which dst-sim keeps stable across runs
+/// (ids, numbers, names and per-racer lists are taken out), so an accepted report works as a
+/// known list; the class's own `known` is dst-sim's known file speaking.
+fn class_finding(c: &Value) -> Finding {
+    let text = |k: &str| c[k].as_str().unwrap_or("").to_string();
+    let key = text("key");
+    Finding {
+        tool: Tool::Dst,
+        id: format!("dst:{key}"),
+        title: key,
+        code: text("invariant"),
+        severity: Severity::High,
+        operations: vec![text("operation")]
+            .into_iter()
+            .filter(|o| !o.is_empty())
+            .collect(),
+        count: c["seeds"].as_u64().unwrap_or(1),
+        examples: c["first_seed"]
+            .as_u64()
+            .map(|s| vec![format!("first seed {s}")])
+            .unwrap_or_default(),
+        detail: text("message"),
+        reproduce: text("reproduce"),
+        known: c["known"].as_bool().unwrap_or(false),
+    }
+}
+
+/// A summary without classes (`--fail-fast`, or a dst-sim from before keep-going): one finding per
+/// violated invariant, with every seed that hit it.
+fn invariant_findings(summary: &Value) -> Vec<Finding> {
     let mut by_inv: BTreeMap<String, Finding> = BTreeMap::new();
     let Some(failures) = summary["failures"].as_array() else {
         return Vec::new();
@@ -210,6 +247,35 @@ mod tests {
         assert_eq!(g.detail, "world id null");
         assert!(!g.known);
         assert!(f.iter().find(|x| x.id == "dst:no_5xx").unwrap().known);
+    }
+
+    #[test]
+    fn each_violation_class_is_one_finding_keyed_by_its_class() {
+        let s = json!({"seeds": [0, 1, 2], "failures": [
+            {"seed": 0, "invariant": "21-idempotency-key", "message": "m0", "reproduce": "r0"},
+            {"seed": 1, "invariant": "21-idempotency-key", "message": "m1", "reproduce": "r1"}
+        ], "classes": [
+            {"key": "21-idempotency-key idem-concurrent: <n> requests", "invariant": "21-idempotency-key",
+             "operation": "idem-concurrent", "seeds": 2, "first_seed": 0, "message": "4 requests",
+             "reproduce": "dst-sim replay seed-0.json", "known": false},
+            {"key": "21-idempotency-key idem-other-agent: replayed", "invariant": "21-idempotency-key",
+             "operation": "idem-other-agent", "seeds": 1, "first_seed": 1, "message": "replayed",
+             "reproduce": "dst-sim replay seed-1.json", "known": true}
+        ]});
+        let f = findings(&s);
+        // two classes of one invariant are two findings, not one per invariant
+        assert_eq!(f.len(), 2);
+        assert_eq!(
+            f[0].id,
+            "dst:21-idempotency-key idem-concurrent: <n> requests"
+        );
+        assert_eq!(f[0].count, 2);
+        assert_eq!(f[0].operations, vec!["idem-concurrent"]);
+        assert_eq!(f[0].examples, vec!["first seed 0"]);
+        assert_eq!(f[0].detail, "4 requests");
+        assert!(!f[0].known);
+        assert!(f[1].known);
+        assert_eq!(f[1].reproduce, "dst-sim replay seed-1.json");
     }
 
     #[test]
