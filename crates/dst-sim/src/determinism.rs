@@ -385,7 +385,7 @@ mod tests {
 
     fn seq(prefix: &str, id: &str, winner: u16) -> Vec<Normalized> {
         let mut n = Normalizer::new(prefix);
-        vec![
+        [
             ex(
                 prefix,
                 "/api/auth/agent",

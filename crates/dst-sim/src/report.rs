@@ -75,6 +75,9 @@ pub struct Summary {
     /// defect: exit 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub determinism: Option<crate::determinism::DeterminismReport>,
+    /// Who decided the order of racing requests (with `--faults`): `seeded` or `target`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interleaving: Option<crate::driver::Interleaving>,
 }
 
 impl Summary {
@@ -278,6 +281,9 @@ impl Summary {
             ));
             for (k, c) in &self.faults {
                 s.push_str(&format!("{k:<26} {:>10} {:>10}\n", c.generated, c.fired));
+            }
+            if let Some(i) = self.interleaving {
+                s.push_str(&format!("races interleaved by: {i}\n"));
             }
         }
         for c in &self.classes {

@@ -534,6 +534,10 @@ pub struct Trace {
     pub steps: Vec<TraceStep>,
     pub shrink_iterations: usize,
     pub reproduce: String,
+    /// Who decided the order of racing requests (`seeded` on the embedded platform with faults,
+    /// `target` otherwise); absent in traces written before seeded interleaving.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interleaving: Option<crate::driver::Interleaving>,
 }
 
 fn prefix(target: &Target, seed: u64, attempt: usize) -> String {

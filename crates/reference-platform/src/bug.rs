@@ -214,8 +214,12 @@ impl clap::builder::TypedValueParser for BugParser {
 }
 
 /// A pause between check and write, taken only by the planted race bugs so that concurrent
-/// requests really interleave there.
+/// requests really interleave there. A request in a seeded race (`schedule.rs`) waits here for its
+/// turn in the seeded order instead.
 pub(crate) async fn race_window() {
+    if crate::schedule::window().await {
+        return;
+    }
     tokio::task::yield_now().await;
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
 }

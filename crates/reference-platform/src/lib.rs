@@ -22,11 +22,13 @@ mod error;
 mod faults;
 mod http;
 mod idempotency;
+mod schedule;
 mod state;
 mod validate;
 
 pub use bug::{Bug, BugParser};
 pub use db::DbLocation;
+pub use schedule::RaceTag;
 
 use state::AppState;
 use std::net::SocketAddr;

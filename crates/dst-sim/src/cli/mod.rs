@@ -277,13 +277,13 @@ pub async fn run(args: &RunArgs, progress: bool) -> Result<Summary, RunError> {
             "--steps and --jobs must be at least 1".into(),
         ));
     }
-    let mut target = args.target.build(&args.bugs).await?;
-    target.keep_going = !args.fail_fast;
-    if args.check_determinism && target.embedded.is_none() {
+    if args.check_determinism && args.target.target.is_some() {
         return Err(RunError::Usage(
             "--check-determinism runs each seed on fresh embedded platforms; it cannot be combined with --target".into(),
         ));
     }
+    let mut target = args.target.build(&args.bugs).await?;
+    target.keep_going = !args.fail_fast;
     target.determinism = match (args.check_determinism, args.determinism_self_test) {
         (false, _) => crate::determinism::CheckMode::Off,
         (true, false) => crate::determinism::CheckMode::On,

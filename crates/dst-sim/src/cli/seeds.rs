@@ -101,6 +101,9 @@ pub async fn run(
         capabilities: Some(target.capabilities.clone()),
         ..Summary::default()
     };
+    summary.interleaving = target
+        .faults
+        .then(|| crate::driver::Interleaving::of(&target));
     for (seed, ex) in &results {
         summary.add(*seed, ex);
     }
@@ -463,6 +466,7 @@ pub(super) async fn shrink_and_write(
         steps: shrunk.trace,
         shrink_iterations: iters,
         reproduce,
+        interleaving: Some(crate::driver::Interleaving::of(target)),
     };
     let text = serde_json::to_string_pretty(&trace).map_err(|e| RunError::Io(e.to_string()))?;
     std::fs::write(file, text)

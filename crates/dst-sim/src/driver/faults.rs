@@ -642,18 +642,28 @@ impl Driver {
         }
     }
 
-    /// Releases `reqs` together behind one barrier on separate connections; records the race.
+    /// Releases `reqs` together behind one barrier on separate connections; records the race. On
+    /// the embedded platform with fault control each racer carries its seeded schedule
+    /// (`interleaving.rs`), so the platform, not the runtime, decides who passes its race window when.
     pub(super) async fn race(&mut self, reqs: Vec<Request>) -> Result<Vec<RawResponse>, Failure> {
         let barrier = Arc::new(tokio::sync::Barrier::new(reqs.len()));
         let mut handles = Vec::with_capacity(reqs.len());
-        for Request {
-            client,
-            method: m,
-            path,
-            body,
-            ..
-        } in reqs.iter().cloned()
+        let tags = self.race_tags(reqs.len());
+        for (
+            k,
+            Request {
+                client,
+                method: m,
+                path,
+                body,
+                ..
+            },
+        ) in reqs.iter().cloned().enumerate()
         {
+            let client = match &tags {
+                Some(t) => client.with_header("x-dst-race", &t[k]),
+                None => client,
+            };
             let b = barrier.clone();
             handles.push(tokio::spawn(async move {
                 b.wait().await;

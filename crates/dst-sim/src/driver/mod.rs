@@ -8,10 +8,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 
+pub use interleaving::Interleaving;
+
 mod checks;
 mod concurrency;
 mod db_faults;
 mod faults;
+mod interleaving;
 mod probes;
 mod requests;
 mod world;

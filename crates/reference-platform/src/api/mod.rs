@@ -135,6 +135,11 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         ));
     if fault_control {
         r = r.layer(axum::middleware::from_fn(crate::faults::scope_layer));
+        // outermost: a seeded race's racers wait at its door before anything else runs
+        r = r.layer(axum::middleware::from_fn_with_state(
+            Arc::new(crate::schedule::Races::default()),
+            crate::schedule::gate_layer,
+        ));
     }
     r.with_state(state)
 }
