@@ -32,7 +32,8 @@ fn bug_parser() -> impl clap::builder::TypedValueParser<Value = Bug> {
     name = "dst-sim",
     version,
     about = "Deterministic simulation testing of the Deep Sci-Fi game rules against a live target",
-    after_help = "Exit codes: 0 no violation; 1 a violation class was found (or, with --strict, coverage fell short);\n\
+    after_help = "Exit codes: 0 no violation; 1 a violation class was found (or, with --strict, coverage fell short;\n\
+                  or, with --check-determinism, a seed ran differently twice: a harness defect);\n\
                   2 usage or infrastructure error (bad arguments, unreadable trace, a target that is unreachable, does not\n\
                   answer within --request-timeout or dies mid-run: the message names the seed and step; never a violation).\n\
 `run` reports each violation class (invariant, operation, message shape) once with its seed count, first seed and\n\
