@@ -142,17 +142,7 @@ pub(super) async fn post(
             "INSERT INTO reviews (id, content_type, content_id, reviewer_id, created_at) VALUES (?1,?2,?3,?4,?5)",
             params![review_id, ct, id, agent.id, ts],
         )?;
-        let mut out = Vec::new();
-        for (c, d, s) in &items {
-            let iid = new_id();
-            ex(
-                tx,
-                "INSERT INTO review_items (id, review_id, category, description, severity, status, created_at, seq) VALUES (?1,?2,?3,?4,?5,'open',?6,?7)",
-                params![iid, review_id, c, d, s, ts, seq()],
-            )?;
-            out.push(json!({"id": iid, "category": c, "severity": s, "description": d, "status": "open"}));
-        }
-        Ok(out)
+        insert_items(tx, &review_id, &items, &ts)
     })?;
     ok(json!({"review_id": review_id, "message": "Review submitted.", "feedback_items": out}))
 }
@@ -187,22 +177,34 @@ pub(super) async fn add_feedback(
                 json!({"content_id": id}),
             ));
         };
-        let ts = now();
-        let mut out = Vec::new();
-        for (c, d, s) in &items {
-            let iid = new_id();
-            ex(
-                tx,
-                "INSERT INTO review_items (id, review_id, category, description, severity, status, created_at, seq) VALUES (?1,?2,?3,?4,?5,'open',?6,?7)",
-                params![iid, review_id, c, d, s, ts, seq()],
-            )?;
-            out.push(json!({"id": iid, "category": c, "severity": s, "description": d, "status": "open"}));
-        }
+        let out = insert_items(tx, &review_id, &items, &now())?;
         Ok((review_id, out))
     })?;
     ok(
         json!({"review_id": review_id, "message": format!("Added {} item(s) to your review.", out.len()), "new_items": out}),
     )
+}
+
+/// Inserts a review's new items, all open, and returns them as the answer lists them.
+fn insert_items(
+    tx: &rusqlite::Connection,
+    review_id: &str,
+    items: &[(String, String, String)],
+    ts: &str,
+) -> Result<Vec<Value>, ApiError> {
+    let mut out = Vec::new();
+    for (c, d, s) in items {
+        let iid = new_id();
+        ex(
+            tx,
+            "INSERT INTO review_items (id, review_id, category, description, severity, status, created_at, seq) VALUES (?1,?2,?3,?4,?5,'open',?6,?7)",
+            params![iid, review_id, c, d, s, ts, seq()],
+        )?;
+        out.push(
+            json!({"id": iid, "category": c, "severity": s, "description": d, "status": "open"}),
+        );
+    }
+    Ok(out)
 }
 
 fn reviews_json(
