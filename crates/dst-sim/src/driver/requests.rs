@@ -111,38 +111,7 @@ impl Driver {
                 self.send(self.agent(actor), Method::POST, &path, Some(json!({})))
                     .await?
             }
-            ReopenItem {
-                actor,
-                proposal,
-                item,
-            } => {
-                let path = format!(
-                    "/api/review/feedback-item/{}/reopen",
-                    self.items[proposal][item]
-                );
-                self.send(self.agent(actor), Method::POST, &path, Some(json!({})))
-                    .await?
-            }
-            AddFeedback {
-                actor,
-                proposal,
-                items,
-            } => {
-                let list: Vec<Value> = (0..items)
-                    .map(|i| json!({"category": CATS[i % 3], "description": text(40, &format!("Added at step {}:", st.step)), "severity": "minor"}))
-                    .collect();
-                let path = format!(
-                    "/api/review/proposal/{}/add-feedback",
-                    self.proposals[proposal]
-                );
-                self.send(
-                    self.agent(actor),
-                    Method::POST,
-                    &path,
-                    Some(json!({"feedback_items": list})),
-                )
-                .await?
-            }
+            ReopenItem { .. } | AddFeedback { .. } => return self.request_reopen(st, t).await,
             CreateRegion { .. }
             | CreateDweller { .. }
             | ClaimDweller { .. }
@@ -179,6 +148,49 @@ impl Driver {
             // fault steps are driven by `Driver::apply_fault`
             Fault { .. } => return Ok(None),
             _ => return self.request_world(st, t).await.map(Some),
+        }))
+    }
+
+    /// Reopen and add-feedback, by a reviewer (or, from the authorization probes, anyone).
+    async fn request_reopen(
+        &mut self,
+        st: &State,
+        t: &Transition,
+    ) -> Result<Option<api_client::RawResponse>, Failure> {
+        Ok(Some(match *t {
+            Transition::ReopenItem {
+                actor,
+                proposal,
+                item,
+            } => {
+                let path = format!(
+                    "/api/review/feedback-item/{}/reopen",
+                    self.items[proposal][item]
+                );
+                self.send(self.agent(actor), Method::POST, &path, Some(json!({})))
+                    .await?
+            }
+            Transition::AddFeedback {
+                actor,
+                proposal,
+                items,
+            } => {
+                let list: Vec<Value> = (0..items)
+                    .map(|i| json!({"category": CATS[i % 3], "description": text(40, &format!("Added at step {}:", st.step)), "severity": "minor"}))
+                    .collect();
+                let path = format!(
+                    "/api/review/proposal/{}/add-feedback",
+                    self.proposals[proposal]
+                );
+                self.send(
+                    self.agent(actor),
+                    Method::POST,
+                    &path,
+                    Some(json!({"feedback_items": list})),
+                )
+                .await?
+            }
+            _ => return Ok(None),
         }))
     }
 

@@ -133,33 +133,7 @@ pub fn expect(st: &State, t: &Transition) -> Expect {
                 Expect::Ok
             }
         }
-        // only the reviewer who raised an item reopens it, whatever its status (even after the
-        // proposal graduated: graduation is final, the item is simply open again)
-        ReopenItem {
-            actor,
-            proposal,
-            item,
-        } => {
-            if st.proposals[proposal].items[item].reviewer != actor {
-                Expect::Reject(403)
-            } else {
-                Expect::Ok
-            }
-        }
-        // new items go on the caller's own review: without one (the proposer never has one) 404
-        AddFeedback {
-            actor,
-            proposal,
-            items,
-        } => {
-            if items > MAX_ADDED_ITEMS {
-                Expect::Reject(422)
-            } else if !st.proposals[proposal].reviewers.contains(&actor) {
-                Expect::Reject(404)
-            } else {
-                Expect::Ok
-            }
-        }
+        ReopenItem { .. } | AddFeedback { .. } => expect_reopen(st, t),
         CreateRegion { .. } => Expect::Ok,
         CreateDweller { world, .. } => {
             if st.worlds[world].regions == 0 {
@@ -206,6 +180,40 @@ pub fn expect(st: &State, t: &Transition) -> Expect {
             }
         }
         _ => world::expect(st, t),
+    }
+}
+
+/// Reopen and add-feedback: what a reviewer may do to its review after raising it.
+fn expect_reopen(st: &State, t: &Transition) -> Expect {
+    match *t {
+        // only the reviewer who raised an item reopens it, whatever its status (even after the
+        // proposal graduated: graduation is final, the item is simply open again)
+        Transition::ReopenItem {
+            actor,
+            proposal,
+            item,
+        } => {
+            if st.proposals[proposal].items[item].reviewer != actor {
+                Expect::Reject(403)
+            } else {
+                Expect::Ok
+            }
+        }
+        // new items go on the caller's own review: without one (the proposer never has one) 404
+        Transition::AddFeedback {
+            actor,
+            proposal,
+            items,
+        } => {
+            if items > MAX_ADDED_ITEMS {
+                Expect::Reject(422)
+            } else if !st.proposals[proposal].reviewers.contains(&actor) {
+                Expect::Reject(404)
+            } else {
+                Expect::Ok
+            }
+        }
+        _ => Expect::Ok,
     }
 }
 
