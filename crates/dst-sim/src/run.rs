@@ -445,7 +445,14 @@ async fn fault_step(
             }
             None
         }
-        Err(v) => Some(v),
+        Err(v) => {
+            // keep-going: what the driver saw the target actually do (extra entities a key let
+            // through, the regions a lost update left), so later steps are judged against it
+            if let Some(a) = d.actual_after.take() {
+                after = a;
+            }
+            Some(v)
+        }
     };
     StepResult {
         after,

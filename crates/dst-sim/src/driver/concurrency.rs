@@ -19,7 +19,9 @@
 use super::faults::{class, det_uuid, first_unexpected, without_context};
 use super::{Driver, Request, short};
 use crate::invariants::{Failure, Invariant};
-use crate::model::concurrency::{region_steps, respond_step};
+use crate::model::concurrency::{
+    adopt_created, adopt_regions, region_name, region_steps, respond_step,
+};
 use crate::model::{self, Expect, Fault, State, Transition, faults as mfaults, rules};
 use api_client::RawResponse;
 use serde_json::{Value, json};
@@ -30,6 +32,15 @@ fn noun(t: &Transition) -> &'static str {
         Transition::CreateProposal { .. } => "proposal(s)",
         _ => "feedback item(s)",
     }
+}
+
+/// The id of what a keyed create's success answer says it created (as `remember` reads it).
+fn created_id(t: &Transition, body: &Value) -> String {
+    let id = match t {
+        Transition::CreateProposal { .. } => body.get("id"),
+        _ => body.pointer("/feedback/id"),
+    };
+    id.and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -53,7 +64,8 @@ impl Driver {
                 self.race_respond(before, after, *story, *review, *n).await
             }
             Fault::IdemConcurrent { inner, n } => {
-                self.idem_concurrent(step, before, after, inner, *n).await
+                self.idem_concurrent(step, before, after, f, inner, *n)
+                    .await
             }
             Fault::IdemReuse { first, second } => {
                 self.idem_reuse(step, before, after, f, first, second).await
@@ -109,7 +121,7 @@ impl Driver {
         let mut reqs = Vec::new();
         let mut names = Vec::new();
         for t in region_steps(world, actors) {
-            names.push(format!("Region {}", st.worlds[world].regions));
+            names.push(region_name(&st, world));
             reqs.push(self.one_request(&st, &t).await?);
             st = rules::step(st, &t);
         }
@@ -133,6 +145,12 @@ impl Driver {
             .map(|a| a.iter().filter_map(|r| r.get("name")?.as_str()).collect())
             .unwrap_or_default();
         self.count(Invariant::NoLostUpdate);
+        // a seed that goes on past a verdict below follows the world's regions as the target has
+        // them, so later region counts and names are judged against what exists
+        if let Some(r) = self.regions.get_mut(world) {
+            *r = listed.iter().map(|n| n.to_string()).collect();
+        }
+        self.actual_after = Some(adopt_regions(after.clone(), world, listed.len()));
         let missing: Vec<&&String> = told
             .iter()
             .filter(|n| !listed.contains(&n.as_str()))
@@ -239,8 +257,9 @@ impl Driver {
         Ok(r)
     }
 
-    /// How many proposals (drafts) or feedback items (new) carry `marker` as name or title.
-    async fn count_marked(&self, t: &Transition, marker: &str) -> Result<usize, Failure> {
+    /// The ids of the proposals (drafts) or feedback items (new) that carry `marker` as name or
+    /// title: what this step's keyed requests created.
+    async fn marked(&self, t: &Transition, marker: &str) -> Result<Vec<String>, Failure> {
         let (path, list, field) = match t {
             Transition::CreateProposal { .. } => {
                 ("/api/proposals?status=draft&limit=50", "/items", "name")
@@ -258,9 +277,43 @@ impl Driver {
             .map(|a| {
                 a.iter()
                     .filter(|x| x.get(field).and_then(Value::as_str) == Some(marker))
-                    .count()
+                    .map(|x| x.get("id").and_then(Value::as_str).unwrap_or_default())
+                    .map(str::to_string)
+                    .collect()
             })
-            .unwrap_or(0))
+            .unwrap_or_default())
+    }
+
+    /// Keep-going after a keyed create the target executed more (or other) times than the model
+    /// says: `marked` is what exists, `known` the id of the one the driver already took as the
+    /// model's (None: it took none, and the model made nothing). The driver takes the others' ids
+    /// and the model counts them as the actor's, so later steps (the agent's limit of active
+    /// proposals, feedback counts) are judged against what the target holds.
+    fn adopt_marked(
+        &mut self,
+        base: &State,
+        inner: &Transition,
+        marked: &[String],
+        known: Option<&str>,
+    ) {
+        if known.is_some_and(|k| !marked.iter().any(|m| m == k)) {
+            return; // the id the driver holds is the model's one entity; nothing else is known
+        }
+        let extra: Vec<&String> = marked
+            .iter()
+            .filter(|m| Some(m.as_str()) != known)
+            .collect();
+        if extra.is_empty() {
+            return;
+        }
+        for id in &extra {
+            let body = match inner {
+                Transition::CreateProposal { .. } => json!({ "id": id }),
+                _ => json!({ "feedback": { "id": id } }),
+            };
+            self.remember(base, inner, &body);
+        }
+        self.actual_after = Some(adopt_created(base.clone(), inner, extra.len()));
     }
 
     /// One agent sends the same keyed create N times at once: it must execute once.
@@ -269,6 +322,7 @@ impl Driver {
         step: usize,
         before: &State,
         after: &State,
+        f: &Fault,
         inner: &Transition,
         n: usize,
     ) -> Result<bool, Failure> {
@@ -276,7 +330,8 @@ impl Driver {
         let marker = format!("{} key {step}", self.prefix);
         let req = self.keyed_request(before, inner, &key, &marker).await?;
         let res = self.race(vec![req; n]).await?;
-        let created = self.count_marked(inner, &marker).await?;
+        let marked = self.marked(inner, &marker).await?;
+        let created = marked.len();
         self.count(Invariant::IdempotencyKey);
         let statuses: Vec<String> = res
             .iter()
@@ -291,6 +346,10 @@ impl Driver {
             .cloned();
         if let Some(w) = &winner {
             self.remember(before, inner, &w.body);
+            self.adopt_marked(after, inner, &marked, Some(&created_id(inner, &w.body)));
+        } else {
+            let none = mfaults::step_counted(before.clone(), f);
+            self.adopt_marked(&none, inner, &marked, None);
         }
         if created > 1 {
             return Err(self.violation(
@@ -361,7 +420,8 @@ impl Driver {
         let st1 = rules::step(before.clone(), first);
         let r2_req = self.keyed_request(&st1, second, &key, &m2).await?;
         let r2 = self.send_request(&r2_req).await?;
-        let ran = self.count_marked(second, &m2).await?;
+        let ran_ids = self.marked(second, &m2).await?;
+        let ran = ran_ids.len();
         self.count(Invariant::IdempotencyKey);
         let whose = if mfaults::actor(first) == mfaults::actor(second) {
             format!("the same agent on {} {}", r2_req.method, r2_req.path)
@@ -371,6 +431,7 @@ impl Driver {
         let same_answer =
             r2.status == r1.status && without_context(&r2.body) == without_context(&r1.body);
         if r2.replayed || (same_answer && ran == 0) {
+            self.adopt_marked(after, second, &ran_ids, None);
             return Err(self.violation(
                 Invariant::IdempotencyKey,
                 format!(
@@ -389,10 +450,11 @@ impl Driver {
                 // the target ran it afresh under its own scope: legal; the model follows
                 self.remember(&st1, second, &r2.body);
                 let actual = model::step(st1.clone(), second);
+                self.actual_after = Some(mfaults::step_counted(actual.clone(), f));
                 self.check_step(&actual, second).await?;
-                self.actual_after = Some(mfaults::step_counted(actual, f));
             }
             _ => {
+                self.adopt_marked(after, second, &ran_ids, None);
                 return Err(self.violation(
                     Invariant::IdempotencyKey,
                     format!(
@@ -438,7 +500,8 @@ impl Driver {
         }
         let r2 = self.send_request(&req).await?;
         self.record_attempt(inner, &r2);
-        let created = self.count_marked(inner, &marker).await?;
+        let marked = self.marked(inner, &marker).await?;
+        let created = marked.len();
         self.count(Invariant::IdempotencyKey);
         // parsed JSON without `_agent_context` (added fresh to every answer by the real platform):
         // a replay whose keys come in another order is the same answer
@@ -484,6 +547,12 @@ impl Driver {
             };
             self.remember(before, inner, body);
         }
+        let kept = if lost && class(&r2) == Expect::Ok {
+            &r2.body
+        } else {
+            &r1.body
+        };
+        self.adopt_marked(after, inner, &marked, Some(&created_id(inner, kept)));
         if created != 1 || !same {
             return Err(self.violation(
                 Invariant::IdempotencyKey,

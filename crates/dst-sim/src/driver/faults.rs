@@ -190,6 +190,7 @@ impl Driver {
             .map(|(a, _)| *a)
             .collect();
         if winners.len() != 1 {
+            self.follow_holder(after, dweller).await;
             let ids: Vec<&str> = winners.iter().map(|&a| self.agents[a].1.as_str()).collect();
             return Err(self.violation(
                 Invariant::SingleHolder,
@@ -217,6 +218,7 @@ impl Driver {
             .pointer("/dweller/inhabited_by")
             .and_then(Value::as_str);
         if holder != Some(self.agents[winner].1.as_str()) {
+            self.follow_holder(after, dweller).await;
             return Err(self.violation(
                 Invariant::SingleHolder,
                 format!(
@@ -231,6 +233,7 @@ impl Driver {
             .plain(&who, Method::POST, &format!("/api/dwellers/{id}/release"))
             .await?;
         if class(&r) != Expect::Ok {
+            self.follow_holder(after, dweller).await;
             return Err(self.violation(
                 Invariant::ModelAgreement,
                 format!(
@@ -241,6 +244,30 @@ impl Driver {
         }
         self.check_dweller(after, dweller).await?;
         Ok(true)
+    }
+
+    /// Keep-going after a claim race the target got wrong (two winners, or a holder other than the
+    /// one told it won): the model takes the dweller's holder as the target reads it back, so later
+    /// claims, releases and actions are predicted against who actually holds it. Best effort: a
+    /// failed read leaves the model as it is (the next read-back reports it).
+    async fn follow_holder(&mut self, after: &State, dweller: usize) {
+        let id = self.dwellers[dweller].clone();
+        let Ok(body) = self
+            .read(&format!("/api/dwellers/{id}"), Invariant::SingleHolder)
+            .await
+        else {
+            return;
+        };
+        let holder = match body.pointer("/dweller/inhabited_by") {
+            Some(Value::String(h)) => match self.agents.iter().position(|(_, a)| a == h) {
+                Some(a) => Some(a),
+                None => return, // held by an agent outside the model: nothing to follow
+            },
+            _ => None,
+        };
+        let mut actual = after.clone();
+        actual.dwellers[dweller].holder = holder;
+        self.actual_after = Some(actual);
     }
 
     /// N different agents upvote one feedback at once: all succeed and none is lost.
@@ -462,7 +489,13 @@ impl Driver {
             })
             .collect();
         let ok = created.len();
-        for id in created.into_iter().take(wins) {
+        // keep-going: the driver and the model follow every proposal the target made (more than
+        // the limit allows counts against the agent's active proposals later; fewer leaves slots)
+        let mut actual = after.clone();
+        actual.proposals.truncate(after.proposals.len() - wins);
+        let made = Transition::CreateProposal { actor, name_len: 0 };
+        self.actual_after = Some(crate::model::concurrency::adopt_created(actual, &made, ok));
+        for id in created {
             self.proposals.push(id);
             self.items.push(Vec::new());
         }

@@ -203,7 +203,7 @@ impl Driver {
         use Transition::*;
         Ok(Some(match *t {
             CreateRegion { actor, world } => {
-                let name = format!("Region {}", st.worlds[world].regions);
+                let name = model::concurrency::region_name(st, world);
                 let body =
                     serde_json::to_value(api_client::fixtures::region(&name)).unwrap_or_default();
                 let path = format!("/api/dwellers/worlds/{}/regions", self.worlds[world]);
@@ -212,9 +212,16 @@ impl Driver {
             }
             CreateDweller { actor, world } => {
                 let n = st.dwellers.len();
+                // the world's oldest region the driver knows of ("Region 0" unless a lost
+                // update dropped it)
+                let origin = self
+                    .regions
+                    .get(world)
+                    .and_then(|r| r.first())
+                    .map_or("Region 0", String::as_str);
                 let body = serde_json::to_value(api_client::fixtures::dweller(
                     &format!("Dweller {n}"),
-                    "Region 0",
+                    origin,
                 ))
                 .unwrap_or_default();
                 let path = format!("/api/dwellers/worlds/{}/dwellers", self.worlds[world]);
@@ -311,6 +318,12 @@ impl Driver {
                 {
                     self.worlds.push(s("/graduation/world_id"));
                     self.regions.push(Vec::new());
+                }
+            }
+            CreateRegion { world, .. } => {
+                let name = model::concurrency::region_name(st, world);
+                if let Some(r) = self.regions.get_mut(world) {
+                    r.push(name);
                 }
             }
             CreateDweller { .. } => self.dwellers.push(s("/dweller/id")),

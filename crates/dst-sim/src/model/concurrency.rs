@@ -9,7 +9,9 @@
 //! the second request afresh instead is followed by the driver, never a violation).
 
 use super::rules;
-use super::vocab::{Expect, Fault, FaultKind, State, Transition};
+use super::vocab::{
+    Expect, FStatus, Fault, FaultKind, Feedback, PStatus, Proposal, State, Transition,
+};
 use proptest::strategy::{BoxedStrategy, Strategy};
 
 /// Whether `t` is a create that may carry an idempotency key here (its repeat would be a second
@@ -42,6 +44,50 @@ pub fn region_steps(world: usize, actors: &[usize]) -> Vec<Transition> {
         .iter()
         .map(|&actor| Transition::CreateRegion { actor, world })
         .collect()
+}
+
+/// The name of the next region added to `world`: numbered by every add so far, the ones a lost
+/// update dropped included, so it never repeats a name the world has (the platform refuses one).
+pub fn region_name(st: &State, world: usize) -> String {
+    let lost = st.lost_regions.get(&world).copied().unwrap_or(0);
+    format!("Region {}", st.worlds[world].regions + lost)
+}
+
+/// Keep-going after a region race: the world has the `listed` regions the target reads back (a
+/// lost update dropped the others), and the dropped adds' names stay used.
+pub fn adopt_regions(mut st: State, world: usize, listed: usize) -> State {
+    let predicted = st.worlds[world].regions;
+    if listed < predicted {
+        *st.lost_regions.entry(world).or_default() += predicted - listed;
+    }
+    st.worlds[world].regions = listed;
+    st
+}
+
+/// Keep-going after a keyed create the target executed more than once: `extra` more of what
+/// `inner` creates, owned by its actor, in the state the target lists them in (a draft proposal, a
+/// new feedback item). Added whatever the model's limits say: the target made them, and later
+/// predictions (the agent's active proposals) must count them.
+pub fn adopt_created(mut st: State, inner: &Transition, extra: usize) -> State {
+    for _ in 0..extra {
+        match *inner {
+            Transition::CreateProposal { actor, .. } => st.proposals.push(Proposal {
+                owner: actor,
+                status: PStatus::Draft,
+                reviewers: vec![],
+                items: vec![],
+                last_revision_step: None,
+                world: None,
+            }),
+            Transition::SubmitFeedback { actor, .. } => st.feedback.push(Feedback {
+                owner: actor,
+                upvoters: vec![],
+                status: FStatus::New,
+            }),
+            _ => {}
+        }
+    }
+    st
 }
 
 /// Whether `f` is one of the faults this file gives meaning to.

@@ -122,6 +122,9 @@ pub struct State {
     pub fault_fired: [u32; FaultKind::COUNT],
     /// How often each probe case was generated in this sequence (`probes.rs`).
     pub probed: Probed,
+    /// Per world, region names used by adds the target lost (a lost update a seed went on past):
+    /// the next add's name counts them too, so it never repeats a name (`concurrency::region_name`).
+    pub lost_regions: std::collections::BTreeMap<usize, usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
