@@ -277,3 +277,20 @@ async fn an_answer_lacking_what_a_capability_promises_is_a_violation() {
     assert!(found("has no `decisions` list"), "{:#?}", s.classes);
     p.shutdown().await;
 }
+
+/// Without `--admin-key` the admin feedback-status rule sends nothing, and the model leaves the
+/// feedback where it is (before, it moved the status it never sent, and every later read-back of
+/// that feedback was a false 6-terminal-feedback or model-agreement violation).
+#[tokio::test]
+async fn without_an_admin_key_the_admin_rule_changes_nothing() {
+    let (url, p) = stand_in(Stand {
+        strip: false,
+        openapi: false,
+        aspect_test_approve: false,
+    })
+    .await;
+    let s = run(&["--target", &url, "--seeds", "0..2", "--steps", "200"]).await;
+    assert!(s.rules[&Rule::AdminFeedbackStatus].fired > 0);
+    assert!(s.classes.is_empty(), "{:#?}", s.classes);
+    p.shutdown().await;
+}
