@@ -84,8 +84,13 @@ impl Driver {
         self.fault_scope = None;
         self.tolerate_5xx = false;
         *self.capture.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        // a fault that fired and then found a violation still fired (the record says so)
-        let fired = matches!(result, Ok(true)) || self.last_fault.as_ref().is_some_and(|r| r.fired);
+        // a fault that fired and then found a violation still fired (the record says so); so
+        // did one whose own check broke (a lost update, a double execution, a double world): only
+        // a plain disagreement with the model may come before the fault's requests went out
+        let own_check_broke = matches!(&result, Err(Failure::Violation(v)) if v.invariant != Invariant::ModelAgreement);
+        let fired = matches!(result, Ok(true))
+            || own_check_broke
+            || self.last_fault.as_ref().is_some_and(|r| r.fired);
         if let Some(r) = &mut self.last_fault {
             r.fired = fired;
         }
