@@ -104,7 +104,16 @@ fn collapse_lists(s: &str) -> String {
 
 fn only_placeholders(inner: &str) -> bool {
     let mut left = inner.to_string();
-    for token in ["\"<name>\"", "<name>", "<n>", "<id>", "Some(", "None", ")", "\""] {
+    for token in [
+        "\"<name>\"",
+        "<name>",
+        "<n>",
+        "<id>",
+        "Some(",
+        "None",
+        ")",
+        "\"",
+    ] {
         left = left.replace(token, "");
     }
     left.chars().all(|c| c == ',' || c.is_whitespace())

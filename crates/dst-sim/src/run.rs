@@ -590,9 +590,15 @@ pub async fn shrink_class(
     // the seed's earlier runs are still there, and a reused prefix meant reused names and
     // idempotency keys, so a shrink run got answers replayed from another class's shrink
     let first_attempt = nth * (max_iters + 3);
-    shrink_where(target, seed, steps, first, (max_iters, first_attempt), true, |ex| {
-        ex.violations.iter().any(|(c, _)| c == class)
-    })
+    shrink_where(
+        target,
+        seed,
+        steps,
+        first,
+        (max_iters, first_attempt),
+        true,
+        |ex| ex.violations.iter().any(|(c, _)| c == class),
+    )
     .await
 }
 
