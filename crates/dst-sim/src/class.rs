@@ -71,9 +71,9 @@ fn placeholders(message: &str) -> String {
     out
 }
 
-/// Replaces every innermost `[...]` that holds only placeholders (optionally wrapped in
-/// `Some(…)`, or `None`) by `[…]`: a per-racer list whose length and order are the seed's, not the
-/// defect's. A list with any other word in it (a rule name, a field) stays as it is.
+/// Replaces every innermost `[...]` that holds only placeholders or quoted strings (optionally
+/// wrapped in `Some(…)`, or `None`) by `[…]`: a per-racer list whose length and order are the
+/// seed's, not the defect's. A list with a bare word in it (a rule name, a field) stays as it is.
 fn collapse_lists(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
@@ -103,7 +103,11 @@ fn collapse_lists(s: &str) -> String {
 }
 
 fn only_placeholders(inner: &str) -> bool {
-    let mut left = inner.to_string();
+    // quoted words are per-racer answers too (`["approved", "rejected", "approved"]`)
+    let mut left: String = inner.split('"').step_by(2).collect::<Vec<_>>().join("");
+    if inner.matches('"').count() % 2 == 1 {
+        left = inner.to_string();
+    }
     for token in [
         "\"<name>\"",
         "<name>",
@@ -162,6 +166,10 @@ mod tests {
         assert_eq!(
             shape("statuses [200, 429, 429]; misses [\"Region 2\", \"Region 3\"]"),
             "statuses […]; misses […]"
+        );
+        assert_eq!(
+            shape("decisions [\"approved\", \"rejected\", \"approved\"] by one event"),
+            shape("decisions [\"approved\", \"approved\"] by one event"),
         );
     }
 

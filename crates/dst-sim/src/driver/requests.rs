@@ -103,14 +103,7 @@ impl Driver {
                 actor,
                 proposal,
                 item,
-            } => {
-                let path = format!(
-                    "/api/review/feedback-item/{}/resolve",
-                    self.items[proposal][item]
-                );
-                self.send(self.agent(actor), Method::POST, &path, Some(json!({})))
-                    .await?
-            }
+            } => self.item_action(actor, (proposal, item), "resolve").await?,
             ReopenItem { .. } | AddFeedback { .. } => return self.request_reopen(st, t).await,
             CreateRegion { .. }
             | CreateDweller { .. }
@@ -151,6 +144,21 @@ impl Driver {
         }))
     }
 
+    /// `POST /api/review/feedback-item/{id}/{verb}` with an empty body: resolve and reopen.
+    async fn item_action(
+        &mut self,
+        actor: usize,
+        (proposal, item): (usize, usize),
+        verb: &str,
+    ) -> Result<api_client::RawResponse, Failure> {
+        let path = format!(
+            "/api/review/feedback-item/{}/{verb}",
+            self.items[proposal][item]
+        );
+        self.send(self.agent(actor), Method::POST, &path, Some(json!({})))
+            .await
+    }
+
     /// Reopen and add-feedback, by a reviewer (or, from the authorization probes, anyone).
     async fn request_reopen(
         &mut self,
@@ -162,14 +170,7 @@ impl Driver {
                 actor,
                 proposal,
                 item,
-            } => {
-                let path = format!(
-                    "/api/review/feedback-item/{}/reopen",
-                    self.items[proposal][item]
-                );
-                self.send(self.agent(actor), Method::POST, &path, Some(json!({})))
-                    .await?
-            }
+            } => self.item_action(actor, (proposal, item), "reopen").await?,
             Transition::AddFeedback {
                 actor,
                 proposal,
