@@ -32,14 +32,18 @@ fn bug_parser() -> impl clap::builder::TypedValueParser<Value = Bug> {
     name = "dst-sim",
     version,
     about = "Deterministic simulation testing of the Deep Sci-Fi game rules against a live target",
-    after_help = "Exit codes: 0 no violation; 1 a violation class was found (or, with --strict, coverage fell short;\n\
-                  or, with --check-determinism, a seed ran differently twice: a harness defect);\n\
-                  2 usage or infrastructure error (bad arguments, unreadable trace, a target that is unreachable, does not\n\
-                  answer within --request-timeout or dies mid-run: the message names the seed and step; never a violation).\n\
-`run` reports each violation class (invariant, operation, message shape) once with its seed count, first seed and\n\
-one shrunk trace; --json adds them as `classes`. Before any seed, the target's capabilities (legitimate differences:\n\
-aspect-review-approval, feedback-upvoters, event-decisions, event-approved-by, event-rejected-by) are probed by\n\
-requests that change nothing; the summary and --json `capabilities` list them. See docs/dst.md."
+    after_help = "Exit codes:\n  \
+0  no violation, or only classes the known file lists (--known, or [dst] known in harness.toml)\n  \
+1  a violation class not in the known file; with --strict, coverage fell short; with\n     \
+--check-determinism, a seed ran differently twice (a harness defect)\n  \
+2  usage or infrastructure: bad arguments, an unreadable trace or known file, a target that is\n     \
+unreachable, does not answer within --request-timeout or dies mid-run (the message names the\n     \
+seed and step; never a violation)\n\n\
+`run` reports each violation class (invariant, operation, message shape) once with its seed count,\n\
+first seed and one trace; --json adds them as `classes`, with `known` and the file's stale entries.\n\
+Before any seed the target's capabilities (legitimate differences: aspect-review-approval,\n\
+feedback-upvoters, event-decisions, event-approved-by, event-rejected-by) are probed by requests\n\
+that change nothing; the summary and --json `capabilities` list them. See docs/dst.md."
 )]
 pub struct Cli {
     #[command(subcommand)]
