@@ -6,7 +6,7 @@
 //! 1. every racer waits at the door until all N have arrived (or [`ARRIVAL_GRACE`] has passed
 //!    since the first, so a racer that never reaches the platform cannot hang the others);
 //! 2. then one racer at a time runs a *segment* of its handler: from the door to its first
-//!    [`crate::bug::race_window`], between two windows, or from its last window to its answer.
+//!    `race_window()` (bug.rs), between two windows, or from its last window to its answer.
 //!    Segments go phase by phase: every racer runs its phase-0 segment (the checks before its
 //!    first window) before any racer runs a phase-1 segment (the writes after it), and within a
 //!    phase the order is a permutation derived from the seed and the phase.
@@ -261,7 +261,7 @@ pub async fn gate_layer(State(races): State<Arc<Races>>, req: Request, next: Nex
     response
 }
 
-/// Called by [`crate::bug::race_window`]: a racing request ends its segment here and waits for
+/// Called by `race_window()` (bug.rs): a racing request ends its segment here and waits for
 /// its turn in the next phase. `false` when the request is not in a seeded race.
 pub(crate) async fn window() -> bool {
     let Ok(t) = TICKET.try_with(Ticket::clone) else {
