@@ -251,6 +251,9 @@ struct StepResult {
     violation: Option<Failure>,
     /// Whether the model-agreement check ran (a step whose request failed outright has none).
     agreement_checked: bool,
+    /// A probe whose refused operation the target accepted: `after` is what the accepted
+    /// operation left (an accepted revise is a revision), for keep-going to follow.
+    adopted: bool,
 }
 
 /// Runs `ts` from an empty model against `target`, stopping at the first violation (`--fail-fast`).
@@ -323,7 +326,7 @@ pub async fn execute_with(
             if !keep_going || ex.infrastructure.is_some() {
                 break;
             }
-            if answered_as_predicted || matches!(t, Transition::Fault { .. }) {
+            if answered_as_predicted || r.adopted || matches!(t, Transition::Fault { .. }) {
                 // a fault step can stop before the driver learnt the ids of what the model says
                 // it created (a retry whose first attempt was refused): the model follows the
                 // driver's ids, so a later step never names an index the driver has no id for
@@ -470,6 +473,7 @@ async fn fault_step(
         },
         violation,
         agreement_checked: true,
+        adopted: false,
     }
 }
 
@@ -516,8 +520,10 @@ async fn rule_step(
         }
         Err(v) => (Expect::Ok, Expect::Reject(500), Some(v), false),
     };
+    let adopted = d.actual_after.take();
     StepResult {
-        after,
+        adopted: adopted.is_some(),
+        after: adopted.unwrap_or(after),
         record: TraceStep {
             index: i,
             transition: t.clone(),

@@ -145,3 +145,17 @@ async fn every_race_and_idempotency_bug_shows_only_at_its_race() {
     )
     .await;
 }
+
+/// A revise the target accepted although create rejects its value (validation parity) is a
+/// revision on the target: the model follows, so a reviewer's later resolve of an item raised
+/// before it is predicted as allowed (against the real platform, at 8308746, the model used to
+/// predict 400 and reported its own mistake as a `model-agreement` class).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accepted_parity_revise_is_a_revision() {
+    only_the_defect(
+        Bug::ReviseSkipsValidation,
+        0..40,
+        &[("17-validation-parity", "probe_parity")],
+    )
+    .await;
+}
