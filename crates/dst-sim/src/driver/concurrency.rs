@@ -485,19 +485,7 @@ impl Driver {
         let marker = format!("{} key {step}", self.prefix);
         let req = self.keyed_request(before, inner, &key, &marker).await?;
         let r1 = self.send_request(&req).await?;
-        self.record_attempt(inner, &r1);
-        if class(&r1) != Expect::Ok {
-            return Err(self.violation(
-                Invariant::ModelAgreement,
-                format!(
-                    "{inner:?}: the model predicted Ok, the platform answered {}",
-                    r1.status
-                ),
-            ));
-        }
-        if !lost {
-            self.remember(before, inner, &r1.body);
-        }
+        self.first_attempt(before, inner, &r1, lost)?;
         let r2 = self.send_request(&req).await?;
         self.record_attempt(inner, &r2);
         let marked = self.marked(inner, &marker).await?;

@@ -632,19 +632,7 @@ impl Driver {
         let Some(r1) = self.request(before, inner).await? else {
             return Ok(false); // not sendable here (no admin key)
         };
-        self.record_attempt(inner, &r1);
-        if class(&r1) != Expect::Ok {
-            return Err(self.violation(
-                Invariant::ModelAgreement,
-                format!(
-                    "{inner:?}: the model predicted Ok, the platform answered {}",
-                    r1.status
-                ),
-            ));
-        }
-        if !lost {
-            self.remember(before, inner, &r1.body);
-        }
+        self.first_attempt(before, inner, &r1, lost)?;
         let Some(r2) = self.request(before, inner).await? else {
             return Ok(false);
         };
@@ -665,6 +653,31 @@ impl Driver {
         }
         self.check_step(after, inner).await?;
         Ok(true)
+    }
+
+    /// The first attempt of a retried create (bare or keyed): recorded, it must succeed as the
+    /// model predicts, and unless its answer is the one the fault drops, the driver learns its ids.
+    pub(super) fn first_attempt(
+        &mut self,
+        before: &State,
+        inner: &Transition,
+        r1: &RawResponse,
+        lost: bool,
+    ) -> Result<(), Failure> {
+        self.record_attempt(inner, r1);
+        if class(r1) != Expect::Ok {
+            return Err(self.violation(
+                Invariant::ModelAgreement,
+                format!(
+                    "{inner:?}: the model predicted Ok, the platform answered {}",
+                    r1.status
+                ),
+            ));
+        }
+        if !lost {
+            self.remember(before, inner, &r1.body);
+        }
+        Ok(())
     }
 
     pub(super) fn record_attempt(&mut self, t: &Transition, r: &RawResponse) {
