@@ -499,16 +499,8 @@ fn offer_review(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)
                 .boxed(),
         );
     }
-    let items: Vec<(usize, usize, usize, usize)> = st
-        .proposals
-        .iter()
-        .enumerate()
-        .flat_map(|(pi, p)| {
-            p.items
-                .iter()
-                .enumerate()
-                .map(move |(ii, it)| (pi, ii, p.owner, it.reviewer))
-        })
+    let items: Vec<(usize, usize, usize, usize)> = proposal_items(st)
+        .map(|(pi, ii, p, it)| (pi, ii, p.owner, it.reviewer))
         .collect();
     let open: Vec<(usize, usize, usize)> = items
         .iter()
@@ -565,22 +557,24 @@ fn offer_review(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)
     }
 }
 
+/// Every review item of every proposal, in order, with its proposal's and its own index.
+fn proposal_items(st: &State) -> impl Iterator<Item = (usize, usize, &Proposal, &Item)> {
+    st.proposals.iter().enumerate().flat_map(|(pi, p)| {
+        p.items
+            .iter()
+            .enumerate()
+            .map(move |(ii, it)| (pi, ii, p, it))
+    })
+}
+
 /// Reopen and add-feedback: reviewers taking back a resolution or raising new items. Offered from
 /// the first world on (before it, they would only hold back the way to it).
 fn offer_reopen(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)) {
     if st.worlds.is_empty() {
         return;
     }
-    let items: Vec<(usize, usize, usize, IStatus)> = st
-        .proposals
-        .iter()
-        .enumerate()
-        .flat_map(|(pi, p)| {
-            p.items
-                .iter()
-                .enumerate()
-                .map(move |(ii, it)| (pi, ii, it.reviewer, it.status))
-        })
+    let items: Vec<(usize, usize, usize, IStatus)> = proposal_items(st)
+        .map(|(pi, ii, _, it)| (pi, ii, it.reviewer, it.status))
         .collect();
     if !items.is_empty() {
         // mostly a resolved or addressed item (reopening it holds back graduation, or reopens
