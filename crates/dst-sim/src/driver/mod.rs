@@ -14,6 +14,7 @@ mod checks;
 mod concurrency;
 mod db_faults;
 mod faults;
+mod hostile;
 mod interleaving;
 mod probes;
 mod requests;
@@ -189,7 +190,7 @@ pub struct Driver {
     /// Step index being executed (for violations).
     pub(crate) step: usize,
     /// The agent outside the model that sends the NUL-byte probes (`probes.rs`), once registered.
-    pub(crate) probe_agent: Option<probes::ProbeAgent>,
+    pub(crate) probe_agent: Option<hostile::ProbeAgent>,
     /// What the target has (the read-backs check what it promises); every capability by default.
     pub capabilities: crate::capabilities::Capabilities,
 }

@@ -15,6 +15,7 @@ use proptest_state_machine::ReferenceStateMachine;
 
 pub mod concurrency;
 pub mod faults;
+mod hostile;
 pub mod probes;
 pub mod rules;
 mod vocab;

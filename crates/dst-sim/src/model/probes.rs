@@ -16,6 +16,8 @@
 //! Generation: each probe rule picks the least-probed applicable case of its family in this
 //! sequence (so every case comes round in a seed as soon as it applies), then a random refused actor.
 
+use super::hostile::hostile_batch;
+pub use super::hostile::{HOSTILE_PER_STEP, HostileCase};
 use super::rules;
 use super::vocab::{AStatus, Expect, IStatus, PStatus, Rule, State, Transition};
 use proptest::strategy::{BoxedStrategy, Just, Strategy};
@@ -158,112 +160,6 @@ impl ParityCase {
     ];
     pub const COUNT: usize = Self::ALL.len();
 }
-
-/// One hostile request: a list endpoint's paging or query parameter at or past its bounds, a
-/// malformed id, or stored text with a NUL byte or a lone surrogate escape. Any answer below 500
-/// is fine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HostileCase {
-    ProposalsLimitNegative,
-    ProposalsLimitZero,
-    ProposalsLimitHuge,
-    ProposalsLimitText,
-    ProposalsCursorText,
-    ProposalsCursorUnknown,
-    ProposalsStatusBad,
-    WorldsOffsetNegative,
-    WorldsOffsetHuge,
-    WorldsLimitHuge,
-    WorldsLimitText,
-    StoriesOffsetNegative,
-    StoriesOffsetHuge,
-    StoriesLimitZero,
-    StoriesWorldIdBad,
-    FeedbackListLimitNegative,
-    FeedbackListOffsetNegative,
-    FeedbackListOffsetHuge,
-    FeedbackListStatusBad,
-    ProposalIdBad,
-    WorldIdBad,
-    DwellerIdBad,
-    /// `GET /api/events/worlds/{w}/events?status=…` (needs a world).
-    EventsStatusBad,
-    /// `GET /api/aspects/worlds/{w}/aspects?status=…` (needs a world).
-    AspectsStatusBad,
-    /// `GET /api/dwellers/worlds/{w}/dwellers?available_only=…` (needs a world).
-    DwellersAvailableBad,
-    /// Feedback create with a NUL byte in the title (a probe agent outside the model sends it).
-    FeedbackTitleNul,
-    /// Feedback create with a NUL byte in the description.
-    FeedbackDescriptionNul,
-    /// Proposal revise of the probe agent's own draft with a NUL byte in the premise.
-    ProposalPremiseNul,
-    /// Proposal revise of the probe agent's own draft with a NUL byte in the name.
-    ProposalNameNul,
-    /// Feedback create whose JSON body has a lone high surrogate escape (`\ud800`) in the title.
-    FeedbackTitleSurrogate,
-    /// Feedback create with a lone low surrogate escape (`\udfff`) in the description.
-    FeedbackDescriptionSurrogate,
-    /// Proposal revise of the probe agent's own draft with a lone `\ud800` in the name.
-    ProposalNameSurrogate,
-    /// Proposal revise of the probe agent's own draft with a lone `\udfff` in the premise.
-    ProposalPremiseSurrogate,
-}
-
-impl HostileCase {
-    // a new case goes among the first of the rotation (so it comes round in every seed), after
-    // the cases a planted bug needs early (so their first seeds stay put)
-    pub const ALL: [HostileCase; 33] = [
-        HostileCase::ProposalsLimitNegative,
-        HostileCase::WorldsOffsetNegative,
-        HostileCase::FeedbackTitleNul,
-        HostileCase::ProposalPremiseNul,
-        HostileCase::ProposalNameSurrogate,
-        HostileCase::ProposalsLimitZero,
-        HostileCase::WorldsOffsetHuge,
-        HostileCase::StoriesOffsetNegative,
-        HostileCase::FeedbackListLimitNegative,
-        HostileCase::FeedbackTitleSurrogate,
-        HostileCase::ProposalsCursorText,
-        HostileCase::EventsStatusBad,
-        HostileCase::ProposalNameNul,
-        HostileCase::ProposalsLimitHuge,
-        HostileCase::WorldsLimitHuge,
-        HostileCase::StoriesOffsetHuge,
-        HostileCase::ProposalPremiseSurrogate,
-        HostileCase::FeedbackListOffsetNegative,
-        HostileCase::AspectsStatusBad,
-        HostileCase::FeedbackDescriptionNul,
-        HostileCase::FeedbackDescriptionSurrogate,
-        HostileCase::ProposalsLimitText,
-        HostileCase::WorldsLimitText,
-        HostileCase::StoriesLimitZero,
-        HostileCase::FeedbackListOffsetHuge,
-        HostileCase::DwellersAvailableBad,
-        HostileCase::ProposalsCursorUnknown,
-        HostileCase::StoriesWorldIdBad,
-        HostileCase::FeedbackListStatusBad,
-        HostileCase::ProposalIdBad,
-        HostileCase::WorldIdBad,
-        HostileCase::DwellerIdBad,
-        HostileCase::ProposalsStatusBad,
-    ];
-
-    /// Whether the case needs a world of the model (it reads world 0).
-    pub fn needs_world(self) -> bool {
-        matches!(
-            self,
-            HostileCase::EventsStatusBad
-                | HostileCase::AspectsStatusBad
-                | HostileCase::DwellersAvailableBad
-        )
-    }
-}
-
-/// How many hostile requests one probe step sends (keeps each step cheap; the rotation covers
-/// every case over a seed's probe steps).
-pub const HOSTILE_PER_STEP: usize = 8;
 
 /// An operation sent through the second of two routes that reach the same state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -564,21 +460,6 @@ fn second_targets(st: &State, case: SecondPathCase) -> Vec<(usize, usize)> {
         SecondPathCase::TestApproveDraft => proposals(PStatus::Draft),
         SecondPathCase::TestApproveApproved => proposals(PStatus::Approved),
     }
-}
-
-/// The hostile cases the next probe step sends (the rotation, skipping world cases without one).
-fn hostile_batch(st: &State) -> (Vec<HostileCase>, usize) {
-    let all = &HostileCase::ALL;
-    let mut out = Vec::new();
-    let mut used = 0;
-    while out.len() < HOSTILE_PER_STEP && used < all.len() {
-        let c = all[(st.probed.hostile_next + used) % all.len()];
-        used += 1;
-        if !c.needs_world() || !st.worlds.is_empty() {
-            out.push(c);
-        }
-    }
-    (out, used)
 }
 
 /// The least-probed entries of `applicable` (indices into a family's counters).
