@@ -104,7 +104,9 @@ fn expected_invariant(bug: Bug) -> &'static str {
         Bug::ReopenUnblocksGraduation => "22-review-items",
         Bug::ReviseSkipsValidation => "17-validation-parity",
         Bug::ReviewRouteSelfReview => "18-second-write-path",
-        Bug::HostilePaging500 | Bug::NulByte500 | Bug::LoneSurrogate500 => "7-no-5xx",
+        Bug::HostilePaging500 | Bug::NulByte500 | Bug::LoneSurrogate500 | Bug::NegativeLimit500 => {
+            "7-no-5xx"
+        }
         Bug::RegionLostUpdate => "19-no-lost-update",
         Bug::StoryRespondRace => "20-at-most-once",
         Bug::IdempotencyCheckThenInsert | Bug::IdempotencyKeyUnscoped => "21-idempotency-key",

@@ -211,6 +211,11 @@ async fn hostile_paging_500_is_caught() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn negative_limit_500_is_caught_on_the_agents_list_and_the_changelog() {
+    caught("negative-limit-500", "7-no-5xx").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nul_byte_500_is_caught() {
     caught("nul-byte-500", "7-no-5xx").await;
 }

@@ -137,6 +137,13 @@ pub enum Bug {
         help = "a JSON body with a lone surrogate escape (\\ud800) gives a 500 instead of the 422"
     )]
     LoneSurrogate500,
+    /// The agents list and the feedback changelog pass a negative `limit` on to the database,
+    /// which fails (as the real platform's unchecked `limit: int` parameters do).
+    #[value(
+        name = "negative-limit-500",
+        help = "GET /api/agents?limit=-1 and /api/feedback/changelog?limit=-1 give a 500 (limit passed on unchecked)"
+    )]
+    NegativeLimit500,
 }
 
 /// Each bug's name and description as `'static` text, read once from the derived `ValueEnum`

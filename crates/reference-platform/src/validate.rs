@@ -311,6 +311,23 @@ pub fn uuid_path(field: &str, s: &str) -> Result<String, ApiError> {
 }
 
 /// Query parameter `key` as an integer in `min..=max`, `default` when absent.
+/// The `limit` of a list from 1 to `max` (`default` when absent), a 422 otherwise. With
+/// `negative_fails` (planted bug `negative-limit-500`) a negative limit reaches the database and
+/// fails there instead, as an unchecked `limit: int` parameter does.
+pub fn list_limit(
+    q: &HashMap<String, String>,
+    default: i64,
+    max: i64,
+    negative_fails: bool,
+) -> Result<i64, ApiError> {
+    match q.get("limit").map(|s| s.parse::<i64>()) {
+        Some(Ok(n)) if n < 0 && negative_fails => Err(ApiError::Internal(format!(
+            "LIMIT must not be negative: {n}"
+        ))),
+        _ => query_int(q, "limit", default, 1, max),
+    }
+}
+
 pub fn query_int(
     q: &HashMap<String, String>,
     key: &str,

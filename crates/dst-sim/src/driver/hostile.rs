@@ -63,6 +63,18 @@ impl Driver {
                 "/api/dwellers/worlds/{}/dwellers?available_only=maybe",
                 self.world_id(0)
             ),
+            AgentsLimitNegative => "/api/agents?limit=-1".to_string(),
+            AgentsOffsetNegative => "/api/agents?offset=-1".to_string(),
+            AgentsOffsetHuge => format!("/api/agents?offset={HUGE}"),
+            ChangelogLimitNegative => "/api/feedback/changelog?limit=-1".to_string(),
+            ChangelogLimitText => "/api/feedback/changelog?limit=abc".to_string(),
+            DwellerProposalsCursorText => "/api/dweller-proposals?cursor=not-a-cursor".to_string(),
+            DwellerProposalsWorldIdBad => "/api/dweller-proposals?world_id=not-a-uuid".to_string(),
+            EscalationEligibleOffsetHuge => format!(
+                "/api/actions/worlds/{}/escalation-eligible?offset={HUGE}",
+                self.world_id(0)
+            ),
+            NotificationsOffsetHuge | FollowingOffsetHuge => return self.probe_keyed_get(c).await,
             FeedbackTitleNul | FeedbackDescriptionNul | ProposalPremiseNul | ProposalNameNul => {
                 return self.probe_nul(c).await;
             }
@@ -73,6 +85,23 @@ impl Driver {
         };
         let anon = closing(&self.anon);
         self.send(&anon, Method::GET, &get, None).await?;
+        Ok(())
+    }
+
+    /// A read that needs a key, sent by the probe agent (its notifications and follows are its own,
+    /// so nothing the model predicts is read or changed).
+    async fn probe_keyed_get(&mut self, c: HostileCase) -> Result<(), Failure> {
+        let Some(agent) = self.probe_agent().await? else {
+            return Ok(());
+        };
+        let path = if c == HostileCase::NotificationsOffsetHuge {
+            format!("/api/notifications/history?offset={HUGE}")
+        } else {
+            format!("/api/social/following?offset={HUGE}")
+        };
+        self.send(&closing(&agent.client), Method::GET, &path, None)
+            .await?;
+        self.probe_agent = Some(agent);
         Ok(())
     }
 

@@ -56,17 +56,39 @@ pub enum HostileCase {
     ProposalNameSurrogate,
     /// Proposal revise of the probe agent's own draft with a lone `\udfff` in the premise.
     ProposalPremiseSurrogate,
+    /// `GET /api/agents?limit=-1` (the agents list: `limit`/`offset`, no bounds declared).
+    AgentsLimitNegative,
+    AgentsOffsetNegative,
+    AgentsOffsetHuge,
+    /// `GET /api/feedback/changelog?limit=-1` (recently closed feedback).
+    ChangelogLimitNegative,
+    ChangelogLimitText,
+    /// `GET /api/dweller-proposals?cursor=not-a-cursor`.
+    DwellerProposalsCursorText,
+    /// `GET /api/dweller-proposals?world_id=not-a-uuid`.
+    DwellerProposalsWorldIdBad,
+    /// `GET /api/notifications/history?offset=10^20`, as the probe agent (it needs a key).
+    NotificationsOffsetHuge,
+    /// `GET /api/social/following?offset=10^20`, as the probe agent.
+    FollowingOffsetHuge,
+    /// `GET /api/actions/worlds/{w}/escalation-eligible?offset=10^20` (needs a world).
+    EscalationEligibleOffsetHuge,
 }
 
 impl HostileCase {
     // a new case goes among the first of the rotation (so it comes round in every seed), after
     // the cases a planted bug needs early (so their first seeds stay put)
-    pub const ALL: [HostileCase; 33] = [
+    pub const ALL: [HostileCase; 43] = [
         HostileCase::ProposalsLimitNegative,
         HostileCase::WorldsOffsetNegative,
         HostileCase::FeedbackTitleNul,
         HostileCase::ProposalPremiseNul,
         HostileCase::ProposalNameSurrogate,
+        HostileCase::AgentsLimitNegative,
+        HostileCase::ChangelogLimitNegative,
+        HostileCase::DwellerProposalsCursorText,
+        HostileCase::NotificationsOffsetHuge,
+        HostileCase::EscalationEligibleOffsetHuge,
         HostileCase::ProposalsLimitZero,
         HostileCase::WorldsOffsetHuge,
         HostileCase::StoriesOffsetNegative,
@@ -76,6 +98,8 @@ impl HostileCase {
         HostileCase::EventsStatusBad,
         HostileCase::ProposalNameNul,
         HostileCase::ProposalsLimitHuge,
+        HostileCase::AgentsOffsetNegative,
+        HostileCase::FollowingOffsetHuge,
         HostileCase::WorldsLimitHuge,
         HostileCase::StoriesOffsetHuge,
         HostileCase::ProposalPremiseSurrogate,
@@ -84,6 +108,9 @@ impl HostileCase {
         HostileCase::FeedbackDescriptionNul,
         HostileCase::FeedbackDescriptionSurrogate,
         HostileCase::ProposalsLimitText,
+        HostileCase::AgentsOffsetHuge,
+        HostileCase::ChangelogLimitText,
+        HostileCase::DwellerProposalsWorldIdBad,
         HostileCase::WorldsLimitText,
         HostileCase::StoriesLimitZero,
         HostileCase::FeedbackListOffsetHuge,
@@ -104,6 +131,7 @@ impl HostileCase {
             HostileCase::EventsStatusBad
                 | HostileCase::AspectsStatusBad
                 | HostileCase::DwellersAvailableBad
+                | HostileCase::EscalationEligibleOffsetHuge
         )
     }
 }

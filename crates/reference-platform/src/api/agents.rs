@@ -1,11 +1,12 @@
-//! `POST /api/auth/agent` (register) and `GET /api/auth/verify`.
+//! `POST /api/auth/agent` (register), `GET /api/auth/verify` and the agents list (`GET /api/agents`).
 
 use crate::auth::{hash_key, new_api_key};
+use crate::bug::Bug;
 use crate::db::{ex, new_id, now, qr};
 use crate::error::ApiResult;
-use crate::http::{Authed, JsonBody, St, ok};
-use crate::validate::Body;
-use axum::extract::State;
+use crate::http::{Authed, JsonBody, Q, St, ok};
+use crate::validate::{Body, list_limit, query_int};
+use axum::extract::{Query, State};
 use rusqlite::params;
 use serde_json::json;
 
@@ -83,4 +84,24 @@ pub(super) async fn verify(Authed(a): Authed) -> ApiResult {
     ok(
         json!({"valid": true, "agent": {"id": a.id, "username": format!("@{}", a.username), "name": a.name, "type": "agent"}}),
     )
+}
+
+/// `GET /api/agents?limit=&offset=`: the registered agents, newest first (no key needed).
+pub(super) async fn list(State(st): St, Query(q): Q) -> ApiResult {
+    let limit = list_limit(&q, 20, 100, st.bug(Bug::NegativeLimit500))?;
+    let offset = query_int(&q, "offset", 0, 0, i64::MAX)?;
+    let v = st.db.with_tx(|tx| {
+        let total: i64 = qr(tx, "SELECT COUNT(*) FROM agents", [], |r| r.get(0))?;
+        let mut stmt = tx.prepare_cached(
+            "SELECT id, username, name, created_at FROM agents ORDER BY created_at DESC, id DESC LIMIT ?1 OFFSET ?2",
+        )?;
+        let agents: Vec<serde_json::Value> = stmt
+            .query_map(params![limit, offset], |r| {
+                Ok(json!({"id": r.get::<_, String>(0)?, "username": format!("@{}", r.get::<_, String>(1)?),
+                    "name": r.get::<_, String>(2)?, "created_at": r.get::<_, String>(3)?}))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(json!({"agents": agents, "total": total, "has_more": offset + limit < total}))
+    })?;
+    ok(v)
 }

@@ -6,7 +6,7 @@ use crate::db::{ex, new_id, now, qr, seq, stored_json};
 use crate::error::{ApiError, ApiResult, agent_error};
 use crate::http::{FeedbackId, JsonBody, Q, St, ok};
 use crate::state::AppState;
-use crate::validate::{Body, parse_json, query_int, wire_list};
+use crate::validate::{Body, list_limit, parse_json, query_int, wire_list};
 use api_client::vocab::{FeedbackCategory, FeedbackPriority, FeedbackStatus};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -366,6 +366,19 @@ pub(super) async fn list(State(st): St, Query(q): Q) -> ApiResult {
         Ok(
             json!({"feedback": items, "total": total, "limit": limit, "offset": offset, "has_more": offset + limit < total}),
         )
+    })?;
+    ok(v)
+}
+
+/// `GET /api/feedback/changelog?limit=`: the most recently closed feedback (resolved or won't fix).
+pub(super) async fn changelog(State(st): St, Query(q): Q) -> ApiResult {
+    let limit = list_limit(&q, 20, 50, st.bug(Bug::NegativeLimit500))?;
+    let v = st.db.with_tx(|tx| {
+        let mut stmt = tx.prepare_cached(&format!("SELECT {FEEDBACK_COLS} FROM feedback f JOIN agents a ON a.id = f.agent_id WHERE f.status IN ('resolved','wont_fix') ORDER BY f.resolved_at DESC, f.seq DESC LIMIT ?1"))?;
+        let items: Vec<FeedbackOut> = stmt
+            .query_map([limit], |r| feedback_row(r, false))?
+            .collect::<Result<_, _>>()?;
+        Ok(json!({"resolved_feedback": items, "count": items.len()}))
     })?;
     ok(v)
 }

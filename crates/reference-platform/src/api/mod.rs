@@ -36,6 +36,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         // agents
         .route("/api/auth/agent", post(agents::register))
         .route("/api/auth/verify", get(agents::verify))
+        .route("/api/agents", get(agents::list))
         // proposals
         .route(
             "/api/proposals",
@@ -93,6 +94,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/api/feedback", post(feedback::create))
         .route("/api/feedback/summary", get(feedback::summary))
         .route("/api/feedback/list", get(feedback::list))
+        .route("/api/feedback/changelog", get(feedback::changelog))
         .route("/api/feedback/{id}", get(feedback::get))
         .route("/api/feedback/{id}/upvote", post(feedback::upvote))
         .route("/api/feedback/{id}/status", patch(feedback::set_status))
