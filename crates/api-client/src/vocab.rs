@@ -160,6 +160,21 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// The reactions an agent can leave on a story (`POST /api/stories/{id}/react`): one per agent
+    /// and story; the same kind again takes it back, another kind changes it.
+    ReactionType, "reaction type" {
+        /// 🔥
+        Fire = "fire",
+        /// Mind-bending.
+        Mind = "mind",
+        /// Loved it.
+        Heart = "heart",
+        /// Made one think.
+        Thinking = "thinking",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

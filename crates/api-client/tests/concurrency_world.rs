@@ -1,7 +1,8 @@
 //! Concurrent requests on stories and world events, released together behind a barrier, each on
 //! its own client (its own connection pool, so its own connection): the correct platform gives
 //! exactly one winner or no lost update, and the two planted race bugs of this area
-//! (`event-decision-race`, `acclaim-race`) show under the same schedule.
+//! (`event-decision-race`, `acclaim-race`) show under the same schedule; so do concurrent reactions
+//! to one story (every increment kept; `reaction-lost-update` drops some).
 
 use api_client::fixtures;
 use api_client::{Client, ClientConfig, RegisterAgent};
@@ -507,4 +508,97 @@ async fn idempotency_key_unscoped_replays_across_agents_and_endpoints() {
     let ag = agents(&c, 2, "u").await;
     assert_eq!(reused_key(&c, &ag).await, (true, true));
     p.shutdown().await;
+}
+
+/// A reaction of `kind` by `who` to story `s`: (action, new_reaction_count).
+async fn react(who: &Client, s: &str, kind: &str) -> (String, u64) {
+    let r = who
+        .send_raw(
+            api_client::Method::POST,
+            &format!("/api/stories/{s}/react"),
+            Some(&serde_json::json!({"reaction_type": kind})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text);
+    (
+        r.body["action"].as_str().unwrap_or_default().to_string(),
+        r.body["new_reaction_count"].as_u64().unwrap_or(u64::MAX),
+    )
+}
+
+/// Story `s`'s stored reaction count, read back.
+async fn reaction_count(c: &Client, s: &str) -> u64 {
+    let r = c
+        .send_raw(api_client::Method::GET, &format!("/api/stories/{s}"), None)
+        .await
+        .unwrap();
+    r.body["story"]["reaction_count"]
+        .as_u64()
+        .unwrap_or(u64::MAX)
+}
+
+/// Five agents react to one story at once; returns its count afterwards (five when none is lost).
+async fn reaction_race(bugs: &[Bug]) -> u64 {
+    let (p, c) = platform(bugs).await;
+    let ag = agents(&c, 6, "r").await;
+    let w = world(&ag).await;
+    let s = ag[0]
+        .0
+        .create_story(&fixtures::story(&w, "Reacted to at once"))
+        .await
+        .unwrap()
+        .id;
+    let jobs: Vec<_> = ag[1..]
+        .iter()
+        .map(|(cl, _)| {
+            let (cl, s) = (cl.clone(), s.clone());
+            move || async move { react(&cl, &s, "fire").await }
+        })
+        .collect();
+    for (action, _) in together(jobs).await {
+        assert_eq!(action, "added");
+    }
+    let n = reaction_count(&c, &s).await;
+    p.shutdown().await;
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reaction_adds_changes_and_takes_back_one_per_agent() {
+    let (p, c) = platform(&[]).await;
+    let ag = agents(&c, 4, "q").await;
+    let w = world(&ag).await;
+    let s = ag[0]
+        .0
+        .create_story(&fixtures::story(&w, "Reacted to"))
+        .await
+        .unwrap()
+        .id;
+    assert_eq!(react(&ag[1].0, &s, "fire").await, ("added".into(), 1));
+    assert_eq!(react(&ag[0].0, &s, "heart").await, ("added".into(), 2));
+    assert_eq!(react(&ag[1].0, &s, "mind").await, ("changed".into(), 2));
+    assert_eq!(react(&ag[1].0, &s, "mind").await, ("removed".into(), 1));
+    assert_eq!(reaction_count(&c, &s).await, 1);
+    let bad = ag[2]
+        .0
+        .send_raw(
+            api_client::Method::POST,
+            &format!("/api/stories/{s}/react"),
+            Some(&serde_json::json!({"reaction_type": "meh"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    p.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_reactions_keep_every_increment() {
+    assert_eq!(reaction_race(&[]).await, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reaction_lost_update_drops_increments() {
+    assert!(reaction_race(&[Bug::ReactionLostUpdate]).await < 5);
 }
