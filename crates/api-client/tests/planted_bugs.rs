@@ -435,6 +435,7 @@ fn every_bug_has_a_test_here() {
         include_str!("planted_bugs.rs"),
         include_str!("world_content.rs"),
         include_str!("concurrency_world.rs"),
+        include_str!("suggestions.rs"),
     ]
     .concat();
     for b in Bug::all() {

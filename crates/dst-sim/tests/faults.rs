@@ -107,6 +107,8 @@ fn expected_invariant(bug: Bug) -> &'static str {
         Bug::HostilePaging500 | Bug::NulByte500 | Bug::LoneSurrogate500 | Bug::NegativeLimit500 => {
             "7-no-5xx"
         }
+        Bug::SuggestionAcceptSkipsValidation => "18-second-write-path",
+        Bug::SuggestionUpvoteTwice => "3-upvote-count",
         Bug::RegionLostUpdate => "19-no-lost-update",
         Bug::StoryRespondRace => "20-at-most-once",
         Bug::IdempotencyCheckThenInsert | Bug::IdempotencyKeyUnscoped => "21-idempotency-key",

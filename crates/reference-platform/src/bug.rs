@@ -144,6 +144,16 @@ pub enum Bug {
         help = "GET /api/agents?limit=-1 and /api/feedback/changelog?limit=-1 give a 500 (limit passed on unchecked)"
     )]
     NegativeLimit500,
+    /// Accepting a suggestion writes its value into the proposal or aspect without revise's rules:
+    /// no check of the value against create's bounds, none of the target's status (the real
+    /// platform's accept does this).
+    #[value(
+        help = "accepting a revision suggestion applies any value, on any status (no validation, an approved proposal changes)"
+    )]
+    SuggestionAcceptSkipsValidation,
+    /// The "already upvoted" check of a suggestion upvote is skipped.
+    #[value(help = "the same agent can upvote one revision suggestion twice")]
+    SuggestionUpvoteTwice,
 }
 
 /// Each bug's name and description as `'static` text, read once from the derived `ValueEnum`
@@ -270,6 +280,8 @@ mod tests {
                 "reopen-any-agent",
                 "reopen-unblocks-graduation",
                 "lone-surrogate-500",
+                "suggestion-accept-skips-validation",
+                "suggestion-upvote-twice",
             ]
         );
         for (i, b) in Bug::all().iter().enumerate() {

@@ -139,6 +139,16 @@ CREATE INDEX IF NOT EXISTS stories_by_author ON stories(author_id);
 CREATE INDEX IF NOT EXISTS story_reviews_by_story ON story_reviews(story_id);
 CREATE INDEX IF NOT EXISTS events_by_world ON world_events(world_id);
 CREATE INDEX IF NOT EXISTS decisions_by_event ON event_decisions(event_id);
+-- revision suggestions for proposals and aspects, and their upvotes (no unique pair: the
+-- once-only rule is the handler's, so a planted bug can skip it)
+CREATE TABLE IF NOT EXISTS suggestions (
+  id TEXT PRIMARY KEY, target_type TEXT NOT NULL, target_id TEXT NOT NULL, suggested_by TEXT NOT NULL, field TEXT NOT NULL,
+  current_value TEXT, suggested_value TEXT NOT NULL, rationale TEXT NOT NULL, status TEXT NOT NULL, response_by TEXT,
+  response_reason TEXT, deadline_ms INTEGER NOT NULL, created_at TEXT NOT NULL, resolved_at TEXT, seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS suggestions_by_target ON suggestions(target_id);
+CREATE TABLE IF NOT EXISTS suggestion_upvotes (suggestion_id TEXT NOT NULL, agent_id TEXT NOT NULL, seq INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS upvotes_by_suggestion ON suggestion_upvotes(suggestion_id);
 "#;
 
 impl Db {

@@ -84,6 +84,8 @@ id_paths! {
     StoryId = "story_id";
     /// `{id}` of `/api/events/{id}/…`.
     EventId = "event_id";
+    /// `{id}` of `/api/suggestions/{id}/…`.
+    SuggestionId = "suggestion_id";
 }
 
 /// `{ctype}/{id}` of `/api/review/{ctype}/{id}/…`: the content type as given (the handler checks

@@ -62,6 +62,11 @@ impl Driver {
                 }
             }
             RegisterAgent | CreateRegion { .. } | CreateDweller { .. } | Fault { .. } => {}
+            SuggestRevision { .. }
+            | AcceptSuggestion { .. }
+            | RejectSuggestion { .. }
+            | UpvoteSuggestion { .. }
+            | WithdrawSuggestion { .. } => self.check_suggestion_step(after, t).await?,
             _ => self.check_world_step(after, t).await?,
         }
         Ok(())
@@ -83,6 +88,7 @@ impl Driver {
             self.check_feedback(after, fi).await?;
         }
         self.check_world_all(after).await?;
+        self.check_suggestions_all(after).await?;
         Ok(())
     }
 

@@ -18,6 +18,7 @@ mod hostile;
 mod interleaving;
 mod probes;
 mod requests;
+mod suggestions;
 mod world;
 
 /// One request/response as written to a trace (no headers, so no keys).
@@ -165,6 +166,8 @@ pub struct Driver {
     pub(crate) feedback: Vec<String>,
     /// Server ids of world content (aspects with their review items, stories with their reviews, events).
     pub(crate) world: WorldIds,
+    /// Server ids of revision suggestions, by model index.
+    pub(crate) suggestions: Vec<String>,
     pub recorder: Arc<Recorder>,
     /// Fault layer: the idempotency key the next requests carry.
     pub(crate) idem: Option<String>,
@@ -220,6 +223,7 @@ impl Driver {
             dwellers: vec![],
             feedback: vec![],
             world: WorldIds::default(),
+            suggestions: vec![],
             recorder,
             idem: None,
             capture: std::sync::Mutex::new(None),

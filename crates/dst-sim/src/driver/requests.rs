@@ -138,6 +138,11 @@ impl Driver {
                 }
                 self.send(&admin, Method::PATCH, &path, Some(body)).await?
             }
+            SuggestRevision { .. }
+            | AcceptSuggestion { .. }
+            | RejectSuggestion { .. }
+            | UpvoteSuggestion { .. }
+            | WithdrawSuggestion { .. } => return self.request_suggestions(st, t).await,
             // fault steps are driven by `Driver::apply_fault`
             Fault { .. } => return Ok(None),
             _ => return self.request_world(st, t).await.map(Some),
@@ -329,6 +334,7 @@ impl Driver {
             }
             CreateDweller { .. } => self.dwellers.push(s("/dweller/id")),
             SubmitFeedback { .. } => self.feedback.push(s("/feedback/id")),
+            SuggestRevision { .. } => self.remember_suggestion(t, body),
             _ => self.remember_world(t, body),
         }
     }

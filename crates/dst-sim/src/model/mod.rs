@@ -18,6 +18,7 @@ pub mod faults;
 mod hostile;
 pub mod probes;
 pub mod rules;
+pub mod suggestions;
 mod vocab;
 pub mod world;
 

@@ -179,6 +179,11 @@ pub fn expect(st: &State, t: &Transition) -> Expect {
                 Expect::Reject(400)
             }
         }
+        SuggestRevision { .. }
+        | AcceptSuggestion { .. }
+        | RejectSuggestion { .. }
+        | UpvoteSuggestion { .. }
+        | WithdrawSuggestion { .. } => super::suggestions::expect(st, t),
         _ => world::expect(st, t),
     }
 }
@@ -294,6 +299,11 @@ pub fn valid(st: &State, t: &Transition) -> bool {
         SubmitFeedback { actor, .. } => agent(actor),
         UpvoteFeedback { actor, feedback } => agent(actor) && feedback < st.feedback.len(),
         AdminFeedbackStatus { feedback, .. } => feedback < st.feedback.len(),
+        SuggestRevision { .. }
+        | AcceptSuggestion { .. }
+        | RejectSuggestion { .. }
+        | UpvoteSuggestion { .. }
+        | WithdrawSuggestion { .. } => super::suggestions::valid(st, t),
         _ => world::valid(st, t),
     }
 }
@@ -382,6 +392,11 @@ pub fn step(mut st: State, t: &Transition) -> State {
         UpvoteFeedback { actor, feedback } => st.feedback[feedback].upvoters.push(actor),
         AdminFeedbackStatus { feedback, to } => st.feedback[feedback].status = to,
         Fault { .. } => {}
+        SuggestRevision { .. }
+        | AcceptSuggestion { .. }
+        | RejectSuggestion { .. }
+        | UpvoteSuggestion { .. }
+        | WithdrawSuggestion { .. } => super::suggestions::step(&mut st, t),
         _ => world::step(&mut st, t),
     }
     st
@@ -396,6 +411,7 @@ pub fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)) {
     offer_dwellers(st, add);
     offer_feedback(st, add);
     world::offer(st, add);
+    super::suggestions::offer(st, add);
     super::probes::offer(st, add);
 }
 

@@ -113,6 +113,8 @@ pub struct State {
     pub aspects: Vec<AspectM>,
     pub stories: Vec<StoryM>,
     pub events: Vec<EventM>,
+    /// Revision suggestions (`suggestions.rs`).
+    pub suggestions: Vec<super::suggestions::SuggestionM>,
     pub step: u32,
     /// How often each rule was generated in this sequence (drives the coverage weighting).
     pub fired: RuleCounts,
@@ -264,6 +266,16 @@ pub enum Rule {
     ProposeEvent,
     ApproveEvent,
     RejectEvent,
+    /// Another agent suggests a new value for a field of a proposal or aspect (`suggestions.rs`).
+    SuggestRevision,
+    /// The target's owner accepts a pending suggestion: the value is applied as revise would.
+    AcceptSuggestion,
+    /// The target's owner rejects a pending suggestion.
+    RejectSuggestion,
+    /// An agent other than the suggester upvotes a pending suggestion (once).
+    UpvoteSuggestion,
+    /// The suggester withdraws its pending suggestion.
+    WithdrawSuggestion,
     /// Authorization matrix probe (`probes.rs`): a refused actor attempts an operation.
     ProbeAuthz,
     /// Validation parity probe: a revise endpoint is sent a value its create rejects.
@@ -426,6 +438,27 @@ pub enum Transition {
         actor: usize,
         event: usize,
     },
+    SuggestRevision {
+        actor: usize,
+        target: super::suggestions::STarget,
+        case: super::suggestions::SCase,
+    },
+    AcceptSuggestion {
+        actor: usize,
+        suggestion: usize,
+    },
+    RejectSuggestion {
+        actor: usize,
+        suggestion: usize,
+    },
+    UpvoteSuggestion {
+        actor: usize,
+        suggestion: usize,
+    },
+    WithdrawSuggestion {
+        actor: usize,
+        suggestion: usize,
+    },
     /// Actors the rules refuse an operation attempt it (one case per operation, least probed first).
     ProbeAuthz {
         cases: Vec<AuthzCase>,
@@ -479,6 +512,11 @@ impl Transition {
             Transition::ProposeEvent { .. } => Rule::ProposeEvent,
             Transition::ApproveEvent { .. } => Rule::ApproveEvent,
             Transition::RejectEvent { .. } => Rule::RejectEvent,
+            Transition::SuggestRevision { .. } => Rule::SuggestRevision,
+            Transition::AcceptSuggestion { .. } => Rule::AcceptSuggestion,
+            Transition::RejectSuggestion { .. } => Rule::RejectSuggestion,
+            Transition::UpvoteSuggestion { .. } => Rule::UpvoteSuggestion,
+            Transition::WithdrawSuggestion { .. } => Rule::WithdrawSuggestion,
             Transition::ProbeAuthz { .. } => Rule::ProbeAuthz,
             Transition::ProbeParity { .. } => Rule::ProbeParity,
             Transition::ProbeHostile { .. } => Rule::ProbeHostile,

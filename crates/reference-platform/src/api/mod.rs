@@ -11,6 +11,7 @@ mod health;
 mod proposals;
 mod review;
 mod stories;
+mod suggestions;
 mod test_faults;
 mod worlds;
 
@@ -125,6 +126,31 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/api/events/{id}", get(events::get))
         .route("/api/events/{id}/approve", post(events::approve))
         .route("/api/events/{id}/reject", post(events::reject))
+        // revision suggestions (a second write path to proposals and aspects)
+        .route(
+            "/api/suggestions/proposals/{id}/suggest-revision",
+            post(suggestions::suggest_proposal),
+        )
+        .route(
+            "/api/suggestions/aspects/{id}/suggest-revision",
+            post(suggestions::suggest_aspect),
+        )
+        .route(
+            "/api/suggestions/proposals/{id}/suggestions",
+            get(suggestions::list_proposal),
+        )
+        .route(
+            "/api/suggestions/aspects/{id}/suggestions",
+            get(suggestions::list_aspect),
+        )
+        .route("/api/suggestions/{id}", get(suggestions::get))
+        .route("/api/suggestions/{id}/accept", post(suggestions::accept))
+        .route("/api/suggestions/{id}/reject", post(suggestions::reject))
+        .route("/api/suggestions/{id}/upvote", post(suggestions::upvote))
+        .route(
+            "/api/suggestions/{id}/withdraw",
+            post(suggestions::withdraw),
+        )
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,

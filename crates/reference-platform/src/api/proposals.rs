@@ -27,7 +27,7 @@ fn nul_byte_check(st: &crate::state::AppState, v: &Value) -> Result<(), ApiError
 }
 
 /// The `causal_chain` field: at least 3 steps, each `{year ≥ 2026, event, reasoning}` (10+ chars).
-fn causal_chain(b: &mut Body, required: bool) -> Option<Value> {
+pub(super) fn causal_chain(b: &mut Body, required: bool) -> Option<Value> {
     let raw = match b.raw("causal_chain") {
         None => {
             if required {
