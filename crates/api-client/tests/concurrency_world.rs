@@ -602,3 +602,46 @@ async fn concurrent_reactions_keep_every_increment() {
 async fn reaction_lost_update_drops_increments() {
     assert!(reaction_race(&[Bug::ReactionLostUpdate]).await < 5);
 }
+
+/// Five agents create a dweller in one world at once; returns (dwellers made, the world's count).
+async fn dweller_race(bugs: &[Bug]) -> (usize, u64) {
+    let (p, c) = platform(bugs).await;
+    let ag = agents(&c, 6, "d").await;
+    let w = world(&ag).await;
+    ag[0]
+        .0
+        .create_region(&w, &fixtures::region("Shore"))
+        .await
+        .unwrap();
+    let jobs: Vec<_> = ag[1..]
+        .iter()
+        .enumerate()
+        .map(|(i, (cl, _))| {
+            let (cl, w) = (cl.clone(), w.clone());
+            move || async move {
+                cl.create_dweller(&w, &fixtures::dweller(&format!("Racer {i}"), "Shore"))
+                    .await
+                    .is_ok()
+            }
+        })
+        .collect();
+    let made = together(jobs).await.into_iter().filter(|ok| *ok).count();
+    let r = c
+        .send_raw(api_client::Method::GET, &format!("/api/worlds/{w}"), None)
+        .await
+        .unwrap();
+    p.shutdown().await;
+    (made, r.body["world"]["dweller_count"].as_u64().unwrap_or(u64::MAX))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_dweller_creates_are_all_counted() {
+    assert_eq!(dweller_race(&[]).await, (5, 5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dweller_count_lost_update_drops_increments() {
+    let (made, count) = dweller_race(&[Bug::DwellerCountLostUpdate]).await;
+    assert_eq!(made, 5);
+    assert!(count < 5, "the count kept every increment: {count}");
+}
