@@ -88,13 +88,18 @@ pub enum Invariant {
     ///     not graduated can graduate (it graduates on the resolve that meets the conditions).
     #[value(name = "22-review-items")]
     ReviewItems,
+    /// 23. A dweller action reads back as its rules left it: its importance confirmed at most once,
+    ///     never by its actor; escalated only once confirmed, into exactly one world event that
+    ///     names it (`origin_action`), and no event for an action not escalated.
+    #[value(name = "23-action-escalation")]
+    ActionEscalation,
 }
 
 crate::vocabulary!(Invariant);
 
 impl Invariant {
     /// How many invariants there are (the last one's position + 1), for per-invariant arrays.
-    pub const COUNT: usize = Invariant::ReviewItems as usize + 1;
+    pub const COUNT: usize = Invariant::ActionEscalation as usize + 1;
 
     /// The invariant's position, for per-invariant arrays.
     pub fn index(self) -> usize {

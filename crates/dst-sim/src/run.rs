@@ -394,6 +394,7 @@ fn tracks(d: &Driver, st: &State) -> bool {
         && d.world.aspects.len() == st.aspects.len()
         && d.world.stories.len() == st.stories.len()
         && d.world.events.len() == st.events.len()
+        && d.world.actions.len() == st.actions.len()
 }
 
 /// Files a failure: a violation (the first of its class in the seed), or the target's silence

@@ -146,6 +146,25 @@ async fn every_race_and_idempotency_bug_shows_only_at_its_race() {
     .await;
 }
 
+/// The at-most-once races of dweller actions: two events for one escalated action, or two
+/// confirmers of one action, are reported at their race; the model follows what the target made
+/// (every event an escalation made, the confirmer it stored), so no later read-back reports them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn action_races_show_only_at_their_race() {
+    only_the_defect(
+        Bug::EscalateRace,
+        0..20,
+        &[("20-at-most-once", "race-escalate")],
+    )
+    .await;
+    only_the_defect(
+        Bug::ConfirmRace,
+        0..20,
+        &[("20-at-most-once", "race-confirm")],
+    )
+    .await;
+}
+
 /// A revise the target accepted although create rejects its value (validation parity) is a
 /// revision on the target: the model follows, so a reviewer's later resolve of an item raised
 /// before it is predicted as allowed (against the real platform, at 8308746, the model used to

@@ -154,6 +154,27 @@ pub enum Bug {
     /// The "already upvoted" check of a suggestion upvote is skipped.
     #[value(help = "the same agent can upvote one revision suggestion twice")]
     SuggestionUpvoteTwice,
+    /// Escalate checks "not escalated yet" and inserts the world event in separate transactions,
+    /// yielding between (the real platform's EXISTS-then-INSERT with no lock and no unique index).
+    #[value(
+        help = "two concurrent escalations of one action create two world events (check-then-insert)"
+    )]
+    EscalateRace,
+    /// Confirm-importance checks "not confirmed yet" and writes the confirmer in separate
+    /// transactions, yielding between.
+    #[value(
+        help = "concurrent importance confirmations of one action are all accepted (check-then-write)"
+    )]
+    ConfirmRace,
+    /// `POST /api/actions` skips the inhabitant check the two-phase act makes: any agent can act
+    /// as any dweller through the second act path.
+    #[value(
+        help = "any agent can act as any dweller through POST /api/actions (no inhabitant check)"
+    )]
+    ActionsRouteAnyAgent,
+    /// Confirm-importance skips the "not your own action" check.
+    #[value(help = "an actor can confirm the importance of its own action")]
+    ConfirmOwnAction,
 }
 
 /// Each bug's name and description as `'static` text, read once from the derived `ValueEnum`
@@ -282,6 +303,10 @@ mod tests {
                 "lone-surrogate-500",
                 "suggestion-accept-skips-validation",
                 "suggestion-upvote-twice",
+                "escalate-race",
+                "confirm-race",
+                "actions-route-any-agent",
+                "confirm-own-action",
             ]
         );
         for (i, b) in Bug::all().iter().enumerate() {

@@ -78,7 +78,9 @@ CREATE TABLE IF NOT EXISTS dwellers (
 );
 CREATE TABLE IF NOT EXISTS actions (
   id TEXT PRIMARY KEY, dweller_id TEXT NOT NULL, actor_id TEXT NOT NULL, action_type TEXT NOT NULL,
-  content TEXT NOT NULL, target TEXT, importance REAL NOT NULL, created_at TEXT NOT NULL
+  content TEXT NOT NULL, target TEXT, importance REAL NOT NULL, created_at TEXT NOT NULL,
+  escalation_status TEXT NOT NULL DEFAULT 'eligible', confirmed_by TEXT, confirmed_at TEXT,
+  confirmation_rationale TEXT, nomination_count INTEGER NOT NULL DEFAULT 0, nominated_at TEXT
 );
 CREATE TABLE IF NOT EXISTS feedback (
   id TEXT PRIMARY KEY, agent_id TEXT NOT NULL, category TEXT NOT NULL, priority TEXT NOT NULL, title TEXT NOT NULL,
@@ -127,7 +129,8 @@ CREATE TABLE IF NOT EXISTS world_events (
   id TEXT PRIMARY KEY, world_id TEXT NOT NULL, proposed_by TEXT NOT NULL, title TEXT NOT NULL, description TEXT NOT NULL,
   year_in_world INTEGER NOT NULL, affected_regions TEXT NOT NULL, canon_justification TEXT NOT NULL,
   origin_type TEXT NOT NULL, status TEXT NOT NULL, approved_by TEXT, approved_at TEXT, canon_update TEXT,
-  rejected_by TEXT, rejection_reason TEXT, created_at TEXT NOT NULL, seq INTEGER NOT NULL
+  rejected_by TEXT, rejection_reason TEXT, created_at TEXT NOT NULL, seq INTEGER NOT NULL,
+  origin_action_id TEXT
 );
 -- every decision ever taken on an event (one per event on the correct platform)
 CREATE TABLE IF NOT EXISTS event_decisions (
@@ -138,6 +141,7 @@ CREATE INDEX IF NOT EXISTS stories_by_world ON stories(world_id);
 CREATE INDEX IF NOT EXISTS stories_by_author ON stories(author_id);
 CREATE INDEX IF NOT EXISTS story_reviews_by_story ON story_reviews(story_id);
 CREATE INDEX IF NOT EXISTS events_by_world ON world_events(world_id);
+CREATE INDEX IF NOT EXISTS events_by_origin_action ON world_events(origin_action_id);
 CREATE INDEX IF NOT EXISTS decisions_by_event ON event_decisions(event_id);
 -- revision suggestions for proposals and aspects, and their upvotes (no unique pair: the
 -- once-only rule is the handler's, so a planted bug can skip it)

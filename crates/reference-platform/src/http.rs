@@ -84,6 +84,8 @@ id_paths! {
     StoryId = "story_id";
     /// `{id}` of `/api/events/{id}/…`.
     EventId = "event_id";
+    /// `{id}` of `/api/actions/{id}/…`.
+    ActionId = "action_id";
     /// `{id}` of `/api/suggestions/{id}/…`.
     SuggestionId = "suggestion_id";
 }

@@ -61,6 +61,10 @@ impl Driver {
                     self.check_feedback(after, fi).await?;
                 }
             }
+            PostAction { .. }
+            | ConfirmImportance { .. }
+            | EscalateAction { .. }
+            | NominateAction { .. } => self.check_action_step(after, t).await?,
             RegisterAgent | CreateRegion { .. } | CreateDweller { .. } | Fault { .. } => {}
             SuggestRevision { .. }
             | AcceptSuggestion { .. }
@@ -88,6 +92,7 @@ impl Driver {
             self.check_feedback(after, fi).await?;
         }
         self.check_world_all(after).await?;
+        self.check_actions_all(after).await?;
         self.check_suggestions_all(after).await?;
         Ok(())
     }
@@ -703,7 +708,7 @@ impl Driver {
         Ok(())
     }
 
-    async fn check_event(&mut self, after: &State, i: usize) -> Result<(), Failure> {
+    pub(super) async fn check_event(&mut self, after: &State, i: usize) -> Result<(), Failure> {
         let id = self.world.events[i].clone();
         let m = after.events[i].clone();
         let body = self

@@ -159,6 +159,9 @@ impl Driver {
             | Fault::RaceRespond { .. }
             | Fault::IdemConcurrent { .. }
             | Fault::IdemReuse { .. } => self.concurrency_fault(step, before, after, f).await,
+            Fault::RaceEscalate { .. } | Fault::RaceConfirm { .. } => {
+                self.race_action(before, f).await
+            }
             Fault::Duplicate { inner, .. } | Fault::LostResponse { inner, .. } => {
                 self.retry(before, after, f, inner).await
             }

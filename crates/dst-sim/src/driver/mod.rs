@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 pub use interleaving::Interleaving;
 
+mod actions;
 mod checks;
 mod concurrency;
 mod db_faults;
@@ -95,6 +96,8 @@ pub(crate) struct WorldIds {
     pub(crate) stories: Vec<String>,
     pub(crate) story_reviews: Vec<Vec<String>>,
     pub(crate) events: Vec<String>,
+    /// Actions sent through `POST /api/actions`.
+    pub(crate) actions: Vec<String>,
 }
 
 /// How database faults reach the target.

@@ -341,7 +341,11 @@ fn role(st: &State, op: AuthzOp, actor: usize, target: usize, sub: usize) -> &'s
                 "a bystander without a review of it"
             }
         }
-        AuthzOp::ReleaseDweller | AuthzOp::ActContext | AuthzOp::Act => "not the inhabitant",
+        AuthzOp::ReleaseDweller | AuthzOp::ActContext | AuthzOp::Act | AuthzOp::PostAction => {
+            "not the inhabitant"
+        }
+        AuthzOp::ConfirmOwnAction => "the action's own actor",
+        AuthzOp::NominateOthersAction => "not the action's actor",
         AuthzOp::FeedbackStatus => "not an admin",
         _ => "not the owner",
     }

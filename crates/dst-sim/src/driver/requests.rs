@@ -110,6 +110,10 @@ impl Driver {
             | ClaimDweller { .. }
             | ReleaseDweller { .. }
             | TakeAction { .. } => return self.request_dwellers(st, t).await,
+            PostAction { .. }
+            | ConfirmImportance { .. }
+            | EscalateAction { .. }
+            | NominateAction { .. } => self.request_actions(st, t).await?,
             SubmitFeedback { actor, title_len } => {
                 let mut body =
                     serde_json::to_value(api_client::fixtures::feedback("x")).unwrap_or_default();
@@ -334,6 +338,7 @@ impl Driver {
             }
             CreateDweller { .. } => self.dwellers.push(s("/dweller/id")),
             SubmitFeedback { .. } => self.feedback.push(s("/feedback/id")),
+            PostAction { .. } | EscalateAction { .. } => self.remember_action(t, body),
             SuggestRevision { .. } => self.remember_suggestion(t, body),
             _ => self.remember_world(t, body),
         }
@@ -375,7 +380,9 @@ pub(super) fn actor_of(t: &Transition) -> Option<usize> {
         | Transition::RespondStoryReview { actor, .. }
         | Transition::ReviseStory { actor, .. }
         | Transition::ApproveEvent { actor, .. }
-        | Transition::RejectEvent { actor, .. } => Some(actor),
+        | Transition::RejectEvent { actor, .. }
+        | Transition::ConfirmImportance { actor, .. }
+        | Transition::EscalateAction { actor, .. } => Some(actor),
         _ => None,
     }
 }

@@ -95,6 +95,9 @@ pub fn valid(st: &State, f: &Fault) -> bool {
     if concurrency::owns(f) {
         return concurrency::valid(st, f);
     }
+    if super::actions::owns_fault(f) {
+        return super::actions::fault_valid(st, f);
+    }
     match f {
         Fault::RaceClaim { dweller, actors } => {
             (2..=5).contains(&actors.len())
@@ -165,6 +168,9 @@ pub fn valid(st: &State, f: &Fault) -> bool {
         | Fault::RaceRespond { .. }
         | Fault::IdemConcurrent { .. }
         | Fault::IdemReuse { .. } => concurrency::valid(st, f),
+        Fault::RaceEscalate { .. } | Fault::RaceConfirm { .. } => {
+            super::actions::fault_valid(st, f)
+        }
     }
 }
 
@@ -262,6 +268,9 @@ pub fn race_create_wins(st: &State, actor: usize, n: usize) -> usize {
 pub fn step(mut st: State, f: &Fault) -> State {
     if concurrency::owns(f) {
         return concurrency::step(st, f);
+    }
+    if super::actions::owns_fault(f) {
+        return super::actions::fault_step(st, f);
     }
     match f {
         Fault::RaceStoryReview { .. } | Fault::RaceAcclaim { .. } => {
@@ -401,6 +410,7 @@ pub fn options(st: &State, options: &mut Vec<(u32, BoxedStrategy<Transition>)>) 
     offer_world_races(st, &mut add);
     offer_retries(st, &mut add);
     concurrency::offer(st, &mut add);
+    super::actions::offer_faults(st, &mut add);
 }
 
 /// Races of the core rules: claims, upvotes, final resolves, reviews, creates.

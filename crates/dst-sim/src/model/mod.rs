@@ -13,6 +13,7 @@
 use proptest::strategy::{BoxedStrategy, Just, Strategy};
 use proptest_state_machine::ReferenceStateMachine;
 
+pub mod actions;
 pub mod concurrency;
 pub mod faults;
 mod hostile;

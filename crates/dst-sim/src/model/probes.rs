@@ -69,10 +69,16 @@ pub enum AuthzOp {
     UpvoteOwnFeedback,
     /// Change a feedback's status: an agent that is not an admin.
     FeedbackStatus,
+    /// Act through `POST /api/actions`: not the inhabitant (the second act path).
+    PostAction,
+    /// Confirm the importance of an action: its own actor.
+    ConfirmOwnAction,
+    /// Nominate an action for escalation review: not its actor.
+    NominateOthersAction,
 }
 
 impl AuthzOp {
-    pub const ALL: [AuthzOp; 21] = [
+    pub const ALL: [AuthzOp; 24] = [
         AuthzOp::SubmitProposal,
         AuthzOp::ReviseProposal,
         AuthzOp::ReviewOwnProposal,
@@ -94,6 +100,9 @@ impl AuthzOp {
         AuthzOp::RejectOwnEvent,
         AuthzOp::UpvoteOwnFeedback,
         AuthzOp::FeedbackStatus,
+        AuthzOp::PostAction,
+        AuthzOp::ConfirmOwnAction,
+        AuthzOp::NominateOthersAction,
     ];
     pub const COUNT: usize = Self::ALL.len();
 }
@@ -294,6 +303,19 @@ pub fn authz_inner(c: &AuthzCase) -> Option<Transition> {
             actor,
             feedback: target,
         },
+        AuthzOp::PostAction => T::PostAction {
+            actor,
+            dweller: target,
+            importance: 90,
+        },
+        AuthzOp::ConfirmOwnAction => T::ConfirmImportance {
+            actor,
+            action: target,
+        },
+        AuthzOp::NominateOthersAction => T::NominateAction {
+            actor,
+            action: target,
+        },
         AuthzOp::ActContext | AuthzOp::Act | AuthzOp::FeedbackStatus => return None,
     })
 }
@@ -403,6 +425,9 @@ fn authz_cases(st: &State, op: AuthzOp) -> Vec<(usize, usize, usize)> {
             for f in 0..st.feedback.len() {
                 out.extend((0..n).map(|a| (a, f, 0)));
             }
+        }
+        AuthzOp::PostAction | AuthzOp::ConfirmOwnAction | AuthzOp::NominateOthersAction => {
+            out = super::actions::authz_cases(st, op)
         }
     }
     out

@@ -8,7 +8,7 @@ use super::vocab::{
     Dweller, Expect, FStatus, Feedback, IStatus, Item, MAX_ACTIVE_PROPOSALS, MAX_DWELLERS, PStatus,
     Proposal, Rule, State, Transition, World, biased, lens, pick,
 };
-use super::world;
+use super::{actions, world};
 use proptest::strategy::{BoxedStrategy, Just, Strategy};
 
 // Boundary lengths drawn from the seed: the limits themselves and one past them.
@@ -184,6 +184,7 @@ pub fn expect(st: &State, t: &Transition) -> Expect {
         | RejectSuggestion { .. }
         | UpvoteSuggestion { .. }
         | WithdrawSuggestion { .. } => super::suggestions::expect(st, t),
+        _ if actions::is_action_rule(t) => actions::expect(st, t),
         _ => world::expect(st, t),
     }
 }
@@ -304,6 +305,7 @@ pub fn valid(st: &State, t: &Transition) -> bool {
         | RejectSuggestion { .. }
         | UpvoteSuggestion { .. }
         | WithdrawSuggestion { .. } => super::suggestions::valid(st, t),
+        _ if actions::is_action_rule(t) => actions::valid(st, t),
         _ => world::valid(st, t),
     }
 }
@@ -397,6 +399,7 @@ pub fn step(mut st: State, t: &Transition) -> State {
         | RejectSuggestion { .. }
         | UpvoteSuggestion { .. }
         | WithdrawSuggestion { .. } => super::suggestions::step(&mut st, t),
+        _ if actions::is_action_rule(t) => actions::step(&mut st, t),
         _ => world::step(&mut st, t),
     }
     st
@@ -409,6 +412,7 @@ pub fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)) {
     offer_review(st, add);
     offer_reopen(st, add);
     offer_dwellers(st, add);
+    actions::offer(st, add);
     offer_feedback(st, add);
     world::offer(st, add);
     super::suggestions::offer(st, add);

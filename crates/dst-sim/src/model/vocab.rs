@@ -113,6 +113,8 @@ pub struct State {
     pub aspects: Vec<AspectM>,
     pub stories: Vec<StoryM>,
     pub events: Vec<EventM>,
+    /// Actions sent through `POST /api/actions` (`actions.rs`).
+    pub actions: Vec<super::actions::ActionM>,
     /// Revision suggestions (`suggestions.rs`).
     pub suggestions: Vec<super::suggestions::SuggestionM>,
     pub step: u32,
@@ -251,6 +253,14 @@ pub enum Rule {
     ClaimDweller,
     ReleaseDweller,
     TakeAction,
+    /// An inhabitant acts through the second act path, `POST /api/actions` (`actions.rs`).
+    PostAction,
+    /// Another agent confirms a high-importance action (once, never its actor).
+    ConfirmImportance,
+    /// Any agent escalates a confirmed action into a world event (once).
+    EscalateAction,
+    /// The actor nominates its own eligible action for escalation review.
+    NominateAction,
     SubmitFeedback,
     UpvoteFeedback,
     AdminFeedbackStatus,
@@ -361,6 +371,25 @@ pub enum Transition {
     TakeAction {
         dweller: usize,
         content_len: usize,
+    },
+    /// `importance` in hundredths (101 is one past the limit: 422).
+    PostAction {
+        actor: usize,
+        dweller: usize,
+        importance: u8,
+    },
+    ConfirmImportance {
+        actor: usize,
+        action: usize,
+    },
+    EscalateAction {
+        actor: usize,
+        action: usize,
+        year: i64,
+    },
+    NominateAction {
+        actor: usize,
+        action: usize,
     },
     SubmitFeedback {
         actor: usize,
@@ -496,6 +525,10 @@ impl Transition {
             Transition::ClaimDweller { .. } => Rule::ClaimDweller,
             Transition::ReleaseDweller { .. } => Rule::ReleaseDweller,
             Transition::TakeAction { .. } => Rule::TakeAction,
+            Transition::PostAction { .. } => Rule::PostAction,
+            Transition::ConfirmImportance { .. } => Rule::ConfirmImportance,
+            Transition::EscalateAction { .. } => Rule::EscalateAction,
+            Transition::NominateAction { .. } => Rule::NominateAction,
             Transition::SubmitFeedback { .. } => Rule::SubmitFeedback,
             Transition::UpvoteFeedback { .. } => Rule::UpvoteFeedback,
             Transition::AdminFeedbackStatus { .. } => Rule::AdminFeedbackStatus,
@@ -594,6 +627,10 @@ pub enum Fault {
         first: Box<Transition>,
         second: Box<Transition>,
     },
+    /// N different agents escalate one confirmed action at once: exactly one world event results.
+    RaceEscalate { action: usize, actors: Vec<usize> },
+    /// N different agents (none its actor) confirm one action at once: exactly one confirms it.
+    RaceConfirm { action: usize, actors: Vec<usize> },
 }
 
 /// Fault kinds, for "how often did it actually fire" accounting (`--faults`).
@@ -619,13 +656,15 @@ pub enum FaultKind {
     IdemConcurrent,
     IdemOtherAgent,
     IdemOtherEndpoint,
+    RaceEscalate,
+    RaceConfirm,
 }
 
 crate::vocabulary!(FaultKind);
 
 impl FaultKind {
     /// How many fault kinds there are, for per-kind arrays.
-    pub const COUNT: usize = FaultKind::IdemOtherEndpoint as usize + 1;
+    pub const COUNT: usize = FaultKind::RaceConfirm as usize + 1;
 
     /// The kind's position, for per-kind arrays.
     pub fn index(self) -> usize {
@@ -661,6 +700,8 @@ impl Fault {
                     FaultKind::IdemOtherEndpoint
                 }
             }
+            Fault::RaceEscalate { .. } => FaultKind::RaceEscalate,
+            Fault::RaceConfirm { .. } => FaultKind::RaceConfirm,
         }
     }
 
@@ -678,6 +719,8 @@ impl Fault {
             Fault::RaceRegion { .. } => Rule::CreateRegion,
             Fault::IdemConcurrent { inner, .. } => inner.rule(),
             Fault::IdemReuse { first, .. } => first.rule(),
+            Fault::RaceEscalate { .. } => Rule::EscalateAction,
+            Fault::RaceConfirm { .. } => Rule::ConfirmImportance,
             Fault::Duplicate { inner, .. }
             | Fault::LostResponse { inner, .. }
             | Fault::DbFail { inner }

@@ -307,6 +307,9 @@ struct EventOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     rejected_by: Option<Option<NamedRef<String>>>,
     decisions: Vec<DecisionOut>,
+    /// The dweller action an escalation event was made from (`POST /api/actions/{id}/escalate`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    origin_action: Option<Value>,
 }
 
 #[derive(serde::Serialize)]
@@ -326,8 +329,9 @@ pub(super) async fn get(State(st): St, EventId(id): EventId) -> ApiResult {
                 "SELECT e.id, e.world_id, w.name, e.title, e.description, e.year_in_world, e.origin_type, e.proposed_by,
                         p.name, e.canon_justification, e.status, e.affected_regions, e.created_at, e.approved_by,
                         (SELECT name FROM agents WHERE id = e.approved_by), e.approved_at, e.canon_update,
-                        e.rejected_by, (SELECT name FROM agents WHERE id = e.rejected_by), e.rejection_reason
-                 FROM world_events e LEFT JOIN worlds w ON w.id = e.world_id JOIN agents p ON p.id = e.proposed_by
+                        e.rejected_by, (SELECT name FROM agents WHERE id = e.rejected_by), e.rejection_reason,
+                        a.id, a.action_type, a.content
+                 FROM world_events e LEFT JOIN actions a ON a.id = e.origin_action_id LEFT JOIN worlds w ON w.id = e.world_id JOIN agents p ON p.id = e.proposed_by
                  WHERE e.id = ?1",
                 [&id],
                 |r| {
@@ -359,6 +363,11 @@ pub(super) async fn get(State(st): St, EventId(id): EventId) -> ApiResult {
                         rejected_by: if rejected { Some(decider(17)?) } else { None },
                         status,
                         decisions: Vec::new(),
+                        origin_action: match r.get::<_, Option<String>>(20)? {
+                            Some(aid) => Some(json!({"id": aid, "action_type": r.get::<_, String>(21)?,
+                                                     "content": r.get::<_, String>(22)?})),
+                            None => None,
+                        },
                     })
                 },
             )

@@ -2,6 +2,7 @@
 //! and the layers (idempotency keys; the fault scope with fault control). The handlers live in one
 //! file per resource.
 
+mod actions;
 mod agents;
 mod aspects;
 mod dwellers;
@@ -126,6 +127,15 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/api/events/{id}", get(events::get))
         .route("/api/events/{id}/approve", post(events::approve))
         .route("/api/events/{id}/reject", post(events::reject))
+        // dweller actions (the second act path) and their escalation to world events
+        .route("/api/actions", post(actions::submit))
+        .route("/api/actions/{id}", get(actions::get))
+        .route(
+            "/api/actions/{id}/confirm-importance",
+            post(actions::confirm),
+        )
+        .route("/api/actions/{id}/escalate", post(actions::escalate))
+        .route("/api/actions/{id}/nominate", post(actions::nominate))
         // revision suggestions (a second write path to proposals and aspects)
         .route(
             "/api/suggestions/proposals/{id}/suggest-revision",
