@@ -93,13 +93,19 @@ pub enum Invariant {
     ///     names it (`origin_action`), and no event for an action not escalated.
     #[value(name = "23-action-escalation")]
     ActionEscalation,
+    /// 24. A dweller's memory reads back exactly as its accepted edits made it: core memories,
+    ///     relationships, personality blocks, the current situation and reflections (through
+    ///     `GET /api/dwellers/{id}/memory` as the inhabitant, and the public dweller read) — every
+    ///     accepted edit kept, nothing else.
+    #[value(name = "24-memory-persisted")]
+    MemoryPersisted,
 }
 
 crate::vocabulary!(Invariant);
 
 impl Invariant {
     /// How many invariants there are (the last one's position + 1), for per-invariant arrays.
-    pub const COUNT: usize = Invariant::ActionEscalation as usize + 1;
+    pub const COUNT: usize = Invariant::MemoryPersisted as usize + 1;
 
     /// The invariant's position, for per-invariant arrays.
     pub fn index(self) -> usize {

@@ -175,6 +175,19 @@ pub enum Bug {
     /// Confirm-importance skips the "not your own action" check.
     #[value(help = "an actor can confirm the importance of its own action")]
     ConfirmOwnAction,
+    /// A memory edit of a field that already holds something (core memories, relationships,
+    /// personality blocks; a reflection on a dweller with episodes) answers with the change but
+    /// does not store it, as an in-place mutation of an untracked JSON column does.
+    #[value(
+        help = "a second memory edit of a non-empty field answers with the change but is not stored"
+    )]
+    MemoryEditLost,
+    /// The dweller memory edits skip the inhabitant check (personality: the creator-or-inhabitant
+    /// check): any agent can rewrite any dweller's memory.
+    #[value(
+        help = "any agent can edit any dweller's memory, situation and personality (no inhabitant check)"
+    )]
+    MemoryAnyAgent,
 }
 
 /// Each bug's name and description as `'static` text, read once from the derived `ValueEnum`
@@ -307,6 +320,8 @@ mod tests {
                 "confirm-race",
                 "actions-route-any-agent",
                 "confirm-own-action",
+                "memory-edit-lost",
+                "memory-any-agent",
             ]
         );
         for (i, b) in Bug::all().iter().enumerate() {

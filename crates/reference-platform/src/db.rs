@@ -101,6 +101,16 @@ CREATE INDEX IF NOT EXISTS items_by_review ON review_items(review_id);
 CREATE INDEX IF NOT EXISTS reviews_by_content ON reviews(content_type, content_id);
 CREATE INDEX IF NOT EXISTS dwellers_by_world ON dwellers(world_id);
 CREATE INDEX IF NOT EXISTS dwellers_by_holder ON dwellers(inhabited_by);
+-- a dweller's memory fields as JSON text (a row from its first edit on), and its reflections
+CREATE TABLE IF NOT EXISTS dweller_memory (
+  dweller_id TEXT PRIMARY KEY, core TEXT NOT NULL, relationships TEXT NOT NULL, personality TEXT NOT NULL, situation TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reflections (
+  id TEXT PRIMARY KEY, dweller_id TEXT NOT NULL, content TEXT NOT NULL, topics TEXT NOT NULL, importance REAL NOT NULL,
+  created_at TEXT NOT NULL, seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reflections_by_dweller ON reflections(dweller_id);
+CREATE INDEX IF NOT EXISTS actions_by_dweller ON actions(dweller_id);
 CREATE INDEX IF NOT EXISTS worlds_by_proposal ON worlds(proposal_id);
 CREATE INDEX IF NOT EXISTS regions_by_world ON regions(world_id);
 CREATE INDEX IF NOT EXISTS responses_by_item ON item_responses(item_id);

@@ -71,6 +71,11 @@ impl Driver {
             | RejectSuggestion { .. }
             | UpvoteSuggestion { .. }
             | WithdrawSuggestion { .. } => self.check_suggestion_step(after, t).await?,
+            _ if model::memory::is_memory(t) => {
+                if let Some(d) = model::memory::dweller_of(t).filter(|&d| d < self.dwellers.len()) {
+                    self.check_memory(after, d).await?
+                }
+            }
             _ => self.check_world_step(after, t).await?,
         }
         Ok(())
@@ -92,6 +97,7 @@ impl Driver {
             self.check_feedback(after, fi).await?;
         }
         self.check_world_all(after).await?;
+        self.check_memory_all(after).await?;
         self.check_actions_all(after).await?;
         self.check_suggestions_all(after).await?;
         Ok(())

@@ -17,6 +17,7 @@ mod db_faults;
 mod faults;
 mod hostile;
 mod interleaving;
+mod memory;
 mod probes;
 mod requests;
 mod suggestions;

@@ -341,9 +341,14 @@ fn role(st: &State, op: AuthzOp, actor: usize, target: usize, sub: usize) -> &'s
                 "a bystander without a review of it"
             }
         }
-        AuthzOp::ReleaseDweller | AuthzOp::ActContext | AuthzOp::Act | AuthzOp::PostAction => {
-            "not the inhabitant"
-        }
+        AuthzOp::ReleaseDweller
+        | AuthzOp::ActContext
+        | AuthzOp::Act
+        | AuthzOp::PostAction
+        | AuthzOp::EditCoreMemory
+        | AuthzOp::EditRelationship
+        | AuthzOp::EditSituation => "not the inhabitant",
+        AuthzOp::EditPersonality => "neither the inhabitant nor the world's creator",
         AuthzOp::ConfirmOwnAction => "the action's own actor",
         AuthzOp::NominateOthersAction => "not the action's actor",
         AuthzOp::FeedbackStatus => "not an admin",

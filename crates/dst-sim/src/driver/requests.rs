@@ -149,6 +149,7 @@ impl Driver {
             | WithdrawSuggestion { .. } => return self.request_suggestions(st, t).await,
             // fault steps are driven by `Driver::apply_fault`
             Fault { .. } => return Ok(None),
+            _ if model::memory::is_memory(t) => return self.request_memory(st, t).await,
             _ => return self.request_world(st, t).await.map(Some),
         }))
     }

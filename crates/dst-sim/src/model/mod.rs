@@ -17,6 +17,7 @@ pub mod actions;
 pub mod concurrency;
 pub mod faults;
 mod hostile;
+pub mod memory;
 pub mod probes;
 pub mod rules;
 pub mod suggestions;

@@ -69,6 +69,14 @@ pub enum AuthzOp {
     UpvoteOwnFeedback,
     /// Change a feedback's status: an agent that is not an admin.
     FeedbackStatus,
+    /// Edit a dweller's core memories: not its inhabitant (an empty edit: accepted, it changes nothing).
+    EditCoreMemory,
+    /// Update a relationship the dweller has: not its inhabitant (no status, no event).
+    EditRelationship,
+    /// Set the current situation: not the inhabitant (to the situation it has).
+    EditSituation,
+    /// Merge personality blocks: neither the inhabitant nor the world's creator (no updates).
+    EditPersonality,
     /// Act through `POST /api/actions`: not the inhabitant (the second act path).
     PostAction,
     /// Confirm the importance of an action: its own actor.
@@ -78,7 +86,7 @@ pub enum AuthzOp {
 }
 
 impl AuthzOp {
-    pub const ALL: [AuthzOp; 24] = [
+    pub const ALL: [AuthzOp; 28] = [
         AuthzOp::SubmitProposal,
         AuthzOp::ReviseProposal,
         AuthzOp::ReviewOwnProposal,
@@ -103,6 +111,10 @@ impl AuthzOp {
         AuthzOp::PostAction,
         AuthzOp::ConfirmOwnAction,
         AuthzOp::NominateOthersAction,
+        AuthzOp::EditCoreMemory,
+        AuthzOp::EditRelationship,
+        AuthzOp::EditSituation,
+        AuthzOp::EditPersonality,
     ];
     pub const COUNT: usize = Self::ALL.len();
 }
@@ -316,6 +328,29 @@ pub fn authz_inner(c: &AuthzCase) -> Option<Transition> {
             actor,
             action: target,
         },
+        AuthzOp::EditCoreMemory => T::EditCoreMemory {
+            actor,
+            dweller: target,
+            add: vec![],
+            remove: vec![],
+        },
+        AuthzOp::EditRelationship => T::EditRelationship {
+            actor,
+            dweller: target,
+            target: sub,
+            status: super::memory::RelStatus::Keep,
+            event: super::memory::RelEvent::None,
+        },
+        AuthzOp::EditSituation => T::EditSituation {
+            actor,
+            dweller: target,
+            text: super::memory::SituationText::Same,
+        },
+        AuthzOp::EditPersonality => T::EditPersonality {
+            actor,
+            dweller: target,
+            updates: Some(vec![]),
+        },
         AuthzOp::ActContext | AuthzOp::Act | AuthzOp::FeedbackStatus => return None,
     })
 }
@@ -426,6 +461,10 @@ fn authz_cases(st: &State, op: AuthzOp) -> Vec<(usize, usize, usize)> {
                 out.extend((0..n).map(|a| (a, f, 0)));
             }
         }
+        AuthzOp::EditCoreMemory
+        | AuthzOp::EditRelationship
+        | AuthzOp::EditSituation
+        | AuthzOp::EditPersonality => out = super::memory::authz_cases(st, op),
         AuthzOp::PostAction | AuthzOp::ConfirmOwnAction | AuthzOp::NominateOthersAction => {
             out = super::actions::authz_cases(st, op)
         }

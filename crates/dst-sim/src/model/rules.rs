@@ -8,7 +8,7 @@ use super::vocab::{
     Dweller, Expect, FStatus, Feedback, IStatus, Item, MAX_ACTIVE_PROPOSALS, MAX_DWELLERS, PStatus,
     Proposal, Rule, State, Transition, World, biased, lens, pick,
 };
-use super::{actions, world};
+use super::{actions, memory, world};
 use proptest::strategy::{BoxedStrategy, Just, Strategy};
 
 // Boundary lengths drawn from the seed: the limits themselves and one past them.
@@ -185,6 +185,7 @@ pub fn expect(st: &State, t: &Transition) -> Expect {
         | UpvoteSuggestion { .. }
         | WithdrawSuggestion { .. } => super::suggestions::expect(st, t),
         _ if actions::is_action_rule(t) => actions::expect(st, t),
+        _ if memory::is_memory(t) => memory::expect(st, t),
         _ => world::expect(st, t),
     }
 }
@@ -306,6 +307,7 @@ pub fn valid(st: &State, t: &Transition) -> bool {
         | UpvoteSuggestion { .. }
         | WithdrawSuggestion { .. } => super::suggestions::valid(st, t),
         _ if actions::is_action_rule(t) => actions::valid(st, t),
+        _ if memory::is_memory(t) => memory::valid(st, t),
         _ => world::valid(st, t),
     }
 }
@@ -400,6 +402,8 @@ pub fn step(mut st: State, t: &Transition) -> State {
         | UpvoteSuggestion { .. }
         | WithdrawSuggestion { .. } => super::suggestions::step(&mut st, t),
         _ if actions::is_action_rule(t) => actions::step(&mut st, t),
+        // the texts were built at the step before this one's increment
+        _ if memory::is_memory(t) => memory::step(&mut st, t, now - 1),
         _ => world::step(&mut st, t),
     }
     st
@@ -413,6 +417,7 @@ pub fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)) {
     offer_reopen(st, add);
     offer_dwellers(st, add);
     actions::offer(st, add);
+    memory::offer(st, add);
     offer_feedback(st, add);
     world::offer(st, add);
     super::suggestions::offer(st, add);

@@ -117,6 +117,8 @@ pub struct State {
     pub actions: Vec<super::actions::ActionM>,
     /// Revision suggestions (`suggestions.rs`).
     pub suggestions: Vec<super::suggestions::SuggestionM>,
+    /// Per dweller (by index), what its accepted memory edits made (`memory.rs`); absent = empty.
+    pub memories: std::collections::BTreeMap<usize, super::memory::MemoryM>,
     pub step: u32,
     /// How often each rule was generated in this sequence (drives the coverage weighting).
     pub fired: RuleCounts,
@@ -252,6 +254,16 @@ pub enum Rule {
     CreateDweller,
     ClaimDweller,
     ReleaseDweller,
+    /// The inhabitant adds and removes core memories (`memory.rs`).
+    EditCoreMemory,
+    /// The inhabitant updates a relationship (status, a history event).
+    EditRelationship,
+    /// The inhabitant or the world's creator merges personality blocks.
+    EditPersonality,
+    /// The inhabitant sets the current situation.
+    EditSituation,
+    /// The inhabitant stores a reflection (an episodic memory of type reflection).
+    Reflect,
     TakeAction,
     /// An inhabitant acts through the second act path, `POST /api/actions` (`actions.rs`).
     PostAction,
@@ -367,6 +379,38 @@ pub enum Transition {
     ReleaseDweller {
         actor: usize,
         dweller: usize,
+    },
+    /// Removes, then adds, core memories (indices into `memory::CORE_PHRASES`).
+    EditCoreMemory {
+        actor: usize,
+        dweller: usize,
+        add: Vec<usize>,
+        remove: Vec<usize>,
+    },
+    /// The relationship with `memory::RELATION_TARGETS[target]`.
+    EditRelationship {
+        actor: usize,
+        dweller: usize,
+        target: usize,
+        status: super::memory::RelStatus,
+        event: super::memory::RelEvent,
+    },
+    /// `None`: no `updates` field (422).
+    EditPersonality {
+        actor: usize,
+        dweller: usize,
+        updates: Option<Vec<super::memory::PUpdate>>,
+    },
+    EditSituation {
+        actor: usize,
+        dweller: usize,
+        text: super::memory::SituationText,
+    },
+    Reflect {
+        actor: usize,
+        dweller: usize,
+        content_len: usize,
+        importance: super::memory::Importance,
     },
     TakeAction {
         dweller: usize,
@@ -524,6 +568,11 @@ impl Transition {
             Transition::CreateDweller { .. } => Rule::CreateDweller,
             Transition::ClaimDweller { .. } => Rule::ClaimDweller,
             Transition::ReleaseDweller { .. } => Rule::ReleaseDweller,
+            Transition::EditCoreMemory { .. } => Rule::EditCoreMemory,
+            Transition::EditRelationship { .. } => Rule::EditRelationship,
+            Transition::EditPersonality { .. } => Rule::EditPersonality,
+            Transition::EditSituation { .. } => Rule::EditSituation,
+            Transition::Reflect { .. } => Rule::Reflect,
             Transition::TakeAction { .. } => Rule::TakeAction,
             Transition::PostAction { .. } => Rule::PostAction,
             Transition::ConfirmImportance { .. } => Rule::ConfirmImportance,

@@ -239,6 +239,9 @@ struct DwellerOut {
     portrait_url: Option<String>,
     created_at: String,
     updated_at: String,
+    /// `current_situation`, `personality_blocks`, `relationship_memories` (the single read only).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    memory: Option<serde_json::Map<String, Value>>,
 }
 
 fn dweller_row(r: &rusqlite::Row) -> rusqlite::Result<DwellerOut> {
@@ -263,6 +266,7 @@ fn dweller_row(r: &rusqlite::Row) -> rusqlite::Result<DwellerOut> {
         portrait_url: None,
         created_at: r.get(14)?,
         updated_at: r.get(15)?,
+        memory: None,
     })
 }
 
@@ -272,9 +276,11 @@ pub(super) async fn get(State(st): St, DwellerId(id): DwellerId) -> ApiResult {
         dweller: DwellerOut,
     }
     let dweller = st.db.with_tx(|tx| {
-        qr(tx, &format!("SELECT {DWELLER_COLS} FROM dwellers d JOIN worlds w ON w.id = d.world_id WHERE d.id = ?1"), [&id], dweller_row)
+        let mut d = qr(tx, &format!("SELECT {DWELLER_COLS} FROM dwellers d JOIN worlds w ON w.id = d.world_id WHERE d.id = ?1"), [&id], dweller_row)
             .optional()?
-            .ok_or_else(|| not_found("Dweller"))
+            .ok_or_else(|| not_found("Dweller"))?;
+        d.memory = Some(super::memory::public_fields(tx, &id)?);
+        Ok(d)
     })?;
     ok(&Page { dweller })
 }

@@ -9,6 +9,7 @@ mod dwellers;
 mod events;
 mod feedback;
 mod health;
+mod memory;
 mod proposals;
 mod review;
 mod stories;
@@ -92,6 +93,18 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             post(dwellers::act_context),
         )
         .route("/api/dwellers/{id}/act", post(dwellers::act))
+        .route("/api/dwellers/{id}/memory", get(memory::get))
+        .route("/api/dwellers/{id}/memory/core", patch(memory::core))
+        .route(
+            "/api/dwellers/{id}/memory/relationship",
+            patch(memory::relationship),
+        )
+        .route(
+            "/api/dwellers/{id}/memory/personality",
+            patch(memory::personality),
+        )
+        .route("/api/dwellers/{id}/memory/reflect", post(memory::reflect))
+        .route("/api/dwellers/{id}/situation", patch(memory::situation))
         // platform feedback
         .route("/api/feedback", post(feedback::create))
         .route("/api/feedback/summary", get(feedback::summary))
