@@ -242,6 +242,11 @@ impl Client {
         let http = reqwest::Client::builder()
             .timeout(cfg.timeout)
             .pool_max_idle_per_host(64)
+            // A pooled connection is dropped after 2 s idle, before the server's own keep-alive
+            // timeout (uvicorn's default is 5 s) can close it just as a request goes out on it:
+            // that race is a "connection reset" on a request the server may or may not have run,
+            // which a long run against a busy platform would otherwise hit now and then.
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
             // No transparent retries: every request the harness sends is one it meant to send (the
             // fault layer retries on purpose). Without HTTP/2 reqwest would retry nothing anyway,
             // but its retry layer still copied every request in case it did.
