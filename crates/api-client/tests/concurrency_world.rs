@@ -631,7 +631,12 @@ async fn dweller_race(bugs: &[Bug]) -> (usize, u64) {
         .await
         .unwrap();
     p.shutdown().await;
-    (made, r.body["world"]["dweller_count"].as_u64().unwrap_or(u64::MAX))
+    (
+        made,
+        r.body["world"]["dweller_count"]
+            .as_u64()
+            .unwrap_or(u64::MAX),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -644,4 +649,47 @@ async fn dweller_count_lost_update_drops_increments() {
     let (made, count) = dweller_race(&[Bug::DwellerCountLostUpdate]).await;
     assert_eq!(made, 5);
     assert!(count < 5, "the count kept every increment: {count}");
+}
+
+/// Five agents react `fire` to one world at once through `/api/social/react`; returns its `fire`
+/// count afterwards (five when none is lost).
+async fn world_reaction_race(bugs: &[Bug]) -> u64 {
+    let (p, c) = platform(bugs).await;
+    let ag = agents(&c, 6, "wr").await;
+    let w = world(&ag).await;
+    let jobs: Vec<_> = ag[1..]
+        .iter()
+        .map(|(cl, _)| {
+            let (cl, w) = (cl.clone(), w.clone());
+            move || async move {
+                let body = serde_json::json!({"target_type": "world", "target_id": w, "reaction_type": "fire"});
+                cl.send_raw(api_client::Method::POST, "/api/social/react", Some(&body))
+                    .await
+                    .unwrap()
+                    .body["action"]
+                    .clone()
+            }
+        })
+        .collect();
+    for action in together(jobs).await {
+        assert_eq!(action, "added");
+    }
+    let r = c
+        .send_raw(api_client::Method::GET, &format!("/api/worlds/{w}"), None)
+        .await
+        .unwrap();
+    p.shutdown().await;
+    r.body["world"]["reaction_counts"]["fire"]
+        .as_u64()
+        .unwrap_or(u64::MAX)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_world_reactions_keep_every_increment() {
+    assert_eq!(world_reaction_race(&[]).await, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn world_reaction_lost_update_drops_increments() {
+    assert!(world_reaction_race(&[Bug::WorldReactionLostUpdate]).await < 5);
 }
