@@ -1,55 +1,127 @@
-//! Story reactions, driver side (the model is `model/reactions.rs`): sends a reaction, checks what
-//! the answer says it did against the model, reads the story's `reaction_count` back, and runs the
-//! reaction race (2–6 agents at once: every increment kept, invariant `19-no-lost-update`).
+//! Reactions, driver side (the model is `model/reactions.rs`): sends a reaction to a story (either
+//! route) or a world, checks what the answer says it did against the model, reads the stored
+//! counts back, and runs the reaction races (2–6 agents at once: every increment kept, invariant
+//! `19-no-lost-update`).
 
 use super::faults::class;
 use super::{Driver, short};
 use crate::invariants::{Failure, Invariant};
-use crate::model::reactions::{adopt_count, outcome, race_steps};
-use crate::model::{Expect, State, Transition, rules};
+use crate::model::reactions::{
+    ReactionsM, adopt_story_count, adopt_world_counts, race_steps, world_reactions,
+};
+use crate::model::{Expect, Fault, State, Transition, rules};
+use api_client::vocab::ReactionType;
 use api_client::{Method, RawResponse};
 use serde_json::{Value, json};
 
+/// The per-kind counts in a world's `reaction_counts` (a kind it lacks counts 0).
+fn kind_counts(v: Option<&Value>) -> Option<[u32; 4]> {
+    let m = v?.as_object()?;
+    let mut out = [0u32; 4];
+    for (i, k) in ReactionType::ALL.iter().enumerate() {
+        out[i] = m
+            .get(k.as_str())
+            .and_then(Value::as_u64)
+            .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
+    }
+    Some(out)
+}
+
 impl Driver {
-    /// `POST /api/stories/{id}/react`; a success must say what the model says it did (added,
-    /// changed, removed) and the count it left.
+    /// The request of a reaction and the model's reactions on its target before it.
+    fn reaction_request(
+        &self,
+        st: &State,
+        t: &Transition,
+    ) -> Option<(usize, String, Value, ReactionsM, bool)> {
+        match *t {
+            Transition::ReactStory {
+                actor,
+                story,
+                kind,
+                social,
+            } => {
+                let sid = self.world.stories.get(story)?.clone();
+                let (path, body) = if social {
+                    (
+                        "/api/social/react".to_string(),
+                        json!({"target_type": "story", "target_id": sid, "reaction_type": kind.as_str()}),
+                    )
+                } else {
+                    (
+                        format!("/api/stories/{sid}/react"),
+                        json!({"reaction_type": kind.as_str()}),
+                    )
+                };
+                Some((
+                    actor,
+                    path,
+                    body,
+                    st.stories[story].reactions.clone(),
+                    social,
+                ))
+            }
+            Transition::ReactWorld { actor, world, kind } => Some((
+                actor,
+                "/api/social/react".to_string(),
+                json!({"target_type": "world", "target_id": self.world_id(world), "reaction_type": kind.as_str()}),
+                world_reactions(st, world),
+                true,
+            )),
+            _ => None,
+        }
+    }
+
+    /// A reaction; a success must say what the model says it did (added, changed/updated,
+    /// removed) and, on the story route, the count it left.
     pub(super) async fn request_react(
         &mut self,
         st: &State,
         t: &Transition,
     ) -> Result<RawResponse, Failure> {
-        let Transition::ReactStory { actor, story, kind } = *t else {
+        let Some((actor, path, body, before, social)) = self.reaction_request(st, t) else {
             return Err(self.violation(
                 Invariant::ModelAgreement,
                 format!("{t:?} is not a reaction"),
             ));
         };
-        let path = format!("/api/stories/{}/react", self.world.stories[story]);
-        let body = json!({"reaction_type": kind.as_str()});
         let r = self
             .send(self.agent(actor), Method::POST, &path, Some(body))
             .await?;
-        if r.status == 200 {
-            let (action, count) = outcome(&st.stories[story], actor, kind);
-            let got = (
-                r.body.get("action").and_then(Value::as_str),
-                r.body.get("new_reaction_count").and_then(Value::as_u64),
-            );
-            if got != (Some(action), Some(u64::from(count))) {
-                return Err(self.violation(
-                    Invariant::ModelAgreement,
-                    format!(
-                        "a {kind} reaction to story {} answered (action, new_reaction_count) = {got:?}; the model has ({action:?}, {count})",
-                        self.world.stories[story]
-                    ),
-                ));
-            }
+        if r.status != 200 {
+            return Ok(r);
+        }
+        let (kind, story) = match *t {
+            Transition::ReactStory { kind, .. } => (kind, true),
+            Transition::ReactWorld { kind, .. } => (kind, false),
+            _ => return Ok(r),
+        };
+        let action = before.change(actor, kind).wire(social);
+        let mut after = before.clone();
+        after.apply(actor, kind, story);
+        let got_action = r.body.get("action").and_then(Value::as_str);
+        let count_ok = social
+            || r.body.get("new_reaction_count").and_then(Value::as_u64)
+                == Some(u64::from(after.total()));
+        if got_action != Some(action) || !count_ok {
+            return Err(self.violation(
+                Invariant::ModelAgreement,
+                format!(
+                    "a {kind} reaction through {path} answered {}; the model has action {action:?}{}",
+                    short(&r.text),
+                    if social {
+                        String::new()
+                    } else {
+                        format!(", new_reaction_count {}", after.total())
+                    }
+                ),
+            ));
         }
         Ok(r)
     }
 
     /// The story's stored reaction count, as `GET /api/stories/{id}` shows it.
-    async fn reaction_count(&mut self, story: usize, inv: Invariant) -> Result<u64, Failure> {
+    async fn story_reaction_count(&mut self, story: usize, inv: Invariant) -> Result<u64, Failure> {
         let id = self.world.stories[story].clone();
         let body = self.read(&format!("/api/stories/{id}"), inv).await?;
         Ok(body
@@ -58,7 +130,18 @@ impl Driver {
             .unwrap_or(u64::MAX))
     }
 
-    /// After a reaction: the story's count is the model's.
+    /// The world's stored per-kind counts, as `GET /api/worlds/{id}` shows them.
+    async fn world_reaction_counts(
+        &mut self,
+        world: usize,
+        inv: Invariant,
+    ) -> Result<Option<[u32; 4]>, Failure> {
+        let wid = self.world_id(world);
+        let body = self.read(&format!("/api/worlds/{wid}"), inv).await?;
+        Ok(kind_counts(body.pointer("/world/reaction_counts")))
+    }
+
+    /// After a story reaction: the story's count is the model's.
     pub(super) async fn check_reactions(
         &mut self,
         after: &State,
@@ -68,38 +151,64 @@ impl Driver {
             return Ok(());
         }
         let got = self
-            .reaction_count(story, Invariant::ModelAgreement)
+            .story_reaction_count(story, Invariant::ModelAgreement)
             .await?;
-        let m = &after.stories[story];
+        let m = &after.stories[story].reactions;
         self.count(Invariant::ModelAgreement);
-        if got != u64::from(m.reaction_count) {
+        if got != u64::from(m.total()) {
             return Err(self.violation(
                 Invariant::ModelAgreement,
                 format!(
                     "story {} reads back reaction_count {got}; the model has {} ({} agent(s) reacting)",
                     self.world.stories[story],
-                    m.reaction_count,
-                    m.reactions.len()
+                    m.total(),
+                    m.by.len()
                 ),
             ));
         }
         Ok(())
     }
 
-    /// N agents that have not reacted to one story react at once: each was told "added", so the
-    /// count must have grown by N.
+    /// After a world reaction: the world's per-kind counts are the model's.
+    pub(super) async fn check_world_reactions(
+        &mut self,
+        after: &State,
+        world: usize,
+    ) -> Result<(), Failure> {
+        if world >= self.worlds.len() {
+            return Ok(());
+        }
+        let got = self
+            .world_reaction_counts(world, Invariant::ModelAgreement)
+            .await?;
+        let want = world_reactions(after, world).counts;
+        self.count(Invariant::ModelAgreement);
+        if got != Some(want) {
+            return Err(self.violation(
+                Invariant::ModelAgreement,
+                format!(
+                    "world {} reads back reaction_counts {got:?} (fire, mind, heart, thinking); the model has {want:?}",
+                    self.world_id(world)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// 2–6 agents without a reaction react to one story or world at once: each is told "added",
+    /// so its count (of `fire`) must have grown by as many.
     pub(super) async fn race_react(
         &mut self,
         before: &State,
         after: &State,
-        story: usize,
-        actors: &[usize],
+        f: &Fault,
     ) -> Result<bool, Failure> {
+        let steps = race_steps(f);
         let mut reqs = Vec::new();
         let mut st = before.clone();
-        for t in race_steps(story, actors) {
-            reqs.push(self.one_request(&st, &t).await?);
-            st = rules::step(st, &t);
+        for t in &steps {
+            reqs.push(self.one_request(&st, t).await?);
+            st = rules::step(st, t);
         }
         let res = self.race(reqs).await?;
         let added = res
@@ -109,27 +218,41 @@ impl Driver {
                     && r.body.get("action").and_then(Value::as_str) == Some("added")
             })
             .count();
-        let got = self.reaction_count(story, Invariant::NoLostUpdate).await?;
+        let (what, was, got) = match *f {
+            Fault::RaceReact { story, .. } => {
+                let got = self
+                    .story_reaction_count(story, Invariant::NoLostUpdate)
+                    .await?;
+                // keep going from the count the target has
+                let total = u32::try_from(got).unwrap_or(u32::MAX);
+                self.actual_after = Some(adopt_story_count(after.clone(), story, total));
+                let what = format!("story {}", self.world.stories[story]);
+                (what, before.stories[story].reactions.total(), got)
+            }
+            Fault::RaceReactWorld { world, .. } => {
+                let counts = self
+                    .world_reaction_counts(world, Invariant::NoLostUpdate)
+                    .await?
+                    .unwrap_or([0; 4]);
+                self.actual_after = Some(adopt_world_counts(after.clone(), world, counts));
+                let what = format!("world {} (fire)", self.world_id(world));
+                let was = world_reactions(before, world).of(ReactionType::Fire);
+                (what, was, u64::from(counts[0]))
+            }
+            _ => return Ok(false),
+        };
         self.count(Invariant::NoLostUpdate);
-        // keep going from the count the target has, so later reactions are judged from there
-        let stored = u32::try_from(got).unwrap_or(u32::MAX);
-        self.actual_after = Some(adopt_count(after.clone(), story, stored));
-        let sid = &self.world.stories[story];
-        let was = before.stories[story].reaction_count;
         if got < u64::from(was) + added as u64 {
-            let told: Vec<Option<u64>> = res
-                .iter()
-                .map(|r| r.body.get("new_reaction_count").and_then(Value::as_u64))
-                .collect();
+            let told: Vec<String> = res.iter().map(|r| short(&r.text)).collect();
             return Err(self.violation(
                 Invariant::NoLostUpdate,
                 format!(
-                    "{} different agents reacted to story {sid} at once and {added} were told their reaction was added (new_reaction_count answered {told:?}); its reaction_count went from {was} to {got}: a lost update of the count",
-                    actors.len()
+                    "{} different agents reacted to {what} at once and {added} were told their reaction was added ({told:?}); its reaction count went from {was} to {got}: a lost update of the count",
+                    steps.len()
                 ),
             ));
         }
-        if added != actors.len() {
+        if added != steps.len() {
             let statuses: Vec<String> = res
                 .iter()
                 .map(|r| format!("{} {}", r.status, short(&r.text)))
@@ -137,8 +260,8 @@ impl Driver {
             return Err(self.violation(
                 Invariant::ModelAgreement,
                 format!(
-                    "{} different agents without a reaction reacted to story {sid} at once; {added} were added (all must be): {statuses:?}",
-                    actors.len()
+                    "{} different agents without a reaction reacted to {what} at once; {added} were added (all must be): {statuses:?}",
+                    steps.len()
                 ),
             ));
         }
