@@ -135,30 +135,33 @@ impl Driver {
         let mut adopted = model::step(st.clone(), t);
         adopted.suggestions[suggestion].status = status;
         self.actual_after = Some(adopted);
-        let what = format!(
-            "suggestion #{suggestion} ({} {:?}) of a {:?} {kind} target",
-            s.case.field(),
-            s.case,
-            target_status(st, s.target)
-        );
+        let target = s.target.kind();
         if by_rights {
+            // one class per field and value kind (a value create rejects: 422; an approved
+            // target: 400), not per the target's other states
+            let why = if expected == Expect::Reject(422) {
+                format!("{} {:?}, a value create rejects", s.case.field(), s.case)
+            } else {
+                format!("{} of an approved {target}", s.case.field())
+            };
             return Err(self.violation(
                 Invariant::SecondWritePath,
                 format!(
-                    "the owner's accept of {what} answered {}: revise refuses this to the owner ({expected:?})",
+                    "the owner's accept of a suggestion ({why}) answered {}: revise refuses it ({expected:?})",
                     r.status
                 ),
             ));
         }
+        let who = if status == SStatus::Withdrawn {
+            "the suggester"
+        } else {
+            "the target's owner"
+        };
         Err(self.violation(
             Invariant::Authorization,
             format!(
-                "{t:?} of {what} by an agent that is not its {} answered {} (the rules refuse it: {expected:?})",
-                if status == SStatus::Withdrawn {
-                    "suggester"
-                } else {
-                    "target's owner"
-                },
+                "{:?} of a suggestion on a {target} by an agent that is not {who} answered {} (the rules refuse it: {expected:?})",
+                t.rule(),
                 r.status
             ),
         ))
@@ -302,13 +305,5 @@ impl Driver {
             }
         }
         Ok(())
-    }
-}
-
-/// The target's status in the model, for messages.
-fn target_status(st: &State, target: STarget) -> String {
-    match target {
-        STarget::Proposal(p) => format!("{:?}", st.proposals[p].status),
-        STarget::Aspect(a) => format!("{:?}", st.aspects[a].status),
     }
 }
