@@ -95,7 +95,11 @@ async fn memory_edit_lost_is_caught_by_the_memory_read_back() {
     let s = cli::run(&args("memory-edit-lost", out.path()), false)
         .await
         .unwrap();
-    assert!(s.failures.len() >= 3, "caught in {} of 4 seeds", s.failures.len());
+    assert!(
+        s.failures.len() >= 3,
+        "caught in {} of 4 seeds",
+        s.failures.len()
+    );
     for f in &s.failures {
         assert_eq!(
             f.invariant.to_string(),
