@@ -113,7 +113,10 @@ fn expected_invariant(bug: Bug) -> &'static str {
         }
         Bug::SuggestionAcceptSkipsValidation => "18-second-write-path",
         Bug::SuggestionUpvoteTwice => "3-upvote-count",
-        Bug::RegionLostUpdate => "19-no-lost-update",
+        Bug::RegionLostUpdate
+        | Bug::ReactionLostUpdate
+        | Bug::WorldReactionLostUpdate
+        | Bug::DwellerCountLostUpdate => "19-no-lost-update",
         Bug::StoryRespondRace | Bug::EscalateRace | Bug::ConfirmRace => "20-at-most-once",
         Bug::ActionsRouteAnyAgent | Bug::ConfirmOwnAction => "16-authorization",
         Bug::IdempotencyCheckThenInsert | Bug::IdempotencyKeyUnscoped => "21-idempotency-key",

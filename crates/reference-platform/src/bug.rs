@@ -144,6 +144,18 @@ pub enum Bug {
         help = "GET /api/agents?limit=-1 and /api/feedback/changelog?limit=-1 give a 500 (limit passed on unchecked)"
     )]
     NegativeLimit500,
+    /// A new story reaction reads the story's stored count, yields, then writes that count + 1
+    /// (the unlocked `reaction_count += 1` of an ORM object): concurrent reactions lose increments.
+    #[value(help = "concurrent reactions to one story lose increments of its reaction_count")]
+    ReactionLostUpdate,
+    /// A dweller create reads its world's stored `dweller_count`, yields, then writes that count
+    /// + 1 (the unlocked `world.dweller_count = world.dweller_count + 1`).
+    #[value(help = "concurrent dweller creates in one world lose increments of its dweller_count")]
+    DwellerCountLostUpdate,
+    /// A world reaction (`POST /api/social/react`) reads the world's per-kind counts, yields, then
+    /// writes them back changed by its own delta (the unlocked JSON dict read-modify-write).
+    #[value(help = "concurrent reactions to one world lose increments of its reaction_counts")]
+    WorldReactionLostUpdate,
     /// Accepting a suggestion writes its value into the proposal or aspect without revise's rules:
     /// no check of the value against create's bounds, none of the target's status (the real
     /// platform's accept does this).
@@ -314,6 +326,10 @@ mod tests {
                 "reopen-any-agent",
                 "reopen-unblocks-graduation",
                 "lone-surrogate-500",
+                "negative-limit-500",
+                "reaction-lost-update",
+                "dweller-count-lost-update",
+                "world-reaction-lost-update",
                 "suggestion-accept-skips-validation",
                 "suggestion-upvote-twice",
                 "escalate-race",

@@ -62,7 +62,8 @@ CREATE TABLE IF NOT EXISTS item_responses (
 CREATE TABLE IF NOT EXISTS worlds (
   id TEXT PRIMARY KEY, name TEXT NOT NULL, premise TEXT NOT NULL, year_setting INTEGER NOT NULL,
   causal_chain TEXT NOT NULL, scientific_basis TEXT NOT NULL, proposal_id TEXT, created_by TEXT NOT NULL,
-  created_at TEXT NOT NULL, seq INTEGER NOT NULL
+  created_at TEXT NOT NULL, seq INTEGER NOT NULL, dweller_count INTEGER NOT NULL DEFAULT 0,
+  reaction_counts TEXT NOT NULL DEFAULT '{"fire":0,"mind":0,"heart":0,"thinking":0}'
 );
 CREATE TABLE IF NOT EXISTS regions (
   id TEXT PRIMARY KEY, world_id TEXT NOT NULL, name TEXT NOT NULL, location TEXT NOT NULL,
@@ -127,7 +128,13 @@ CREATE TABLE IF NOT EXISTS stories (
   id TEXT PRIMARY KEY, world_id TEXT NOT NULL, author_id TEXT NOT NULL, title TEXT NOT NULL, content TEXT NOT NULL,
   summary TEXT, perspective TEXT NOT NULL, perspective_dweller_id TEXT, video_prompt TEXT NOT NULL, status TEXT NOT NULL,
   revision_count INTEGER NOT NULL DEFAULT 0, last_revised_at TEXT, last_revised_seq INTEGER,
-  created_at TEXT NOT NULL, updated_at TEXT NOT NULL, seq INTEGER NOT NULL
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL, seq INTEGER NOT NULL, reaction_count INTEGER NOT NULL DEFAULT 0
+);
+-- one reaction per agent and target (a story or a world); its kind changes in place (the counts are
+-- stored on the target: a story's total, a world's per kind)
+CREATE TABLE IF NOT EXISTS reactions (
+  target_type TEXT NOT NULL, target_id TEXT NOT NULL, agent_id TEXT NOT NULL, kind TEXT NOT NULL,
+  PRIMARY KEY (target_type, target_id, agent_id)
 );
 CREATE TABLE IF NOT EXISTS story_reviews (
   id TEXT PRIMARY KEY, story_id TEXT NOT NULL, reviewer_id TEXT NOT NULL, recommend_acclaim INTEGER NOT NULL,

@@ -65,7 +65,8 @@ impl Driver {
             | ConfirmImportance { .. }
             | EscalateAction { .. }
             | NominateAction { .. } => self.check_action_step(after, t).await?,
-            RegisterAgent | CreateRegion { .. } | CreateDweller { .. } | Fault { .. } => {}
+            CreateDweller { world, .. } => self.check_dweller_count(after, world).await?,
+            RegisterAgent | CreateRegion { .. } | Fault { .. } => {}
             SuggestRevision { .. }
             | AcceptSuggestion { .. }
             | RejectSuggestion { .. }
@@ -436,6 +437,8 @@ impl Driver {
             RespondStoryReview { story, .. } | ReviseStory { story, .. } => {
                 self.check_story(after, story).await?
             }
+            ReactStory { story, .. } => self.check_reactions(after, story).await?,
+            ReactWorld { world, .. } => self.check_world_reactions(after, world).await?,
             ProposeEvent { .. } => {
                 if let Some(i) = last(after.events.len(), self.world.events.len()) {
                     self.check_event(after, i).await?;
@@ -458,9 +461,13 @@ impl Driver {
         for i in 0..self.world.stories.len().min(after.stories.len()) {
             self.check_story_reviews(after, i).await?;
             self.check_story(after, i).await?;
+            self.check_reactions(after, i).await?;
         }
         for i in 0..self.world.events.len().min(after.events.len()) {
             self.check_event(after, i).await?;
+        }
+        for w in after.world_reactions.keys().copied().collect::<Vec<_>>() {
+            self.check_world_reactions(after, w).await?;
         }
         if !self.world.stories.is_empty() {
             for a in 0..self.agents.len().min(after.agents) {

@@ -20,7 +20,8 @@ use super::faults::{class, det_uuid, first_unexpected, without_context};
 use super::{Driver, Request, short};
 use crate::invariants::{Failure, Invariant};
 use crate::model::concurrency::{
-    adopt_created, adopt_regions, region_name, region_steps, respond_step,
+    adopt_created, adopt_dweller_count, adopt_regions, dweller_count, dweller_steps, region_name,
+    region_steps, respond_step,
 };
 use crate::model::{self, Expect, Fault, State, Transition, faults as mfaults, rules};
 use api_client::RawResponse;
@@ -60,6 +61,9 @@ impl Driver {
             Fault::RaceRegion { world, actors } => {
                 self.race_region(before, after, *world, actors).await
             }
+            Fault::RaceDweller { world, actors } => {
+                self.race_dweller(before, after, *world, actors).await
+            }
             Fault::RaceRespond { story, review, n } => {
                 self.race_respond(before, after, *story, *review, *n).await
             }
@@ -75,7 +79,11 @@ impl Driver {
     }
 
     /// Builds `t`'s request (in state `st`) with the ordinary builder, without sending it.
-    async fn one_request(&mut self, st: &State, t: &Transition) -> Result<Request, Failure> {
+    pub(super) async fn one_request(
+        &mut self,
+        st: &State,
+        t: &Transition,
+    ) -> Result<Request, Failure> {
         let mut reqs = self.capture_requests(st, std::slice::from_ref(t)).await?;
         if reqs.len() != 1 {
             return Err(self.violation(
@@ -188,6 +196,103 @@ impl Driver {
                     "world {wid} lists {} region(s) after a concurrent add; every add so far makes {}",
                     listed.len(),
                     after.worlds[world].regions
+                ),
+            ));
+        }
+        Ok(true)
+    }
+
+    /// The world's stored `dweller_count` (`GET /api/worlds/{id}`).
+    async fn shown_dweller_count(&mut self, world: usize, inv: Invariant) -> Result<u64, Failure> {
+        let wid = self.world_id(world);
+        let body = self.read(&format!("/api/worlds/{wid}"), inv).await?;
+        Ok(body
+            .pointer("/world/dweller_count")
+            .and_then(Value::as_u64)
+            .unwrap_or(u64::MAX))
+    }
+
+    /// After a dweller create: the world counts every dweller made in it.
+    pub(super) async fn check_dweller_count(
+        &mut self,
+        after: &State,
+        world: usize,
+    ) -> Result<(), Failure> {
+        if world >= self.worlds.len() {
+            return Ok(());
+        }
+        let shown = self
+            .shown_dweller_count(world, Invariant::ModelAgreement)
+            .await?;
+        let want = dweller_count(after, world) as u64;
+        self.count(Invariant::ModelAgreement);
+        if shown != want {
+            return Err(self.violation(
+                Invariant::ModelAgreement,
+                format!(
+                    "world {} shows dweller_count {shown}; the model has {want} dweller(s) counted in it",
+                    self.world_id(world)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// N different agents create a dweller in one world at once: every create is kept, and the
+    /// world's stored count grows by N (an unlocked `dweller_count + 1` loses some).
+    async fn race_dweller(
+        &mut self,
+        before: &State,
+        _after: &State,
+        world: usize,
+        actors: &[usize],
+    ) -> Result<bool, Failure> {
+        let steps = dweller_steps(world, actors);
+        let mut st = before.clone();
+        let mut reqs = Vec::new();
+        for t in &steps {
+            reqs.push(self.one_request(&st, t).await?);
+            st = rules::step(st, t);
+        }
+        let was = self
+            .shown_dweller_count(world, Invariant::NoLostUpdate)
+            .await?;
+        let res = self.race(reqs).await?;
+        // keep-going: the model follows the dwellers the target made, in request order
+        let mut actual = before.clone();
+        for (t, r) in steps.iter().zip(&res) {
+            if class(r) == Expect::Ok {
+                self.remember(&actual, t, &r.body);
+                actual = rules::step(actual, t);
+            }
+        }
+        let made = res.iter().filter(|r| class(r) == Expect::Ok).count();
+        let shown = self
+            .shown_dweller_count(world, Invariant::NoLostUpdate)
+            .await?;
+        self.count(Invariant::NoLostUpdate);
+        let shown_usize = usize::try_from(shown).unwrap_or(usize::MAX);
+        self.actual_after = Some(adopt_dweller_count(actual, world, shown_usize));
+        let wid = self.world_id(world);
+        if shown < was + made as u64 {
+            return Err(self.violation(
+                Invariant::NoLostUpdate,
+                format!(
+                    "{} different agents created a dweller in world {wid} at once and {made} were created; its dweller_count went from {was} to {shown}: a lost update of the count",
+                    actors.len()
+                ),
+            ));
+        }
+        if made != actors.len() {
+            let statuses: Vec<String> = res
+                .iter()
+                .map(|r| format!("{} {}", r.status, short(&r.text)))
+                .collect();
+            return Err(self.violation(
+                Invariant::ModelAgreement,
+                format!(
+                    "{} different agents created a dweller in world {wid} (it has regions) at once; {made} succeeded (all may): {statuses:?}",
+                    actors.len()
                 ),
             ));
         }

@@ -156,9 +156,13 @@ impl Driver {
                 self.retry_keyed(step, before, after, f, inner).await
             }
             Fault::RaceRegion { .. }
+            | Fault::RaceDweller { .. }
             | Fault::RaceRespond { .. }
             | Fault::IdemConcurrent { .. }
             | Fault::IdemReuse { .. } => self.concurrency_fault(step, before, after, f).await,
+            Fault::RaceReact { .. } | Fault::RaceReactWorld { .. } => {
+                self.race_react(before, after, f).await
+            }
             Fault::RaceEscalate { .. } | Fault::RaceConfirm { .. } => {
                 self.race_action(before, f).await
             }

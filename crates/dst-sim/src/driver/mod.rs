@@ -19,6 +19,7 @@ mod hostile;
 mod interleaving;
 mod memory;
 mod probes;
+mod reactions;
 mod requests;
 mod suggestions;
 mod world;

@@ -380,6 +380,8 @@ pub(super) fn actor_of(t: &Transition) -> Option<usize> {
         | Transition::ReviewStory { actor, .. }
         | Transition::RespondStoryReview { actor, .. }
         | Transition::ReviseStory { actor, .. }
+        | Transition::ReactStory { actor, .. }
+        | Transition::ReactWorld { actor, .. }
         | Transition::ApproveEvent { actor, .. }
         | Transition::RejectEvent { actor, .. }
         | Transition::ConfirmImportance { actor, .. }

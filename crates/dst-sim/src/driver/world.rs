@@ -165,6 +165,7 @@ impl Driver {
                 let body = json!({"reason": text(40, "It contradicts the 2070 federation")});
                 self.send(self.agent(actor), post, &path, Some(body)).await
             }
+            ReactStory { .. } | ReactWorld { .. } => self.request_react(st, t).await,
             _ => Err(self.violation(
                 Invariant::ModelAgreement,
                 format!("{t:?} is not a world-content rule"),

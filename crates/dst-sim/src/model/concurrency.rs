@@ -46,6 +46,29 @@ pub fn region_steps(world: usize, actors: &[usize]) -> Vec<Transition> {
         .collect()
 }
 
+/// The dweller creates of a [`Fault::RaceDweller`], one per racer.
+pub fn dweller_steps(world: usize, actors: &[usize]) -> Vec<Transition> {
+    actors
+        .iter()
+        .map(|&actor| Transition::CreateDweller { actor, world })
+        .collect()
+}
+
+/// The `dweller_count` the target must show for `world`: its dwellers, less the increments a
+/// create race lost earlier in the seed.
+pub fn dweller_count(st: &State, world: usize) -> usize {
+    let made = st.dwellers.iter().filter(|d| d.world == world).count();
+    made.saturating_sub(st.lost_dweller_counts.get(&world).copied().unwrap_or(0))
+}
+
+/// Keep-going after a dweller-create race: the world's count is what the target shows.
+pub fn adopt_dweller_count(mut st: State, world: usize, shown: usize) -> State {
+    let made = st.dwellers.iter().filter(|d| d.world == world).count();
+    st.lost_dweller_counts
+        .insert(world, made.saturating_sub(shown));
+    st
+}
+
 /// The name of the next region added to `world`: numbered by every add so far, the ones a lost
 /// update dropped included, so it never repeats a name the world has (the platform refuses one).
 pub fn region_name(st: &State, world: usize) -> String {
@@ -95,6 +118,7 @@ pub fn owns(f: &Fault) -> bool {
     matches!(
         f,
         Fault::RaceRegion { .. }
+            | Fault::RaceDweller { .. }
             | Fault::RaceRespond { .. }
             | Fault::IdemConcurrent { .. }
             | Fault::IdemReuse { .. }
@@ -108,6 +132,12 @@ pub fn valid(st: &State, f: &Fault) -> bool {
             *world < st.worlds.len()
                 && (2..=6).contains(&actors.len())
                 && distinct(actors, st.agents)
+        }
+        Fault::RaceDweller { world, actors } => {
+            *world < st.worlds.len()
+                && (2..=6).contains(&actors.len())
+                && distinct(actors, st.agents)
+                && st.worlds[*world].regions > 0
         }
         Fault::RaceRespond { story, review, n } => {
             (2..=5).contains(n)
@@ -136,6 +166,9 @@ pub fn step(st: State, f: &Fault) -> State {
     let mut st = match f {
         Fault::RaceRegion { world, actors } => {
             region_steps(*world, actors).iter().fold(st, rules::step)
+        }
+        Fault::RaceDweller { world, actors } => {
+            dweller_steps(*world, actors).iter().fold(st, rules::step)
         }
         Fault::RaceRespond { story, review, .. } => match respond_step(&st, *story, *review) {
             Some(t) => rules::step(st, &t),
@@ -166,6 +199,21 @@ pub fn offer(st: &State, add: &mut dyn FnMut(FaultKind, BoxedStrategy<Transition
                 .prop_map(move |(world, actors)| fault(Fault::RaceRegion { world, actors }))
                 .boxed(),
         );
+        let peopled: Vec<usize> = (0..st.worlds.len())
+            .filter(|&w| st.worlds[w].regions > 0)
+            .collect();
+        if !peopled.is_empty() {
+            let agents: Vec<usize> = (0..n).collect();
+            add(
+                FaultKind::RaceDweller,
+                (
+                    proptest::sample::select(peopled),
+                    proptest::sample::subsequence(agents, 2..=max),
+                )
+                    .prop_map(move |(world, actors)| fault(Fault::RaceDweller { world, actors }))
+                    .boxed(),
+            );
+        }
     }
     let open: Vec<(usize, usize)> = (0..st.stories.len())
         .flat_map(|s| (0..st.stories[s].reviews.len()).map(move |r| (s, r)))

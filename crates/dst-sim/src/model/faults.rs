@@ -98,6 +98,9 @@ pub fn valid(st: &State, f: &Fault) -> bool {
     if super::actions::owns_fault(f) {
         return super::actions::fault_valid(st, f);
     }
+    if super::reactions::owns_fault(f) {
+        return super::reactions::fault_valid(st, f);
+    }
     match f {
         Fault::RaceClaim { dweller, actors } => {
             (2..=5).contains(&actors.len())
@@ -164,7 +167,11 @@ pub fn valid(st: &State, f: &Fault) -> bool {
                 && deciders.iter().any(|d| !d.1)
         }
         Fault::RaceAcclaim { story } => acclaim_ready(st, *story),
+        Fault::RaceReact { .. } | Fault::RaceReactWorld { .. } => {
+            super::reactions::fault_valid(st, f)
+        }
         Fault::RaceRegion { .. }
+        | Fault::RaceDweller { .. }
         | Fault::RaceRespond { .. }
         | Fault::IdemConcurrent { .. }
         | Fault::IdemReuse { .. } => concurrency::valid(st, f),
@@ -271,6 +278,9 @@ pub fn step(mut st: State, f: &Fault) -> State {
     }
     if super::actions::owns_fault(f) {
         return super::actions::fault_step(st, f);
+    }
+    if super::reactions::owns_fault(f) {
+        return super::reactions::fault_step(st, f);
     }
     match f {
         Fault::RaceStoryReview { .. } | Fault::RaceAcclaim { .. } => {
@@ -411,6 +421,7 @@ pub fn options(st: &State, options: &mut Vec<(u32, BoxedStrategy<Transition>)>) 
     offer_retries(st, &mut add);
     concurrency::offer(st, &mut add);
     super::actions::offer_faults(st, &mut add);
+    super::reactions::offer_faults(st, &mut add);
 }
 
 /// Races of the core rules: claims, upvotes, final resolves, reviews, creates.

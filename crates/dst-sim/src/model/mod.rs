@@ -19,6 +19,7 @@ pub mod faults;
 mod hostile;
 pub mod memory;
 pub mod probes;
+pub mod reactions;
 pub mod rules;
 pub mod suggestions;
 mod vocab;

@@ -2,6 +2,7 @@
 //! model entities by index), the prediction of a step's outcome, and the model state they act on.
 //! Pure data: the rules' meaning is in `rules.rs`, `world.rs` and `faults.rs`.
 
+pub use api_client::vocab::ReactionType;
 use proptest::strategy::{BoxedStrategy, Strategy};
 use serde::{Deserialize, Serialize};
 
@@ -113,10 +114,10 @@ pub struct State {
     pub aspects: Vec<AspectM>,
     pub stories: Vec<StoryM>,
     pub events: Vec<EventM>,
-    /// Actions sent through `POST /api/actions` (`actions.rs`).
-    pub actions: Vec<super::actions::ActionM>,
     /// Revision suggestions (`suggestions.rs`).
     pub suggestions: Vec<super::suggestions::SuggestionM>,
+    /// Actions sent through `POST /api/actions` (`actions.rs`).
+    pub actions: Vec<super::actions::ActionM>,
     /// Per dweller (by index), what its accepted memory edits made (`memory.rs`); absent = empty.
     pub memories: std::collections::BTreeMap<usize, super::memory::MemoryM>,
     pub step: u32,
@@ -131,6 +132,11 @@ pub struct State {
     /// Per world, region names used by adds the target lost (a lost update a seed went on past):
     /// the next add's name counts them too, so it never repeats a name (`concurrency::region_name`).
     pub lost_regions: std::collections::BTreeMap<usize, usize>,
+    /// Per world, increments of its stored `dweller_count` the target lost in a create race (a
+    /// seed goes on from the count the target has: `concurrency::dweller_count`).
+    pub lost_dweller_counts: std::collections::BTreeMap<usize, usize>,
+    /// Per world, its reactions (`reactions.rs`); absent = none.
+    pub world_reactions: std::collections::BTreeMap<usize, super::reactions::ReactionsM>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +181,8 @@ pub struct StoryM {
     /// Effective revisions (a revise that changes nothing does not count).
     pub revisions: u32,
     pub acclaimed: bool,
+    /// Its reactions (the stored total is their counts' sum).
+    pub reactions: super::reactions::ReactionsM,
 }
 
 impl StoryM {
@@ -285,6 +293,10 @@ pub enum Rule {
     ReviewStory,
     RespondStoryReview,
     ReviseStory,
+    /// A reaction to a story (add, change, take back), through either route.
+    ReactStory,
+    /// A reaction to a world (`/api/social/react`).
+    ReactWorld,
     ProposeEvent,
     ApproveEvent,
     RejectEvent,
@@ -498,6 +510,20 @@ pub enum Transition {
         story: usize,
         same: bool,
     },
+    /// Add, change or take back `actor`'s reaction to `story` (`social`: through
+    /// `/api/social/react`, the second route to the same reaction).
+    ReactStory {
+        actor: usize,
+        story: usize,
+        kind: ReactionType,
+        social: bool,
+    },
+    /// Add, change or take back `actor`'s reaction to `world`.
+    ReactWorld {
+        actor: usize,
+        world: usize,
+        kind: ReactionType,
+    },
     ProposeEvent {
         actor: usize,
         world: usize,
@@ -591,6 +617,8 @@ impl Transition {
             Transition::ReviewStory { .. } => Rule::ReviewStory,
             Transition::RespondStoryReview { .. } => Rule::RespondStoryReview,
             Transition::ReviseStory { .. } => Rule::ReviseStory,
+            Transition::ReactStory { .. } => Rule::ReactStory,
+            Transition::ReactWorld { .. } => Rule::ReactWorld,
             Transition::ProposeEvent { .. } => Rule::ProposeEvent,
             Transition::ApproveEvent { .. } => Rule::ApproveEvent,
             Transition::RejectEvent { .. } => Rule::RejectEvent,
@@ -662,12 +690,21 @@ pub enum Fault {
     /// N different agents add differently named regions to one world at once: every add is kept
     /// (the world's region list is read-modify-written by each).
     RaceRegion { world: usize, actors: Vec<usize> },
+    /// N different agents create a dweller in one world at once: every create is kept and counted
+    /// in the world's stored `dweller_count`.
+    RaceDweller { world: usize, actors: Vec<usize> },
     /// A story's author answers one of its reviews N times at once: exactly one answer is accepted.
     RaceRespond {
         story: usize,
         review: usize,
         n: usize,
     },
+    /// N different agents without a reaction react to one story at once: every increment of its
+    /// reaction count is kept.
+    RaceReact { story: usize, actors: Vec<usize> },
+    /// N different agents without a reaction react to one world at once: every increment of its
+    /// per-kind reaction counts is kept.
+    RaceReactWorld { world: usize, actors: Vec<usize> },
     /// One agent sends the same create N times at once with one X-Idempotency-Key: it executes once.
     IdemConcurrent { inner: Box<Transition>, n: usize },
     /// A create with an X-Idempotency-Key, then `second` with the same key — by another agent, or by
@@ -702,6 +739,9 @@ pub enum FaultKind {
     RaceAcclaim,
     RaceRegion,
     RaceRespond,
+    RaceReact,
+    RaceReactWorld,
+    RaceDweller,
     IdemConcurrent,
     IdemOtherAgent,
     IdemOtherEndpoint,
@@ -741,6 +781,9 @@ impl Fault {
             Fault::RaceAcclaim { .. } => FaultKind::RaceAcclaim,
             Fault::RaceRegion { .. } => FaultKind::RaceRegion,
             Fault::RaceRespond { .. } => FaultKind::RaceRespond,
+            Fault::RaceReact { .. } => FaultKind::RaceReact,
+            Fault::RaceReactWorld { .. } => FaultKind::RaceReactWorld,
+            Fault::RaceDweller { .. } => FaultKind::RaceDweller,
             Fault::IdemConcurrent { .. } => FaultKind::IdemConcurrent,
             Fault::IdemReuse { first, second } => {
                 if first.rule() == second.rule() {
@@ -766,6 +809,9 @@ impl Fault {
             Fault::RaceEventDecision { .. } => Rule::ApproveEvent,
             Fault::RaceAcclaim { .. } | Fault::RaceRespond { .. } => Rule::RespondStoryReview,
             Fault::RaceRegion { .. } => Rule::CreateRegion,
+            Fault::RaceReact { .. } => Rule::ReactStory,
+            Fault::RaceReactWorld { .. } => Rule::ReactWorld,
+            Fault::RaceDweller { .. } => Rule::CreateDweller,
             Fault::IdemConcurrent { inner, .. } => inner.rule(),
             Fault::IdemReuse { first, .. } => first.rule(),
             Fault::RaceEscalate { .. } => Rule::EscalateAction,

@@ -150,6 +150,7 @@ pub(super) fn expect(st: &State, t: &Transition) -> Expect {
                 Expect::Ok
             }
         }
+        ReactStory { .. } | ReactWorld { .. } => super::reactions::expect(st, t),
         _ => Expect::Ok,
     }
 }
@@ -208,6 +209,7 @@ pub(super) fn valid(st: &State, t: &Transition) -> bool {
         ApproveEvent { actor, event } | RejectEvent { actor, event } => {
             agent(actor) && event < st.events.len()
         }
+        ReactStory { .. } | ReactWorld { .. } => super::reactions::valid(st, t),
         _ => false,
     }
 }
@@ -252,6 +254,7 @@ pub(super) fn step(st: &mut State, t: &Transition) {
             reviews: vec![],
             revisions: 0,
             acclaimed: false,
+            reactions: Default::default(),
         }),
         ReviewStory {
             actor,
@@ -293,6 +296,7 @@ pub(super) fn step(st: &mut State, t: &Transition) {
             st.events[event].status = EStatus::Rejected;
             st.events[event].decider = Some(actor);
         }
+        ReactStory { .. } | ReactWorld { .. } => super::reactions::step(st, t),
         _ => {}
     }
 }
@@ -310,6 +314,7 @@ pub(super) fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transiti
     }
     offer_aspects(st, add);
     offer_stories(st, add);
+    super::reactions::offer(st, add);
     offer_events(st, add);
 }
 

@@ -146,6 +146,17 @@ fn match_region(regions: &[String], wanted: &str) -> Option<String> {
     (partial.len() == 1 && !w.is_empty()).then(|| partial[0].clone())
 }
 
+/// The world's stored dweller count, `None` if there is no such world.
+fn stored_dweller_count(tx: &rusqlite::Connection, wid: &str) -> Result<Option<i64>, ApiError> {
+    Ok(qr(
+        tx,
+        "SELECT dweller_count FROM worlds WHERE id = ?1",
+        [wid],
+        |r| r.get(0),
+    )
+    .optional()?)
+}
+
 pub(super) async fn create(
     State(st): St,
     key: ApiKey,
@@ -165,6 +176,15 @@ pub(super) async fn create(
     b.finish()?;
     let did = new_id();
     let ts = now();
+    // dweller-count-lost-update: the world's count is read in one transaction and written, +1,
+    // in another
+    let stale = if st.bug(Bug::DwellerCountLostUpdate) {
+        let snap = st.db.with_tx(|tx| stored_dweller_count(tx, &wid))?;
+        race_window().await;
+        snap
+    } else {
+        None
+    };
     let v = st.db.with_tx(|tx| {
         let agent = key.agent(tx)?;
         world_name(tx, &wid)?;
@@ -187,6 +207,15 @@ pub(super) async fn create(
             "INSERT INTO dwellers (id, world_id, name, origin_region, generation, name_context, cultural_identity, role, age, personality, background, current_region, created_by, created_at, updated_at, seq)
              VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?4,?12,?13,?13,?14)",
             params![did, wid, name, region, generation, name_context, identity, role, age, personality, background, agent.id, ts, seq()],
+        )?;
+        let count = match stale {
+            Some(c) => c,
+            None => stored_dweller_count(tx, &wid)?.unwrap_or(0),
+        };
+        ex(
+            tx,
+            "UPDATE worlds SET dweller_count = ?2 WHERE id = ?1",
+            params![wid, count + 1],
         )?;
         Ok(
             json!({"dweller": {"id": did, "name": name, "origin_region": region, "generation": generation, "role": role,

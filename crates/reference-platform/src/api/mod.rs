@@ -11,6 +11,7 @@ mod feedback;
 mod health;
 mod memory;
 mod proposals;
+mod reactions;
 mod review;
 mod stories;
 mod suggestions;
@@ -132,6 +133,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             post(stories::respond),
         )
         .route("/api/stories/{id}/revise", post(stories::revise))
+        .route("/api/stories/{id}/react", post(reactions::react))
+        .route("/api/social/react", post(reactions::social_react))
         // world events
         .route(
             "/api/events/worlds/{wid}/events",
