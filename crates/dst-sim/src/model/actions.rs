@@ -21,6 +21,8 @@ use proptest::strategy::{BoxedStrategy, Strategy};
 /// Importance in hundredths: both sides of the escalation threshold, mostly eligible, and one past
 /// the limit of 1.0 (422).
 pub const ACTION_IMPORTANCE: &[u8] = &[50, 79, 80, 80, 90, 100, 100, 101];
+/// The importance of a seed's first action: accepted and eligible, so the rules after it can run.
+pub const FIRST_IMPORTANCE: &[u8] = &[80, 90, 100];
 /// The importance (hundredths) from which an action is escalation-eligible.
 pub const ESCALATION_THRESHOLD: u8 = 80;
 /// The year a raced escalation names (inside every fixture world's range).
@@ -197,10 +199,19 @@ pub(super) fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transiti
     let held: Vec<(usize, usize)> = (0..st.dwellers.len())
         .filter_map(|d| st.dwellers[d].holder.map(|h| (h, d)))
         .collect();
-    if !held.is_empty() {
+    // A dweller is held only in short windows (its holder soon releases it), and the other rules
+    // of a held dweller compete for them: until the seed has an action, the offer counts three
+    // times and its importance is an accepted, eligible one, so every seed acts (and the rules
+    // that need an action get the rest of the seed).
+    let (copies, importances) = if st.actions.is_empty() {
+        (3, FIRST_IMPORTANCE)
+    } else {
+        (1, ACTION_IMPORTANCE)
+    };
+    for _ in 0..if held.is_empty() { 0 } else { copies } {
         add(
             Rule::PostAction,
-            (select(held), select(ACTION_IMPORTANCE.to_vec()))
+            (select(held.clone()), select(importances.to_vec()))
                 .prop_map(|((actor, dweller), importance)| Transition::PostAction {
                     actor,
                     dweller,
