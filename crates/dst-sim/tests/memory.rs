@@ -110,22 +110,20 @@ async fn memory_edit_lost_is_caught_by_the_memory_read_back() {
     }
 }
 
-/// An edit by any agent is caught: by the authorization matrix (16) or, where an ordinary step by
-/// a wrong actor came first, by the read-back of what it changed (24), or as an accepted step the
-/// model predicted to be refused when it changed nothing (model agreement).
+/// An edit by any agent is caught by the authorization matrix or an ordinary step by a wrong
+/// actor (16), every failure.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn memory_any_agent_is_caught() {
+async fn memory_any_agent_is_caught_by_the_authorization_check() {
     let out = tempfile::tempdir().unwrap();
     let s = cli::run(&args("memory-any-agent", out.path()), false)
         .await
         .unwrap();
-    assert!(!s.failures.is_empty());
+    assert!(
+        s.failures.len() >= 3,
+        "caught in {} of 4 seeds",
+        s.failures.len()
+    );
     for f in &s.failures {
-        let inv = f.invariant.to_string();
-        assert!(
-            ["16-authorization", "24-memory-persisted", "model-agreement"].contains(&inv.as_str()),
-            "{inv}: {}",
-            f.message
-        );
+        assert_eq!(f.invariant.to_string(), "16-authorization", "{}", f.message);
     }
 }

@@ -1,5 +1,5 @@
 //! The dweller memory family (`model/memory.rs`): builds each edit's request from the model's
-//! texts, and reads back invariant 23: what `GET /api/dwellers/{id}/memory` (as the inhabitant)
+//! texts, and reads back invariant 24: what `GET /api/dwellers/{id}/memory` (as the inhabitant)
 //! and the public `GET /api/dwellers/{id}` show is exactly what the accepted edits made.
 //!
 //! On a difference the model adopts what the platform shows (keep-going): a lost write then shows
@@ -12,7 +12,7 @@ use crate::model::memory::{
     RelationM, SENTIMENTS, SituationText, event_text, personality_text, reflection_text,
     situation_text, status_text,
 };
-use crate::model::{State, Transition};
+use crate::model::{self, Expect, State, Transition, memory};
 use api_client::{Method, RawResponse};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
@@ -127,12 +127,46 @@ impl Driver {
             _ => return Ok(None),
         };
         let path = format!("/api/dwellers/{}/{tail}", self.dwellers[dweller]);
-        self.send(self.agent(actor), method, &path, Some(body))
-            .await
-            .map(Some)
+        let r = self
+            .send(self.agent(actor), method, &path, Some(body))
+            .await?;
+        if r.status < 300 && model::expect(st, t) == Expect::Reject(403) {
+            return Err(self.edit_by_outsider(st, t, actor, dweller, r.status));
+        }
+        Ok(Some(r))
     }
 
-    /// Invariant 23 for every dweller, at the end of the seed.
+    /// An edit the platform accepted from an agent who may not make it (invariant 16, whether an
+    /// ordinary step or the authorization probe sent it). The model then follows what the platform
+    /// did: the edit took effect.
+    fn edit_by_outsider(
+        &mut self,
+        st: &State,
+        t: &Transition,
+        actor: usize,
+        dweller: usize,
+        status: u16,
+    ) -> Failure {
+        let mut adopted = st.clone();
+        adopted.fired[t.rule().index()] += 1;
+        adopted.step += 1;
+        memory::step(&mut adopted, t, st.step);
+        self.actual_after = Some(adopted);
+        let who = if matches!(t, Transition::EditPersonality { .. }) {
+            "neither the inhabitant nor the world's creator"
+        } else {
+            "not the inhabitant"
+        };
+        self.violation(
+            Invariant::Authorization,
+            format!(
+                "{} of dweller #{dweller} by agent {actor} ({who}) answered {status}: the rules refuse it (Reject(403))",
+                t.rule()
+            ),
+        )
+    }
+
+    /// Invariant 24 for every dweller, at the end of the seed.
     pub(super) async fn check_memory_all(&mut self, after: &State) -> Result<(), Failure> {
         for di in 0..self.dwellers.len().min(after.dwellers.len()) {
             self.check_memory(after, di).await?;
@@ -140,7 +174,7 @@ impl Driver {
         Ok(())
     }
 
-    /// Invariant 23 for dweller `di`: the public read (situation, personality, relationships),
+    /// Invariant 24 for dweller `di`: the public read (situation, personality, relationships),
     /// then, while someone inhabits it, the inhabitant's memory read (core memories, reflections,
     /// personality and relationships again). A difference is a violation, and the model adopts
     /// what was read.
