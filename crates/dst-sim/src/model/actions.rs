@@ -203,10 +203,11 @@ pub(super) fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transiti
     // of a held dweller compete for them: until the seed has an action, the offer counts three
     // times and its importance is an accepted, eligible one, so every seed acts (and the rules
     // that need an action get the rest of the seed).
-    let (copies, importances) = if st.actions.is_empty() {
-        (3, FIRST_IMPORTANCE)
-    } else {
-        (1, ACTION_IMPORTANCE)
+    // (boosted only once the two-phase act has had its turn, so the first window stays its own)
+    let (copies, importances) = match (st.actions.is_empty(), st.fired[Rule::TakeAction.index()]) {
+        (true, 0) => (1, FIRST_IMPORTANCE),
+        (true, _) => (3, FIRST_IMPORTANCE),
+        _ => (1, ACTION_IMPORTANCE),
     };
     for _ in 0..if held.is_empty() { 0 } else { copies } {
         add(
