@@ -321,6 +321,29 @@ async fn revise_skips_validation() {
 }
 
 #[tokio::test]
+async fn negative_limit_500() {
+    on_and_off(Bug::NegativeLimit500, |c, _| async move {
+        let mut five_hundreds = 0;
+        for path in ["/api/agents?limit=-1", "/api/feedback/changelog?limit=-1"] {
+            let r = c.send_raw(Method::GET, path, None).await.unwrap();
+            if r.status == 500 {
+                five_hundreds += 1;
+            } else {
+                assert_eq!(r.status, 422, "{path}: {}", r.text);
+            }
+        }
+        // in bounds, both lists answer either way
+        for path in ["/api/agents?limit=5&offset=0", "/api/feedback/changelog?limit=5"] {
+            let r = c.send_raw(Method::GET, path, None).await.unwrap();
+            assert_eq!(r.status, 200, "{path}: {}", r.text);
+        }
+        assert!(five_hundreds == 0 || five_hundreds == 2, "{five_hundreds}");
+        five_hundreds == 2
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn hostile_paging_500() {
     on_and_off(Bug::HostilePaging500, |c, _| async move {
         let r = c
@@ -436,13 +459,17 @@ fn every_bug_has_a_test_here() {
         include_str!("world_content.rs"),
         include_str!("concurrency_world.rs"),
         include_str!("suggestions.rs"),
+        include_str!("memory.rs"),
+        include_str!("actions.rs"),
     ]
     .concat();
     for b in Bug::all() {
         let needle = format!("Bug::{:?}", b);
+        // `on_and_off(Bug::X, …)`, or a setup that starts the platform with that bug alone
+        // (`platform(&[Bug::X])`, `setup(&[Bug::X])`, `reaction_race(&[Bug::X])`, …)
         assert!(
             src.contains(&format!("on_and_off({needle},"))
-                || src.contains(&format!("platform(&[{needle}])")),
+                || src.contains(&format!("(&[{needle}])")),
             "no on/off test for {}",
             b.name()
         );
