@@ -123,6 +123,13 @@ impl Target {
             url: url.to_string(),
             message: e.to_string(),
         })?;
+        // Every request on a connection of its own: a remote platform may close a connection
+        // after a 500 (uvicorn does), and a request already handed to that pooled connection is
+        // then lost as "connection closed before message completed", which ends the run with
+        // exit 2. Any rule can meet a 500 on a real target (they are findings), so no request may
+        // reuse a connection; on loopback a new connection costs far less than the platform's
+        // answer (the embedded platform keeps its connections: it never closes one).
+        let client = client.with_header("connection", "close");
         let capabilities =
             Capabilities::probe(&client)
                 .await
