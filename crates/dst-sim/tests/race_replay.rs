@@ -22,7 +22,7 @@ async fn replays_ten_of_ten(bug: Bug, invariant: &str) {
     let out = tempfile::tempdir().unwrap();
     let args = RunArgs {
         target: target(),
-        seeds: 0..2,
+        seeds: 0..8,
         seed: None,
         steps: 200,
         jobs: 2,

@@ -407,7 +407,9 @@ fn offer_aspects(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>
                     .boxed(),
             );
         }
-        // mostly the owner (approved aspects are predicted 400); sometimes another agent (403)
+        // mostly the owner, half the time of an approved aspect once there is one (predicted 400:
+        // approval is final, and a seed has few revise steps after the first approval); sometimes
+        // another agent (403)
         let owners: Vec<(usize, usize)> = (0..na).map(|i| (st.aspects[i].owner, i)).collect();
         let approved: Vec<(usize, usize)> = owners
             .iter()
@@ -423,7 +425,7 @@ fn offer_aspects(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>
                             actor: other,
                             aspect,
                         },
-                        (1 | 2, Some((o, a))) => Transition::ReviseAspect {
+                        (1..=4, Some((o, a))) => Transition::ReviseAspect {
                             actor: o,
                             aspect: a,
                         },
