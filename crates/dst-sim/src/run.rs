@@ -328,8 +328,12 @@ pub async fn execute_with(
         ex.steps_run += 1;
         let answered_as_predicted = r.record.expected == r.record.actual;
         ex.trace.push(r.record);
+        let more = std::mem::take(&mut d.more_violations);
         if let Some(f) = r.violation {
             record(&mut ex, f, &operation(t));
+            for f in more {
+                record(&mut ex, f, &operation(t));
+            }
             if !keep_going || ex.infrastructure.is_some() {
                 break;
             }

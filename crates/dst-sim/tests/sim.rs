@@ -210,6 +210,34 @@ async fn hostile_paging_500_is_caught() {
     caught("hostile-paging-500", "7-no-5xx").await;
 }
 
+/// A hostile case that fails does not hide the cases after it in its batch: with the NUL-byte
+/// and negative-limit bugs both on, every seed reports both (the first batch of a seed holds a NUL
+/// case before the agents list and the changelog).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_hostile_case_does_not_hide_the_rest_of_its_batch() {
+    let out = tempfile::tempdir().unwrap();
+    let mut a = args(
+        0..4,
+        200,
+        &["nul-byte-500", "negative-limit-500"],
+        out.path(),
+    );
+    a.shrink_iters = 0;
+    let s = cli::run(&a, false).await.unwrap();
+    for path in [
+        "/api/agents?limit=",
+        "/api/feedback/changelog?limit=",
+        "/revise answered",
+    ] {
+        let c = s
+            .classes
+            .iter()
+            .find(|c| c.key.contains(path))
+            .unwrap_or_else(|| panic!("no class for {path}: {:?}", s.classes));
+        assert_eq!(c.seeds, 4, "{path} in every seed: {c:?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn negative_limit_500_is_caught_on_the_agents_list_and_the_changelog() {
     caught("negative-limit-500", "7-no-5xx").await;

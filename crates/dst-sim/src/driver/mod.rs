@@ -199,6 +199,9 @@ pub struct Driver {
     pub(crate) step: usize,
     /// The agent outside the model that sends the NUL-byte probes (`probes.rs`), once registered.
     pub(crate) probe_agent: Option<hostile::ProbeAgent>,
+    /// Violations a step found besides the one it returns (a hostile batch sends every case even
+    /// after one fails, so one defect does not hide the cases after it); the run files them too.
+    pub(crate) more_violations: Vec<Failure>,
     /// What the target has (the read-backs check what it promises); every capability by default.
     pub capabilities: crate::capabilities::Capabilities,
 }
@@ -241,6 +244,7 @@ impl Driver {
             effective_steps: 0,
             step: 0,
             probe_agent: None,
+            more_violations: Vec::new(),
             capabilities: Default::default(),
         }
     }

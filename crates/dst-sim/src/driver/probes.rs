@@ -82,10 +82,22 @@ impl Driver {
                 Ok(Some(passed()))
             }
             Transition::ProbeHostile { ref cases } => {
+                // every case is sent: a case that fails the same way in every seed must not hide
+                // the cases after it in the batch (the first failure is the step's, the others
+                // are filed beside it); the target's silence still ends the step
+                let mut first = None;
                 for &c in cases {
-                    self.probe_hostile(c).await?;
+                    match self.probe_hostile(c).await {
+                        Ok(()) => {}
+                        Err(f @ Failure::Infrastructure { .. }) => return Err(f),
+                        Err(f) if first.is_none() => first = Some(f),
+                        Err(f) => self.more_violations.push(f),
+                    }
                 }
-                Ok(Some(passed()))
+                match first {
+                    Some(f) => Err(f),
+                    None => Ok(Some(passed())),
+                }
             }
             Transition::ProbeSecondPath {
                 case,

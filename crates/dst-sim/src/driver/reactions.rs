@@ -98,7 +98,7 @@ impl Driver {
         };
         let action = before.change(actor, kind).wire(social);
         let mut after = before.clone();
-        after.apply(actor, kind, story);
+        after.apply(actor, kind, story, social);
         let got_action = r.body.get("action").and_then(Value::as_str);
         let count_ok = social
             || r.body.get("new_reaction_count").and_then(Value::as_u64)

@@ -123,20 +123,12 @@ impl ReferenceStateMachine for Model {
             if gated(rule).iter().any(|r| st.fired[r.index()] == 0) {
                 w = w.max(120);
             }
-            // until an aspect is approved, the steps to an approval weigh as much: what may happen
-            // to an approved aspect (a revise refused, the canon) is seen in a seed's first half
-            if !no_world
-                && !st.aspects_need_explicit_approval
-                && !st.aspects.iter().any(|a| a.status == AStatus::Approved)
-                && matches!(
-                    rule,
-                    Rule::CreateAspect
-                        | Rule::SubmitAspect
-                        | Rule::ReviewAspect
-                        | Rule::ResolveAspectItem
-                )
+            // the first approved aspect is revised soon after its approval (predicted 400)
+            if rule == Rule::ReviseAspect
+                && !st.approved_aspect_revised
+                && st.aspects.iter().any(|a| a.status == AStatus::Approved)
             {
-                w = w.max(100);
+                w = w.max(120);
             }
             // probes only watch: once fired, they yield to the game rules (half weight)
             if fired > 0 && probes::is_probe_rule(rule) {

@@ -70,8 +70,10 @@ impl ReactionsM {
     }
 
     /// Applies `actor`'s reaction. A story keeps a total, so its take-back floors the total at 0
-    /// (`story`: true), a world floors each kind.
-    pub fn apply(&mut self, actor: usize, kind: ReactionType, story: bool) {
+    /// (`story`: true), a world floors each kind. A change of kind through `/api/social/react`
+    /// (`social`) takes 1 from the total, floored at 0, and adds 1 back: the same total, except
+    /// on a story whose total a lost update had already brought to 0 (then it is 1).
+    pub fn apply(&mut self, actor: usize, kind: ReactionType, story: bool, social: bool) {
         match self.change(actor, kind) {
             ReactionChange::Removed => {
                 self.by.retain(|r| r.0 != actor);
@@ -92,6 +94,8 @@ impl ReactionsM {
                 if !story {
                     let c = &mut self.counts[slot(old)];
                     *c = c.saturating_sub(1);
+                    self.counts[slot(kind)] += 1;
+                } else if social && self.total() == 0 {
                     self.counts[slot(kind)] += 1;
                 }
             }
@@ -127,13 +131,16 @@ pub(super) fn valid(st: &State, t: &Transition) -> bool {
 pub(super) fn step(st: &mut State, t: &Transition) {
     match *t {
         Transition::ReactStory {
-            actor, story, kind, ..
-        } => st.stories[story].reactions.apply(actor, kind, true),
+            actor,
+            story,
+            kind,
+            social,
+        } => st.stories[story].reactions.apply(actor, kind, true, social),
         Transition::ReactWorld { actor, world, kind } => st
             .world_reactions
             .entry(world)
             .or_default()
-            .apply(actor, kind, false),
+            .apply(actor, kind, false, true),
         _ => {}
     }
 }

@@ -135,6 +135,9 @@ pub struct State {
     /// Per world, increments of its stored `dweller_count` the target lost in a create race (a
     /// seed goes on from the count the target has: `concurrency::dweller_count`).
     pub lost_dweller_counts: std::collections::BTreeMap<usize, usize>,
+    /// Whether a revise of an approved aspect was sent in this sequence (generation sends one as
+    /// soon as an aspect is approved).
+    pub approved_aspect_revised: bool,
     /// Per world, its reactions (`reactions.rs`); absent = none.
     pub world_reactions: std::collections::BTreeMap<usize, super::reactions::ReactionsM>,
 }

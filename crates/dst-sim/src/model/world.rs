@@ -247,7 +247,11 @@ pub(super) fn step(st: &mut State, t: &Transition) {
                 a.status = AStatus::Approved;
             }
         }
-        ReviseAspect { .. } => {}
+        ReviseAspect { aspect, .. } => {
+            if st.aspects[aspect].status == AStatus::Approved {
+                st.approved_aspect_revised = true;
+            }
+        }
         CreateStory { actor, world, .. } => st.stories.push(StoryM {
             world: world.unwrap_or(0),
             author: actor,
@@ -407,9 +411,10 @@ fn offer_aspects(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>
                     .boxed(),
             );
         }
-        // mostly the owner, half the time of an approved aspect once there is one (predicted 400:
-        // approval is final, and a seed has few revise steps after the first approval); sometimes
-        // another agent (403)
+        // mostly the owner (approved aspects are predicted 400), and the owner of the first approved
+        // aspect as soon as there is one, until one has been revised (a seed has few revise steps
+        // after its first approval); sometimes another agent (403)
+        let first = !st.approved_aspect_revised;
         let owners: Vec<(usize, usize)> = (0..na).map(|i| (st.aspects[i].owner, i)).collect();
         let approved: Vec<(usize, usize)> = owners
             .iter()
@@ -420,12 +425,12 @@ fn offer_aspects(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>
             Rule::ReviseAspect,
             (select(owners), maybe(approved), pick(n), 0..8u8)
                 .prop_map(
-                    |((owner, aspect), approved, other, coin)| match (coin, approved) {
+                    move |((owner, aspect), approved, other, coin)| match (coin, approved) {
                         (0, _) => Transition::ReviseAspect {
                             actor: other,
                             aspect,
                         },
-                        (1..=4, Some((o, a))) => Transition::ReviseAspect {
+                        (_, Some((o, a))) if coin <= 2 || first => Transition::ReviseAspect {
                             actor: o,
                             aspect: a,
                         },

@@ -104,12 +104,14 @@ fn world_counts(
 }
 
 /// A story reaction; with the planted `reaction-lost-update`, an added reaction writes the count
-/// read before the yield, + 1.
+/// read before the yield, + 1. A change of kind through the social route takes 1 from the total
+/// (floored at 0) and adds 1 back, as the real platform's does: the same total unless it was 0.
 async fn react_story(
     st: &crate::state::AppState,
     key: &ApiKey,
     id: &str,
     kind: ReactionType,
+    social: bool,
 ) -> Result<(Change, i64), ApiError> {
     let stale = if st.bug(Bug::ReactionLostUpdate) {
         let snap = st.db.with_tx(|tx| Ok(story_count(tx, id)?))?;
@@ -124,6 +126,7 @@ async fn react_story(
         let change = toggle(tx, ("story", id), &agent, kind)?;
         let new_count = match change {
             Change::Removed => (count - 1).max(0),
+            Change::Changed(_) if social => (count - 1).max(0) + 1,
             Change::Changed(_) => count,
             Change::Added => stale.unwrap_or(count) + 1,
         };
@@ -188,7 +191,7 @@ pub(super) async fn react(
     let kind = b.vocab("reaction_type", ReactionType::ALL, true);
     b.finish()?;
     let kind = kind.unwrap_or(ReactionType::Fire);
-    let (change, count) = react_story(&st, &key, &id, kind).await?;
+    let (change, count) = react_story(&st, &key, &id, kind, false).await?;
     let action = match change {
         Change::Added => "added",
         Change::Changed(_) => "changed",
@@ -207,7 +210,7 @@ pub(super) async fn social_react(State(st): St, key: ApiKey, JsonBody(v): JsonBo
     let target = uuid("body -> target_id", &target.unwrap_or_default())?;
     let kind = kind.unwrap_or(ReactionType::Fire);
     let change = if target_type.as_deref() == Some("story") {
-        react_story(&st, &key, &target, kind).await?.0
+        react_story(&st, &key, &target, kind, true).await?.0
     } else {
         react_world(&st, &key, &target, kind).await?
     };
