@@ -333,7 +333,10 @@ async fn negative_limit_500() {
             }
         }
         // in bounds, both lists answer either way
-        for path in ["/api/agents?limit=5&offset=0", "/api/feedback/changelog?limit=5"] {
+        for path in [
+            "/api/agents?limit=5&offset=0",
+            "/api/feedback/changelog?limit=5",
+        ] {
             let r = c.send_raw(Method::GET, path, None).await.unwrap();
             assert_eq!(r.status, 200, "{path}: {}", r.text);
         }
