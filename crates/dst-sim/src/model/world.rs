@@ -247,10 +247,8 @@ pub(super) fn step(st: &mut State, t: &Transition) {
                 a.status = AStatus::Approved;
             }
         }
-        ReviseAspect { aspect, .. } => {
-            if st.aspects[aspect].status == AStatus::Approved {
-                st.approved_aspect_revised = true;
-            }
+        ReviseAspect { aspect, .. } if st.aspects[aspect].status == AStatus::Approved => {
+            st.approved_aspect_revised = true;
         }
         CreateStory { actor, world, .. } => st.stories.push(StoryM {
             world: world.unwrap_or(0),
