@@ -283,20 +283,36 @@ impl Driver {
                 ),
             ));
         }
-        if made != actors.len() {
-            let statuses: Vec<String> = res
-                .iter()
-                .map(|r| format!("{} {}", r.status, short(&r.text)))
-                .collect();
-            return Err(self.violation(
-                Invariant::ModelAgreement,
-                format!(
-                    "{} different agents created a dweller in world {wid} (it has regions) at once; {made} succeeded (all may): {statuses:?}",
-                    actors.len()
-                ),
-            ));
-        }
+        self.all_succeeded(
+            &res,
+            made,
+            format!(
+                "{} different agents created a dweller in world {wid} (it has regions) at once",
+                actors.len()
+            ),
+        )?;
         Ok(true)
+    }
+
+    /// A race of different agents that may all succeed: a model-agreement violation naming every
+    /// answer unless all `res.len()` did (`ok` of them).
+    pub(super) fn all_succeeded(
+        &self,
+        res: &[RawResponse],
+        ok: usize,
+        what: String,
+    ) -> Result<(), Failure> {
+        if ok == res.len() {
+            return Ok(());
+        }
+        let answers: Vec<String> = res
+            .iter()
+            .map(|r| format!("{} {}", r.status, short(&r.text)))
+            .collect();
+        Err(self.violation(
+            Invariant::ModelAgreement,
+            format!("{what}; {ok} succeeded (all must): {answers:?}"),
+        ))
     }
 
     /// The author answers one story review N times at once: exactly one answer is accepted.

@@ -252,19 +252,14 @@ impl Driver {
                 ),
             ));
         }
-        if added != steps.len() {
-            let statuses: Vec<String> = res
-                .iter()
-                .map(|r| format!("{} {}", r.status, short(&r.text)))
-                .collect();
-            return Err(self.violation(
-                Invariant::ModelAgreement,
-                format!(
-                    "{} different agents without a reaction reacted to {what} at once; {added} were added (all must be): {statuses:?}",
-                    steps.len()
-                ),
-            ));
-        }
+        self.all_succeeded(
+            &res,
+            added,
+            format!(
+                "{} different agents without a reaction reacted to {what} at once (each must be added)",
+                steps.len()
+            ),
+        )?;
         Ok(true)
     }
 }
