@@ -130,6 +130,9 @@ impl ReferenceStateMachine for Model {
             {
                 w = w.max(120);
             }
+            if rule == Rule::ProbeAuthz && probes::authz_window_open(st) {
+                w = w.max(120);
+            }
             // probes only watch: once fired, they yield to the game rules (half weight)
             if fired > 0 && probes::is_probe_rule(rule) {
                 w = w / 2 + 1;

@@ -472,6 +472,14 @@ fn authz_cases(st: &State, op: AuthzOp) -> Vec<(usize, usize, usize)> {
     out
 }
 
+/// Whether the authorization probe should go now: an action can be confirmed only until the next
+/// confirm (the confirm rule fires soon after an action is posted), so the case of its own actor
+/// confirming it has a window of a few steps, which the probe must not miss in a seed.
+pub fn authz_window_open(st: &State) -> bool {
+    let op = AuthzOp::ConfirmOwnAction;
+    st.probed.authz[idx(&AuthzOp::ALL, &op)] == 0 && !authz_cases(st, op).is_empty()
+}
+
 /// The (owner, target) pairs a parity case can be sent to.
 fn parity_targets(st: &State, case: ParityCase) -> Vec<(usize, usize)> {
     use ParityCase::*;
