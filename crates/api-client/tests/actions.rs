@@ -5,8 +5,11 @@
 //! `confirm-own-action`, and the two check-then-write races `escalate-race` and `confirm-race`
 //! (concurrent callers released together behind a barrier, each on its own client).
 
+mod common;
+use common::{agents, post};
+
 use api_client::fixtures;
-use api_client::{Client, ClientConfig, Method, RawResponse, RegisterAgent};
+use api_client::{Client, ClientConfig, Method, RawResponse};
 use reference_platform::{Bug, PlatformOptions, RunningPlatform};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -29,23 +32,7 @@ async fn setup(bugs: &[Bug]) -> Setup {
     .await
     .unwrap();
     let anon = Client::new(ClientConfig::new(&p.base_url)).unwrap();
-    let mut ag = Vec::new();
-    for i in 0..6 {
-        let r = anon
-            .register_agent(&RegisterAgent {
-                name: format!("act{i}"),
-                username: format!("act{i}"),
-                description: None,
-            })
-            .await
-            .unwrap();
-        let own = Client::new(ClientConfig {
-            api_key: Some(r.api_key.key),
-            ..ClientConfig::new(&p.base_url)
-        })
-        .unwrap();
-        ag.push((own, r.agent.id));
-    }
+    let ag = agents(&anon, 6, "act").await;
     let world = fixtures::graduated_world(&ag[0].0, &ag[1].0, &ag[2].0, "Actions")
         .await
         .unwrap()
@@ -69,10 +56,6 @@ async fn setup(bugs: &[Bug]) -> Setup {
         world,
         dweller,
     }
-}
-
-async fn post(who: &Client, path: &str, body: Value) -> RawResponse {
-    who.send_raw(Method::POST, path, Some(&body)).await.unwrap()
 }
 
 /// `POST /api/actions` as `who` on the setup's dweller; the answer.

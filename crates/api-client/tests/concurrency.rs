@@ -1,8 +1,11 @@
 //! The correct reference platform under N-way concurrent requests (N = 5) on separate connections:
 //! exactly one winner where the rules allow one, no lost updates, the 5-dweller cap, terminal states.
 
+mod common;
+use common::{agents, platform};
+
+use api_client::Client;
 use api_client::fixtures::{self, agent};
-use api_client::{Client, ClientConfig};
 use futures_like::join_all;
 
 mod futures_like {
@@ -19,23 +22,9 @@ mod futures_like {
     }
 }
 
-async fn setup() -> (reference_platform::RunningPlatform, Client) {
-    let p = reference_platform::start(Default::default()).await.unwrap();
-    let c = Client::new(ClientConfig::new(&p.base_url)).unwrap();
-    (p, c)
-}
-
-async fn agents(c: &Client, n: usize, tag: &str) -> Vec<(Client, String)> {
-    let mut v = Vec::new();
-    for i in 0..n {
-        v.push(agent(c, &format!("{tag}{i}")).await.unwrap());
-    }
-    v
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_concurrent_claims_have_one_winner() {
-    let (p, c) = setup().await;
+    let (p, c) = platform(&[]).await;
     let ag = agents(&c, 8, "c").await;
     let (_, w) = fixtures::graduated_world(&ag[0].0, &ag[1].0, &ag[2].0, "Claims")
         .await
@@ -84,7 +73,7 @@ async fn five_concurrent_claims_have_one_winner() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_final_resolves_graduate_once() {
-    let (p, c) = setup().await;
+    let (p, c) = platform(&[]).await;
     let ag = agents(&c, 3, "g").await;
     for round in 0..5 {
         let (prop, [i1, i2]) =
@@ -121,7 +110,7 @@ async fn concurrent_final_resolves_graduate_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_upvotes_are_never_lost_and_never_doubled() {
-    let (p, c) = setup().await;
+    let (p, c) = platform(&[]).await;
     let ag = agents(&c, 6, "u").await;
     let f = ag[0]
         .0
@@ -157,7 +146,7 @@ async fn concurrent_upvotes_are_never_lost_and_never_doubled() {
 
 #[tokio::test]
 async fn an_agent_holds_at_most_five_dwellers() {
-    let (p, c) = setup().await;
+    let (p, c) = platform(&[]).await;
     let ag = agents(&c, 3, "cap").await;
     let (_, w) = fixtures::graduated_world(&ag[0].0, &ag[1].0, &ag[2].0, "Cap")
         .await
@@ -190,7 +179,7 @@ async fn an_agent_holds_at_most_five_dwellers() {
 
 #[tokio::test]
 async fn terminal_feedback_states_never_change() {
-    let (p, c) = setup().await;
+    let (p, c) = platform(&[]).await;
     let (a, _) = agent(&c, "t").await.unwrap();
     let admin = c.with_api_key(&p.admin_key);
     for terminal in ["resolved", "wont_fix"] {

@@ -4,70 +4,12 @@
 //! (`event-decision-race`, `acclaim-race`) show under the same schedule; so do concurrent reactions
 //! to one story (every increment kept; `reaction-lost-update` drops some).
 
+mod common;
+use common::{agents, platform, together};
+
+use api_client::Client;
 use api_client::fixtures;
-use api_client::{Client, ClientConfig, RegisterAgent};
-use reference_platform::{Bug, PlatformOptions, RunningPlatform};
-use std::future::Future;
-use std::sync::Arc;
-use tokio::sync::Barrier;
-
-async fn platform(bugs: &[Bug]) -> (RunningPlatform, Client) {
-    let p = reference_platform::start(PlatformOptions {
-        bugs: bugs.to_vec(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let c = Client::new(ClientConfig::new(&p.base_url)).unwrap();
-    (p, c)
-}
-
-/// Registers `n` agents, each with a client of its own (no shared connection pool).
-async fn agents(c: &Client, n: usize, tag: &str) -> Vec<(Client, String)> {
-    let mut v = Vec::new();
-    for i in 0..n {
-        let r = c
-            .register_agent(&RegisterAgent {
-                name: format!("{tag}{i}"),
-                username: format!("{tag}{i}"),
-                description: None,
-            })
-            .await
-            .unwrap();
-        let own = Client::new(ClientConfig {
-            api_key: Some(r.api_key.key),
-            ..ClientConfig::new(c.base_url())
-        })
-        .unwrap();
-        v.push((own, r.agent.id));
-    }
-    v
-}
-
-/// Runs every job on its own task; all wait at one barrier and then send at once.
-async fn together<T, F, Fut>(jobs: Vec<F>) -> Vec<T>
-where
-    T: Send + 'static,
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: Future<Output = T> + Send + 'static,
-{
-    let barrier = Arc::new(Barrier::new(jobs.len()));
-    let handles: Vec<_> = jobs
-        .into_iter()
-        .map(|job| {
-            let b = barrier.clone();
-            tokio::spawn(async move {
-                b.wait().await;
-                job().await
-            })
-        })
-        .collect();
-    let mut out = Vec::new();
-    for h in handles {
-        out.push(h.await.unwrap());
-    }
-    out
-}
+use reference_platform::Bug;
 
 /// A world made by agents 0–2 of `ag`.
 async fn world(ag: &[(Client, String)]) -> String {

@@ -2,27 +2,13 @@
 //! loopback: `memory-edit-lost` (a second edit of a non-empty field is answered but not stored)
 //! and `memory-any-agent` (no inhabitant check), each live when switched on and absent when off.
 
-use api_client::fixtures::{self, agent};
-use api_client::{Client, ClientConfig, Method};
-use reference_platform::{Bug, PlatformOptions, RunningPlatform};
-use serde_json::{Value, json};
-use std::time::Duration;
+mod common;
+use common::{platform, send};
 
-async fn platform(bugs: &[Bug]) -> (RunningPlatform, Client) {
-    let p = reference_platform::start(PlatformOptions {
-        bugs: bugs.to_vec(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let c = Client::new(ClientConfig {
-        base_url: p.base_url.clone(),
-        api_key: None,
-        timeout: Duration::from_secs(10),
-    })
-    .unwrap();
-    (p, c)
-}
+use api_client::fixtures::{self, agent};
+use api_client::{Client, Method};
+use reference_platform::Bug;
+use serde_json::json;
 
 /// A world (created by `creator`) with one dweller claimed by `holder`; returns the dweller id.
 async fn claimed_dweller(creator: &Client, r1: &Client, r2: &Client, holder: &Client) -> String {
@@ -40,11 +26,6 @@ async fn claimed_dweller(creator: &Client, r1: &Client, r2: &Client, holder: &Cl
         .id;
     holder.claim_dweller(&d).await.unwrap();
     d
-}
-
-async fn send(who: &Client, method: Method, path: &str, body: Value) -> (u16, Value) {
-    let r = who.send_raw(method, path, Some(&body)).await.unwrap();
-    (r.status, r.body)
 }
 
 /// Two core edits, two relationship events, two personality merges and two reflections by the

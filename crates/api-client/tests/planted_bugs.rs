@@ -1,48 +1,13 @@
 //! Each planted bug of the reference platform is live when switched on and absent when off, shown
 //! with a direct call or a two-request race released together.
 
+mod common;
+use common::on_and_off;
+
 use api_client::fixtures::{self, agent};
-use api_client::{Client, ClientConfig, Method};
-use reference_platform::{Bug, PlatformOptions, RunningPlatform};
+use api_client::{Client, Method};
+use reference_platform::Bug;
 use serde_json::json;
-use std::time::Duration;
-
-async fn platform(bugs: &[Bug]) -> (RunningPlatform, Client) {
-    let p = reference_platform::start(PlatformOptions {
-        bugs: bugs.to_vec(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let c = Client::new(ClientConfig {
-        base_url: p.base_url.clone(),
-        api_key: None,
-        timeout: Duration::from_secs(10),
-    })
-    .unwrap();
-    (p, c)
-}
-
-async fn on_and_off<F, Fut>(bug: Bug, check: F)
-where
-    F: Fn(Client, String) -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let (p, c) = platform(&[bug]).await;
-    assert!(
-        check(c, p.admin_key.clone()).await,
-        "{}: the bug should be live when switched on",
-        bug.name()
-    );
-    p.shutdown().await;
-    let (p, c) = platform(&[]).await;
-    assert!(
-        !check(c, p.admin_key.clone()).await,
-        "{}: the bug must be absent when off",
-        bug.name()
-    );
-    p.shutdown().await;
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claim_race() {
@@ -455,17 +420,16 @@ async fn lone_surrogate_500() {
 
 #[test]
 fn every_bug_has_a_test_here() {
-    // aspects, stories and events have theirs in world_content.rs (sequential) and
-    // concurrency_world.rs (races: one test with the bug on, one with it off)
-    let src = [
-        include_str!("planted_bugs.rs"),
-        include_str!("world_content.rs"),
-        include_str!("concurrency_world.rs"),
-        include_str!("suggestions.rs"),
-        include_str!("memory.rs"),
-        include_str!("actions.rs"),
-    ]
-    .concat();
+    // every test file of this crate counts: each area keeps its bugs' tests beside its rules
+    // (world_content.rs, concurrency_world.rs, suggestions.rs, memory.rs, actions.rs, …)
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut src = String::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            src.push_str(&std::fs::read_to_string(&path).unwrap());
+        }
+    }
     for b in Bug::all() {
         let needle = format!("Bug::{:?}", b);
         // `on_and_off(Bug::X, …)`, or a setup that starts the platform with that bug alone

@@ -2,51 +2,13 @@
 //! routes (who may suggest, accept, reject, upvote, withdraw; accept keeps revise's rules), and the
 //! two planted suggestion bugs, each live when switched on and absent when off.
 
+mod common;
+use common::{on_and_off, platform, post};
+
 use api_client::fixtures::{self, agent};
-use api_client::{Client, ClientConfig, Method, RawResponse};
-use reference_platform::{Bug, PlatformOptions, RunningPlatform};
+use api_client::{Client, Method};
+use reference_platform::Bug;
 use serde_json::{Value, json};
-use std::time::Duration;
-
-async fn platform(bugs: &[Bug]) -> (RunningPlatform, Client) {
-    let p = reference_platform::start(PlatformOptions {
-        bugs: bugs.to_vec(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let c = Client::new(ClientConfig {
-        base_url: p.base_url.clone(),
-        api_key: None,
-        timeout: Duration::from_secs(10),
-    })
-    .unwrap();
-    (p, c)
-}
-
-/// `check` must say true with `bug` on and false with it off.
-async fn on_and_off<F, Fut>(bug: Bug, check: F)
-where
-    F: Fn(Client) -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for on in [true, false] {
-        let bugs = if on { vec![bug] } else { vec![] };
-        let (p, c) = platform(&bugs).await;
-        assert_eq!(
-            check(c).await,
-            on,
-            "{}: switched {}",
-            bug.name(),
-            if on { "on" } else { "off" }
-        );
-        p.shutdown().await;
-    }
-}
-
-async fn post(who: &Client, path: &str, body: Value) -> RawResponse {
-    who.send_raw(Method::POST, path, Some(&body)).await.unwrap()
-}
 
 /// A draft proposal of `owner`: its id.
 async fn draft(owner: &Client, name: &str) -> String {
@@ -153,7 +115,7 @@ async fn the_rules_of_suggestions() {
 
 #[tokio::test]
 async fn suggestion_accept_skips_validation() {
-    on_and_off(Bug::SuggestionAcceptSkipsValidation, |c| async move {
+    on_and_off(Bug::SuggestionAcceptSkipsValidation, |c, _| async move {
         let (a, _) = agent(&c, "owner").await.unwrap();
         let (b, _) = agent(&c, "suggester").await.unwrap();
         let pid = draft(&a, "Kelp ledger").await;
@@ -179,7 +141,7 @@ async fn suggestion_accept_skips_validation() {
 
 #[tokio::test]
 async fn suggestion_accept_on_an_approved_proposal() {
-    on_and_off(Bug::SuggestionAcceptSkipsValidation, |c| async move {
+    on_and_off(Bug::SuggestionAcceptSkipsValidation, |c, _| async move {
         let (a, _) = agent(&c, "owner").await.unwrap();
         let (b, _) = agent(&c, "b").await.unwrap();
         let (x, _) = agent(&c, "x").await.unwrap();
@@ -200,7 +162,7 @@ async fn suggestion_accept_on_an_approved_proposal() {
 
 #[tokio::test]
 async fn suggestion_upvote_twice() {
-    on_and_off(Bug::SuggestionUpvoteTwice, |c| async move {
+    on_and_off(Bug::SuggestionUpvoteTwice, |c, _| async move {
         let (a, _) = agent(&c, "owner").await.unwrap();
         let (b, _) = agent(&c, "suggester").await.unwrap();
         let (x, _) = agent(&c, "voter").await.unwrap();

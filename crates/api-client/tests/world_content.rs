@@ -3,22 +3,14 @@
 //! conditions, the 428 on unanswered reviews), bad input, and each sequential planted bug of this
 //! area live when switched on and absent when off.
 
+mod common;
+use common::{on_and_off, platform};
+
 use api_client::fixtures::{self, agent};
 use api_client::vocab::ContentType;
-use api_client::{Client, ClientConfig, Method};
-use reference_platform::{Bug, PlatformOptions, RunningPlatform};
+use api_client::{Client, Method};
+use reference_platform::Bug;
 use serde_json::json;
-
-async fn platform(bugs: &[Bug]) -> (RunningPlatform, Client) {
-    let p = reference_platform::start(PlatformOptions {
-        bugs: bugs.to_vec(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let c = Client::new(ClientConfig::new(&p.base_url)).unwrap();
-    (p, c)
-}
 
 /// Four agents (A proposes the world; B and C review it; D is a bystander) and a world.
 async fn world(c: &Client) -> (Vec<Client>, Vec<String>, String) {
@@ -398,30 +390,9 @@ async fn a_world_event_is_decided_once_and_never_by_its_proposer() {
 
 // ---------- the sequential planted bugs of this area, on and off ----------
 
-async fn on_and_off<F, Fut>(bug: Bug, check: F)
-where
-    F: Fn(Client) -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let (p, c) = platform(&[bug]).await;
-    assert!(
-        check(c).await,
-        "{}: the bug should be live when on",
-        bug.name()
-    );
-    p.shutdown().await;
-    let (p, c) = platform(&[]).await;
-    assert!(
-        !check(c).await,
-        "{}: the bug must be absent when off",
-        bug.name()
-    );
-    p.shutdown().await;
-}
-
 #[tokio::test]
 async fn story_self_review() {
-    on_and_off(Bug::StorySelfReview, |c| async move {
+    on_and_off(Bug::StorySelfReview, |c, _| async move {
         let (ag, _, w) = world(&c).await;
         let s = ag[0]
             .create_story(&fixtures::story(&w, "Mine"))
@@ -439,7 +410,7 @@ async fn story_self_review() {
 /// Only the critical-review route skips the author check; the story route still refuses.
 #[tokio::test]
 async fn review_route_self_review() {
-    on_and_off(Bug::ReviewRouteSelfReview, |c| async move {
+    on_and_off(Bug::ReviewRouteSelfReview, |c, _| async move {
         let (ag, _, w) = world(&c).await;
         let s = ag[0]
             .create_story(&fixtures::story(&w, "Mine too"))
@@ -462,7 +433,7 @@ async fn review_route_self_review() {
 
 #[tokio::test]
 async fn acclaim_without_revision() {
-    on_and_off(Bug::AcclaimWithoutRevision, |c| async move {
+    on_and_off(Bug::AcclaimWithoutRevision, |c, _| async move {
         let (ag, _, w) = world(&c).await;
         let (s, [r1, r2]) = fixtures::reviewed_story(&ag[0], &ag[1], &ag[2], &w, "Early")
             .await
@@ -477,7 +448,7 @@ async fn acclaim_without_revision() {
 
 #[tokio::test]
 async fn event_double_decision() {
-    on_and_off(Bug::EventDoubleDecision, |c| async move {
+    on_and_off(Bug::EventDoubleDecision, |c, _| async move {
         let (ag, _, w) = world(&c).await;
         let e = ag[3]
             .propose_event(&w, &fixtures::world_event("Twice", 2060))
@@ -501,7 +472,7 @@ async fn event_double_decision() {
 
 #[tokio::test]
 async fn event_self_approval() {
-    on_and_off(Bug::EventSelfApproval, |c| async move {
+    on_and_off(Bug::EventSelfApproval, |c, _| async move {
         let (ag, _, w) = world(&c).await;
         let e = ag[3]
             .propose_event(&w, &fixtures::world_event("Mine alone", 2060))
@@ -521,7 +492,7 @@ async fn event_self_approval() {
 
 #[tokio::test]
 async fn aspect_status_backwards() {
-    on_and_off(Bug::AspectStatusBackwards, |c| async move {
+    on_and_off(Bug::AspectStatusBackwards, |c, _| async move {
         let (ag, _, w) = world(&c).await;
         let a = ag[0]
             .create_aspect(&w, &fixtures::aspect("Mesh"))
@@ -553,7 +524,7 @@ async fn aspect_status_backwards() {
 
 #[tokio::test]
 async fn story_orphan_world() {
-    on_and_off(Bug::StoryOrphanWorld, |c| async move {
+    on_and_off(Bug::StoryOrphanWorld, |c, _| async move {
         let (a, _) = agent(&c, "ada").await.unwrap();
         let missing = "00000000-0000-4000-8000-000000000000";
         a.create_story(&fixtures::story(missing, "Nowhere"))
