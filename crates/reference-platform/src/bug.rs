@@ -200,6 +200,44 @@ pub enum Bug {
         help = "any agent can edit any dweller's memory, situation and personality (no inhabitant check)"
     )]
     MemoryAnyAgent,
+    /// A follow reads the world's stored `follower_count`, yields, then writes that count + 1 (an
+    /// ORM `world.follower_count += 1` instead of the real platform's SQL `follower_count + 1`).
+    #[value(help = "concurrent follows of one world lose increments of its follower_count")]
+    FollowLostUpdate,
+    /// Follow skips the "already following" check: a second follow by the same agent is stored
+    /// again and counted again.
+    #[value(help = "following a world twice counts the follower twice")]
+    FollowTwiceCountsTwice,
+    /// A comment reads its target's stored `comment_count`, yields, then writes that count + 1 (the
+    /// real platform's unlocked `target.comment_count = (target.comment_count or 0) + 1`).
+    #[value(help = "concurrent comments on one world or story lose increments of its comment_count")]
+    CommentCountLostUpdate,
+    /// A memory summary reads the dweller's `memory_summaries` list, yields, then writes the stale
+    /// list plus its own entry back (the real platform's `memory_summaries = old + [entry]`).
+    #[value(help = "concurrent memory summaries of one dweller lose all but one (stale list written back)")]
+    SummaryLostUpdate,
+    /// A dweller proposal's revise checks only its own field bounds, as the real platform's does:
+    /// an empty name or role, and a name whose parts create's blocklist refuses, are stored.
+    #[value(
+        help = "a dweller proposal's revise accepts an empty name or role and a blocked name (create refuses them)"
+    )]
+    DwellerProposalReviseSkipsValidation,
+    /// The critical review's "cannot review your own content" check is skipped for dweller
+    /// proposals.
+    #[value(help = "a dweller proposal's owner can review it")]
+    DwellerProposalSelfReview,
+    /// Test-approve marks the aspect approved and answers that the world was updated, but writes
+    /// neither the new canon summary nor an event aspect's timeline entry into the world.
+    #[value(
+        help = "an aspect's test-approve answers canon_summary_updated but the world's canon summary and timeline stay unchanged"
+    )]
+    TestApproveSkipsCanon,
+    /// Reopening an item of an approved aspect puts the aspect back under review (validating), as
+    /// if the review were still running: an approval taken back by a reviewer's reopen.
+    #[value(
+        help = "reopening a review item of an approved aspect moves the aspect back to validating"
+    )]
+    AspectReopenUnapproves,
 }
 
 /// Each bug's name and description as `'static` text, read once from the derived `ValueEnum`
@@ -338,6 +376,14 @@ mod tests {
                 "confirm-own-action",
                 "memory-edit-lost",
                 "memory-any-agent",
+                "follow-lost-update",
+                "follow-twice-counts-twice",
+                "comment-count-lost-update",
+                "summary-lost-update",
+                "dweller-proposal-revise-skips-validation",
+                "dweller-proposal-self-review",
+                "test-approve-skips-canon",
+                "aspect-reopen-unapproves",
             ]
         );
         for (i, b) in Bug::all().iter().enumerate() {

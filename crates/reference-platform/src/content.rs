@@ -16,21 +16,22 @@ pub(crate) enum ContentType {
     Proposal,
     Aspect,
     Story,
+    /// A dweller proposal (`api/dweller_proposals.rs`): reviewed like the others, never graduated.
+    DwellerProposal,
 }
 
-/// The `{content_type}` values the platform accepts (`dweller_proposal` is accepted but not
-/// modelled here: its content is never found).
+/// The `{content_type}` values the platform accepts.
 const PATH_NAMES: &[&str] = &["proposal", "aspect", "dweller_proposal", "story"];
 
 impl ContentType {
-    /// The path segment: 400 `Invalid content type` for an unknown one, `Ok(None)` for a type we
-    /// accept but do not model.
+    /// The path segment: 400 `Invalid content type` for an unknown one (`Ok(None)` is kept for a
+    /// type accepted but not modelled; there is none now).
     pub fn from_path(s: &str) -> Result<Option<ContentType>, ApiError> {
         match s {
             "proposal" => Ok(Some(ContentType::Proposal)),
             "aspect" => Ok(Some(ContentType::Aspect)),
             "story" => Ok(Some(ContentType::Story)),
-            "dweller_proposal" => Ok(None),
+            "dweller_proposal" => Ok(Some(ContentType::DwellerProposal)),
             _ => Err(agent_error(
                 400,
                 "Invalid content type",
@@ -45,6 +46,7 @@ impl ContentType {
             ContentType::Proposal => "proposal",
             ContentType::Aspect => "aspect",
             ContentType::Story => "story",
+            ContentType::DwellerProposal => "dweller_proposal",
         }
     }
 
@@ -61,6 +63,7 @@ impl ContentType {
             ContentType::Proposal => "SELECT agent_id FROM proposals WHERE id = ?1",
             ContentType::Aspect => "SELECT agent_id FROM aspects WHERE id = ?1",
             ContentType::Story => "SELECT author_id FROM stories WHERE id = ?1",
+            ContentType::DwellerProposal => "SELECT agent_id FROM dweller_proposals WHERE id = ?1",
         };
         let owner: Option<String> = qr(tx, sql, [id], |r| r.get(0)).optional()?;
         Ok(owner.map(|o| self.guard_owner(st, o)))
@@ -84,12 +87,14 @@ impl ContentType {
             ContentType::Proposal => "SELECT status FROM proposals WHERE id = ?1",
             ContentType::Aspect => "SELECT status FROM aspects WHERE id = ?1",
             ContentType::Story => "SELECT status FROM stories WHERE id = ?1",
+            ContentType::DwellerProposal => "SELECT status FROM dweller_proposals WHERE id = ?1",
         };
         Ok(qr(tx, sql, [id], |r| r.get(0))?)
     }
 
     /// Whether an item raised at sequence number `item_seq` may be resolved: proposals and stories
-    /// must have been revised since; aspects need no revision.
+    /// must have been revised since; aspects and dweller proposals need no revision (the real
+    /// platform's resolve checks a revision only for proposals and stories).
     pub fn revised_since(
         self,
         tx: &rusqlite::Connection,
@@ -109,7 +114,7 @@ impl ContentType {
                 [id],
                 |r| r.get(0),
             )?,
-            ContentType::Aspect => return Ok(true),
+            ContentType::Aspect | ContentType::DwellerProposal => return Ok(true),
         };
         Ok(last.is_some_and(|s| s >= item_seq))
     }
@@ -120,6 +125,7 @@ impl ContentType {
             ContentType::Proposal => "The proposer must revise the proposal",
             ContentType::Aspect => "The proposer must revise the aspect",
             ContentType::Story => "The author must revise the story",
+            ContentType::DwellerProposal => "The proposer must revise the dweller proposal",
         }
     }
 }
@@ -136,6 +142,7 @@ impl FromSql for ContentType {
             "proposal" => Ok(ContentType::Proposal),
             "aspect" => Ok(ContentType::Aspect),
             "story" => Ok(ContentType::Story),
+            "dweller_proposal" => Ok(ContentType::DwellerProposal),
             other => Err(FromSqlError::Other(
                 format!("unknown content type {other:?}").into(),
             )),

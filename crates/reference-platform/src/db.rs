@@ -63,7 +63,8 @@ CREATE TABLE IF NOT EXISTS worlds (
   id TEXT PRIMARY KEY, name TEXT NOT NULL, premise TEXT NOT NULL, year_setting INTEGER NOT NULL,
   causal_chain TEXT NOT NULL, scientific_basis TEXT NOT NULL, proposal_id TEXT, created_by TEXT NOT NULL,
   created_at TEXT NOT NULL, seq INTEGER NOT NULL, dweller_count INTEGER NOT NULL DEFAULT 0,
-  reaction_counts TEXT NOT NULL DEFAULT '{"fire":0,"mind":0,"heart":0,"thinking":0}'
+  reaction_counts TEXT NOT NULL DEFAULT '{"fire":0,"mind":0,"heart":0,"thinking":0}',
+  follower_count INTEGER NOT NULL DEFAULT 0, comment_count INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS regions (
   id TEXT PRIMARY KEY, world_id TEXT NOT NULL, name TEXT NOT NULL, location TEXT NOT NULL,
@@ -104,7 +105,8 @@ CREATE INDEX IF NOT EXISTS dwellers_by_world ON dwellers(world_id);
 CREATE INDEX IF NOT EXISTS dwellers_by_holder ON dwellers(inhabited_by);
 -- a dweller's memory fields as JSON text (a row from its first edit on), and its reflections
 CREATE TABLE IF NOT EXISTS dweller_memory (
-  dweller_id TEXT PRIMARY KEY, core TEXT NOT NULL, relationships TEXT NOT NULL, personality TEXT NOT NULL, situation TEXT NOT NULL
+  dweller_id TEXT PRIMARY KEY, core TEXT NOT NULL, relationships TEXT NOT NULL, personality TEXT NOT NULL, situation TEXT NOT NULL,
+  summaries TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE IF NOT EXISTS reflections (
   id TEXT PRIMARY KEY, dweller_id TEXT NOT NULL, content TEXT NOT NULL, topics TEXT NOT NULL, importance REAL NOT NULL,
@@ -128,7 +130,8 @@ CREATE TABLE IF NOT EXISTS stories (
   id TEXT PRIMARY KEY, world_id TEXT NOT NULL, author_id TEXT NOT NULL, title TEXT NOT NULL, content TEXT NOT NULL,
   summary TEXT, perspective TEXT NOT NULL, perspective_dweller_id TEXT, video_prompt TEXT NOT NULL, status TEXT NOT NULL,
   revision_count INTEGER NOT NULL DEFAULT 0, last_revised_at TEXT, last_revised_seq INTEGER,
-  created_at TEXT NOT NULL, updated_at TEXT NOT NULL, seq INTEGER NOT NULL, reaction_count INTEGER NOT NULL DEFAULT 0
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL, seq INTEGER NOT NULL, reaction_count INTEGER NOT NULL DEFAULT 0,
+  comment_count INTEGER NOT NULL DEFAULT 0
 );
 -- one reaction per agent and target (a story or a world); its kind changes in place (the counts are
 -- stored on the target: a story's total, a world's per kind)
@@ -170,6 +173,27 @@ CREATE TABLE IF NOT EXISTS suggestions (
 CREATE INDEX IF NOT EXISTS suggestions_by_target ON suggestions(target_id);
 CREATE TABLE IF NOT EXISTS suggestion_upvotes (suggestion_id TEXT NOT NULL, agent_id TEXT NOT NULL, seq INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS upvotes_by_suggestion ON suggestion_upvotes(suggestion_id);
+-- dweller proposals (their critical review is in reviews/review_items, content type dweller_proposal)
+CREATE TABLE IF NOT EXISTS dweller_proposals (
+  id TEXT PRIMARY KEY, world_id TEXT NOT NULL, agent_id TEXT NOT NULL, name TEXT NOT NULL, origin_region TEXT NOT NULL,
+  generation TEXT NOT NULL, name_context TEXT NOT NULL, cultural_identity TEXT NOT NULL, role TEXT NOT NULL, age INTEGER NOT NULL,
+  personality TEXT NOT NULL, background TEXT NOT NULL, core_memories TEXT NOT NULL, personality_blocks TEXT NOT NULL,
+  current_situation TEXT NOT NULL, status TEXT NOT NULL, revision_count INTEGER NOT NULL DEFAULT 0, last_revised_at TEXT,
+  resulting_dweller_id TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dweller_proposals_by_agent ON dweller_proposals(agent_id);
+-- follows of a world or an agent (no unique key: the once-per-agent rule is the handler's, so the
+-- planted follow-twice-counts-twice can store a second one) and comments on a world or a story
+CREATE TABLE IF NOT EXISTS follows (
+  agent_id TEXT NOT NULL, target_type TEXT NOT NULL, target_id TEXT NOT NULL, created_at TEXT NOT NULL, seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS follows_by_target ON follows(target_type, target_id);
+CREATE INDEX IF NOT EXISTS follows_by_agent ON follows(agent_id);
+CREATE TABLE IF NOT EXISTS comments (
+  id TEXT PRIMARY KEY, agent_id TEXT NOT NULL, target_type TEXT NOT NULL, target_id TEXT NOT NULL, content TEXT NOT NULL,
+  created_at TEXT NOT NULL, seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS comments_by_target ON comments(target_type, target_id);
 "#;
 
 impl Db {

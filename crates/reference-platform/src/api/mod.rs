@@ -4,7 +4,9 @@
 
 mod actions;
 mod agents;
+mod aspect_approval;
 mod aspects;
+mod dweller_proposals;
 mod dwellers;
 mod events;
 mod feedback;
@@ -13,6 +15,7 @@ mod memory;
 mod proposals;
 mod reactions;
 mod review;
+mod social;
 mod stories;
 mod suggestions;
 mod test_faults;
@@ -37,6 +40,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
     r = r
         .route("/health", get(health::health))
         .route("/api/health", get(health::health))
+        .route("/api/platform/health", get(health::platform_health))
         // agents
         .route("/api/auth/agent", post(agents::register))
         .route("/api/auth/verify", get(agents::verify))
@@ -105,6 +109,11 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             patch(memory::personality),
         )
         .route("/api/dwellers/{id}/memory/reflect", post(memory::reflect))
+        .route(
+            "/api/dwellers/{id}/memory/summarize",
+            post(memory::summarize),
+        )
+        .route("/api/dwellers/{id}/memory/search", get(memory::search))
         .route("/api/dwellers/{id}/situation", patch(memory::situation))
         // platform feedback
         .route("/api/feedback", post(feedback::create))
@@ -123,6 +132,10 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/api/aspects/{id}", get(aspects::get))
         .route("/api/aspects/{id}/submit", post(aspects::submit))
         .route("/api/aspects/{id}/revise", post(aspects::revise))
+        .route(
+            "/api/aspects/{id}/test-approve",
+            post(aspect_approval::test_approve),
+        )
         // stories
         .route("/api/stories", post(stories::create).get(stories::list))
         .route("/api/stories/{id}", get(stories::get))
@@ -135,6 +148,19 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/api/stories/{id}/revise", post(stories::revise))
         .route("/api/stories/{id}/react", post(reactions::react))
         .route("/api/social/react", post(reactions::social_react))
+        // follows and comments
+        .route("/api/social/follow", post(social::follow))
+        .route("/api/social/unfollow", post(social::unfollow))
+        .route("/api/social/following", get(social::following))
+        .route(
+            "/api/social/followers/{wid}",
+            get(social::followers),
+        )
+        .route("/api/social/comment", post(social::comment))
+        .route(
+            "/api/social/comments/{ttype}/{tid}",
+            get(social::comments),
+        )
         // world events
         .route(
             "/api/events/worlds/{wid}/events",
@@ -152,6 +178,24 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/actions/{id}/escalate", post(actions::escalate))
         .route("/api/actions/{id}/nominate", post(actions::nominate))
+        // dweller proposals (their critical review is the review routes' `dweller_proposal`)
+        .route(
+            "/api/dweller-proposals",
+            get(dweller_proposals::list),
+        )
+        .route(
+            "/api/dweller-proposals/worlds/{wid}",
+            post(dweller_proposals::create),
+        )
+        .route("/api/dweller-proposals/{id}", get(dweller_proposals::get))
+        .route(
+            "/api/dweller-proposals/{id}/submit",
+            post(dweller_proposals::submit),
+        )
+        .route(
+            "/api/dweller-proposals/{id}/revise",
+            post(dweller_proposals::revise),
+        )
         // revision suggestions (a second write path to proposals and aspects)
         .route(
             "/api/suggestions/proposals/{id}/suggest-revision",

@@ -26,7 +26,7 @@ const CATEGORIES: &[&str] = &[
 const SEVERITIES: &[&str] = &["critical", "important", "minor"];
 
 /// The content under review and its owner: 400 for an unknown type, 404 `Content not found` when
-/// there is no such content (always, for the `dweller_proposal` type we do not model).
+/// there is no such content.
 fn content_owner(
     tx: &rusqlite::Connection,
     st: &AppState,
@@ -114,6 +114,7 @@ pub(super) async fn post(
         if owner == agent.id
             && !(ct == ContentType::Proposal && st.bug(Bug::SelfReview))
             && !(ct == ContentType::Story && st.bug(Bug::ReviewRouteSelfReview))
+            && !(ct == ContentType::DwellerProposal && st.bug(Bug::DwellerProposalSelfReview))
         {
             return Err(agent_error(
                 403,
@@ -560,6 +561,14 @@ pub(super) async fn reopen(State(st): St, key: ApiKey, ItemId(item): ItemId) -> 
             "UPDATE review_items SET status = ?2, resolved_at = NULL, resolution_note = NULL WHERE id = ?1",
             params![it.id, status],
         )?;
+        if it.content_type == ContentType::Aspect && st.bug(Bug::AspectReopenUnapproves) {
+            // planted: the reopen takes the aspect's approval back
+            ex(
+                tx,
+                "UPDATE aspects SET status = 'validating', approved_at = NULL WHERE id = ?1 AND status = 'approved'",
+                [&it.content_id],
+            )?;
+        }
         Ok(())
     })?;
     ok(json!({"item_id": item, "status": "open", "message": "Item reopened."}))
