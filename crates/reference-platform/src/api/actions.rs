@@ -3,10 +3,10 @@
 //! (once, never its actor), any agent escalates a confirmed one into a pending world event (once),
 //! and its actor nominates it for escalation review.
 
-use super::worlds::{chain_years, load_world};
+use super::events::{NewEvent, check_event_year, insert_event};
 use crate::auth::{Agent, ApiKey};
 use crate::bug::{Bug, race_window};
-use crate::db::{ex, new_id, now, qr, seq};
+use crate::db::{ex, new_id, now, qr};
 use crate::error::{ApiError, ApiResult, plain};
 use crate::http::{ActionId, JsonBody, NamedRef, St, ok};
 use crate::state::AppState;
@@ -278,25 +278,7 @@ fn escalate_checks(
     )
     .optional()?
     .ok_or_else(|| plain(404, "World not found"))?;
-    let w = load_world(tx, &wid)?.ok_or_else(|| plain(404, "World not found"))?;
-    let earliest = chain_years(&w.chain).into_iter().min().unwrap_or(2026);
-    if year < earliest {
-        return Err(plain(
-            400,
-            format!(
-                "Event year {year} is before the world's history begins. Earliest valid year is {earliest}."
-            ),
-        ));
-    }
-    if year > w.year_setting + 10 {
-        return Err(plain(
-            400,
-            format!(
-                "Event year {year} is too far in the future. World is set in {}.",
-                w.year_setting
-            ),
-        ));
-    }
+    check_event_year(tx, &wid, year)?;
     Ok((agent, a, wid))
 }
 
@@ -310,13 +292,20 @@ fn write_escalation(
     ts: &str,
 ) -> Result<(), ApiError> {
     let content: String = a.content.chars().take(200).collect();
-    ex(
+    insert_event(
         tx,
-        "INSERT INTO world_events (id, world_id, proposed_by, title, description, year_in_world, affected_regions,
-           canon_justification, origin_type, origin_action_id, status, created_at, seq)
-         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,'escalation',?9,'pending',?10,?11)",
-        params![eid, wid, who.id, e.title, e.description, e.year, json!(e.regions).to_string(),
-                format!("Escalated from a dweller action: {content}"), id, ts, seq()],
+        &NewEvent {
+            id: eid,
+            world_id: wid,
+            proposed_by: &who.id,
+            title: &e.title,
+            description: &e.description,
+            year: e.year,
+            regions: &e.regions,
+            justification: &format!("Escalated from a dweller action: {content}"),
+            origin_action: Some(id),
+            created_at: ts,
+        },
     )?;
     ex(
         tx,

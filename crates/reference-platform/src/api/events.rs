@@ -39,30 +39,21 @@ pub(super) async fn create(
     let id = new_id();
     let ts = now();
     st.db.with_tx(|tx| {
-        let w = load_world(tx, &wid)?.ok_or_else(|| plain(404, "World not found"))?;
-        let earliest = chain_years(&w.chain).into_iter().min().unwrap_or(2026);
-        if year < earliest {
-            return Err(plain(
-                400,
-                format!(
-                    "Event year {year} is before the world's history begins. The earliest year in this world's causal chain is {earliest}."
-                ),
-            ));
-        }
-        if year > w.year_setting + 10 {
-            return Err(plain(
-                400,
-                format!(
-                    "Event year {year} is too far in the future. The world is set in {}; events may be at most 10 years later.",
-                    w.year_setting
-                ),
-            ));
-        }
-        ex(
+        check_event_year(tx, &wid, year)?;
+        insert_event(
             tx,
-            "INSERT INTO world_events (id, world_id, proposed_by, title, description, year_in_world, affected_regions,
-               canon_justification, origin_type, status, created_at, seq) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,'proposal','pending',?9,?10)",
-            params![id, wid, agent.id, title, description, year, json!(regions).to_string(), justification, ts, seq()],
+            &NewEvent {
+                id: &id,
+                world_id: &wid,
+                proposed_by: &agent.id,
+                title: &title,
+                description: &description,
+                year,
+                regions: &regions,
+                justification: &justification,
+                origin_action: None,
+                created_at: &ts,
+            },
         )?;
         Ok(())
     })?;
@@ -84,6 +75,68 @@ struct EventRow {
 enum Decision {
     Approve,
     Reject,
+}
+
+/// The world `wid` exists and `year` lies in its span: not before the first year of its causal
+/// chain, at most 10 years after its setting. Both ways to a world event (a proposal here, an
+/// escalated action in actions.rs) hold to it.
+pub(super) fn check_event_year(
+    tx: &rusqlite::Connection,
+    wid: &str,
+    year: i64,
+) -> Result<(), ApiError> {
+    let w = load_world(tx, wid)?.ok_or_else(|| plain(404, "World not found"))?;
+    let earliest = chain_years(&w.chain).into_iter().min().unwrap_or(2026);
+    if year < earliest {
+        return Err(plain(
+            400,
+            format!(
+                "Event year {year} is before the world's history begins. The earliest year in this world's causal chain is {earliest}."
+            ),
+        ));
+    }
+    if year > w.year_setting + 10 {
+        return Err(plain(
+            400,
+            format!(
+                "Event year {year} is too far in the future. The world is set in {}; events may be at most 10 years later.",
+                w.year_setting
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A pending world event to store: proposed directly, or escalated from `origin_action`.
+pub(super) struct NewEvent<'a> {
+    pub id: &'a str,
+    pub world_id: &'a str,
+    pub proposed_by: &'a str,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub year: i64,
+    pub regions: &'a [String],
+    pub justification: &'a str,
+    pub origin_action: Option<&'a str>,
+    pub created_at: &'a str,
+}
+
+pub(super) fn insert_event(tx: &rusqlite::Connection, e: &NewEvent) -> Result<(), ApiError> {
+    let origin = if e.origin_action.is_some() {
+        "escalation"
+    } else {
+        "proposal"
+    };
+    ex(
+        tx,
+        "INSERT INTO world_events (id, world_id, proposed_by, title, description, year_in_world, affected_regions,
+           canon_justification, origin_type, origin_action_id, status, created_at, seq)
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'pending',?11,?12)",
+        params![e.id, e.world_id, e.proposed_by, e.title, e.description, e.year,
+                json!(e.regions).to_string(), e.justification, origin, e.origin_action,
+                e.created_at, seq()],
+    )?;
+    Ok(())
 }
 
 fn decision_checks(

@@ -77,21 +77,15 @@ pub(super) fn causal_chain(b: &mut Body, required: bool) -> Option<Value> {
                 it.get("year").cloned().unwrap_or(Value::Null),
             ),
         }
-        if event.as_ref().is_none_or(|e| e.chars().count() < 10) {
-            b.push(
-                &format!("causal_chain -> {i} -> event"),
-                "String should have at least 10 characters".into(),
-                "string_too_short",
-                it.get("event").cloned().unwrap_or(Value::Null),
-            );
-        }
-        if reasoning.as_ref().is_none_or(|e| e.chars().count() < 10) {
-            b.push(
-                &format!("causal_chain -> {i} -> reasoning"),
-                "String should have at least 10 characters".into(),
-                "string_too_short",
-                it.get("reasoning").cloned().unwrap_or(Value::Null),
-            );
+        for (field, text) in [("event", &event), ("reasoning", &reasoning)] {
+            if text.as_ref().is_none_or(|t| t.chars().count() < 10) {
+                b.push(
+                    &format!("causal_chain -> {i} -> {field}"),
+                    "String should have at least 10 characters".into(),
+                    "string_too_short",
+                    it.get(field).cloned().unwrap_or(Value::Null),
+                );
+            }
         }
         out.push(json!({"year": year, "event": event, "reasoning": reasoning}));
     }
