@@ -6,11 +6,15 @@
 //! capability can only make a check stricter than "skip when the field is absent", never silence it.
 //!
 //! How each is learnt:
-//! - [`Capability::AspectReviewApproval`]: an anonymous `POST /api/aspects/<nil uuid>/test-approve`.
-//!   A platform without that route answers 404/405 and approves aspects on the critical review's
-//!   last resolve (the reference platform); one with it (any other answer: 401, 403, 422) approves
-//!   aspects only there (the real platform, in test mode), and its review leaves them validating.
-//!   Nothing is approved: there is no key and no such aspect.
+//! - [`Capability::AspectReviewApproval`]: what the target declares in `GET /api/platform/health`
+//!   (`configuration.aspect_review_approval`, the reference platform's declaration of its design);
+//!   without a declaration, an anonymous `POST /api/aspects/<nil uuid>/test-approve`: a platform
+//!   without that route answers 404/405 and approves aspects on the critical review's last
+//!   resolve; one with it (any other answer: 401, 403, 422) approves aspects only there (the real
+//!   platform, which declares nothing), and its review leaves them validating. Nothing is
+//!   approved: there is no key and no such aspect.
+//! - [`Capability::TestMode`]: `GET /api/platform/health`, `configuration.test_mode_enabled` (the
+//!   real platform's report of `DSF_TEST_MODE_ENABLED`); absent or not `true`: off.
 //! - the response fields ([`Capability::FeedbackUpvoters`], [`Capability::EventDecisions`],
 //!   [`Capability::EventApprovedBy`], [`Capability::EventRejectedBy`]): `GET /openapi.json`, the
 //!   response schema of `GET /api/feedback/{id}` and `GET /api/events/{id}`. A field is absent only
@@ -45,6 +49,9 @@ pub enum Capability {
     /// `GET /api/events/{id}` names the agent who rejected a rejected event (`rejected_by.id`).
     /// Present: as for the approver.
     EventRejectedBy,
+    /// Test mode is on: `POST /api/aspects/{id}/test-approve` approves a validating aspect (the
+    /// test-approve rule is sent). Absent: the route answers 403, and the rule is not sent.
+    TestMode,
 }
 
 crate::vocabulary!(Capability);
@@ -62,6 +69,7 @@ impl Capability {
             Capability::EventDecisions => "invariant 15 does not count decisions",
             Capability::EventApprovedBy => "invariant 15 does not check who approved",
             Capability::EventRejectedBy => "invariant 15 does not check who rejected",
+            Capability::TestMode => "test-approve of aspects is not sent (the target answers 403)",
         }
     }
 
@@ -73,6 +81,7 @@ impl Capability {
             Capability::EventDecisions => "`decisions` list",
             Capability::EventApprovedBy => "`approved_by`",
             Capability::EventRejectedBy => "`rejected_by`",
+            Capability::TestMode => "test mode",
         }
     }
 
@@ -80,7 +89,7 @@ impl Capability {
     /// parameter renamed `{}`, JSON pointer of the field in the 200 answer).
     fn schema_field(self) -> Option<(&'static str, &'static [&'static str])> {
         match self {
-            Capability::AspectReviewApproval => None,
+            Capability::AspectReviewApproval | Capability::TestMode => None,
             Capability::FeedbackUpvoters => Some(("/api/feedback/{}", &["feedback", "upvoters"])),
             Capability::EventDecisions => Some(("/api/events/{}", &["event", "decisions"])),
             Capability::EventApprovedBy => Some(("/api/events/{}", &["event", "approved_by"])),
@@ -146,10 +155,23 @@ impl Capabilities {
                 Some(&serde_json::json!({})),
             )
             .await?;
+        let health = anon
+            .send_raw(Method::GET, "/api/platform/health", None)
+            .await?;
+        let config = |key: &str| {
+            (health.status == 200)
+                .then(|| health.body.pointer(&format!("/configuration/{key}")))
+                .flatten()
+                .and_then(Value::as_bool)
+        };
         let mut caps = Capabilities::all();
         caps.detected.insert(
             Capability::AspectReviewApproval,
-            matches!(r.status, 404 | 405),
+            config("aspect_review_approval").unwrap_or(matches!(r.status, 404 | 405)),
+        );
+        caps.detected.insert(
+            Capability::TestMode,
+            config("test_mode_enabled") == Some(true),
         );
         let doc = anon.send_raw(Method::GET, "/openapi.json", None).await?;
         if doc.status == 200 && doc.body.get("paths").is_some_and(Value::is_object) {

@@ -70,9 +70,11 @@ impl Target {
         bugs: &[reference_platform::Bug],
         faults: bool,
     ) -> Result<Target, RunError> {
+        // in test mode, so the test-approve rule runs in every seed
         let p = reference_platform::start(reference_platform::PlatformOptions {
             bugs: bugs.to_vec(),
             fault_control: faults,
+            test_mode: true,
             ..Default::default()
         })
         .await
@@ -293,6 +295,7 @@ pub async fn execute_with(
     d.capabilities = target.capabilities.clone();
     let mut st = State {
         aspects_need_explicit_approval: !target.capabilities.has(Capability::AspectReviewApproval),
+        test_mode_off: !target.capabilities.has(Capability::TestMode),
         ..State::default()
     };
     let mut ex = Execution::default();

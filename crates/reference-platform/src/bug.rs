@@ -210,11 +210,15 @@ pub enum Bug {
     FollowTwiceCountsTwice,
     /// A comment reads its target's stored `comment_count`, yields, then writes that count + 1 (the
     /// real platform's unlocked `target.comment_count = (target.comment_count or 0) + 1`).
-    #[value(help = "concurrent comments on one world or story lose increments of its comment_count")]
+    #[value(
+        help = "concurrent comments on one world or story lose increments of its comment_count"
+    )]
     CommentCountLostUpdate,
     /// A memory summary reads the dweller's `memory_summaries` list, yields, then writes the stale
     /// list plus its own entry back (the real platform's `memory_summaries = old + [entry]`).
-    #[value(help = "concurrent memory summaries of one dweller lose all but one (stale list written back)")]
+    #[value(
+        help = "concurrent memory summaries of one dweller lose all but one (stale list written back)"
+    )]
     SummaryLostUpdate,
     /// A dweller proposal's revise checks only its own field bounds, as the real platform's does:
     /// an empty name or role, and a name whose parts create's blocklist refuses, are stored.

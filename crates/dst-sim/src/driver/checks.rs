@@ -6,7 +6,8 @@
 use super::{Driver, str_at};
 use crate::capabilities::Capability;
 use crate::invariants::{Failure, Invariant};
-use crate::model::{self, AStatus, EStatus, IStatus, PStatus, State, Transition};
+use crate::model::review::Reviewed;
+use crate::model::{self, AStatus, EStatus, PStatus, State, Transition};
 use api_client::Method;
 use serde_json::Value;
 
@@ -77,6 +78,8 @@ impl Driver {
                     self.check_memory(after, d).await?
                 }
             }
+            _ if model::social::is_social(t) => self.check_social(after, t).await?,
+            _ if model::dweller_proposals::is_dp(t) => self.check_dp_step(after, t).await?,
             _ => self.check_world_step(after, t).await?,
         }
         Ok(())
@@ -101,6 +104,8 @@ impl Driver {
         self.check_memory_all(after).await?;
         self.check_actions_all(after).await?;
         self.check_suggestions_all(after).await?;
+        self.check_dp_all(after).await?;
+        self.check_social_all(after).await?;
         Ok(())
     }
 
@@ -193,98 +198,8 @@ impl Driver {
                 format!("proposal {id} has a review by its own proposer {owner}"),
             ));
         }
-        self.check_review_items(after, pi, &body).await
-    }
-
-    /// Invariant 22 for proposal `pi`: its review items as listed in `listing` (its feedback list,
-    /// read without a key, so not blind), then its review status route.
-    async fn check_review_items(
-        &mut self,
-        after: &State,
-        pi: usize,
-        listing: &Value,
-    ) -> Result<(), Failure> {
-        let id = self.proposals[pi].clone();
-        let m = after.proposals[pi].clone();
-        let listed: std::collections::HashMap<&str, &str> = listing
-            .get("reviews")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .flat_map(|r| r.get("feedback_items").and_then(Value::as_array))
-            .flatten()
-            .filter_map(|it| Some((str_at(it, "/id")?, str_at(it, "/status")?)))
-            .collect();
-        let name = |s: IStatus| match s {
-            IStatus::Open => "open",
-            IStatus::Addressed => "addressed",
-            IStatus::Resolved => "resolved",
-        };
-        self.count(Invariant::ReviewItems);
-        for (k, iid) in self.items[pi].iter().enumerate().take(m.items.len()) {
-            let want = name(m.items[k].status);
-            let message = match listed.get(iid.as_str()) {
-                None => format!("proposal {id}: review item {iid} is missing from its feedback"),
-                Some(&got) if got != want => format!(
-                    "proposal {id}: review item {iid} is {got:?}; after this step it must be {want:?}"
-                ),
-                Some(_) => continue,
-            };
-            return Err(self.violation(Invariant::ReviewItems, message));
-        }
-        if listed.len() != m.items.len() {
-            return Err(self.violation(
-                Invariant::ReviewItems,
-                format!(
-                    "proposal {id} lists {} review items; {} were raised",
-                    listed.len(),
-                    m.items.len()
-                ),
-            ));
-        }
-        let status = self
-            .read(
-                &format!("/api/review/proposal/{id}/status"),
-                Invariant::ReviewItems,
-            )
-            .await?;
-        let n = |ptr: &str| status.pointer(ptr).and_then(Value::as_u64);
-        let count = |s: IStatus| Some(m.items.iter().filter(|i| i.status == s).count() as u64);
-        let got = [
-            n("/reviewer_count"),
-            n("/feedback_items/by_status/open"),
-            n("/feedback_items/by_status/addressed"),
-            n("/feedback_items/by_status/resolved"),
-            n("/feedback_items/total"),
-        ];
-        let want = [
-            Some(m.reviewers.len() as u64),
-            count(IStatus::Open),
-            count(IStatus::Addressed),
-            count(IStatus::Resolved),
-            Some(m.items.len() as u64),
-        ];
-        if got != want {
-            return Err(self.violation(
-                Invariant::ReviewItems,
-                format!(
-                    "proposal {id}: its review status counts (reviewers, open, addressed, resolved, total) {got:?}; the rules have {want:?}"
-                ),
-            ));
-        }
-        // (an approved proposal's answer differs between platforms: it has graduated already)
-        if m.status != PStatus::Approved
-            && status.get("can_graduate").and_then(Value::as_bool) != Some(false)
-        {
-            return Err(self.violation(
-                Invariant::ReviewItems,
-                format!(
-                    "proposal {id} has not graduated, yet its review status says can_graduate {:?}",
-                    status.get("can_graduate")
-                ),
-            ));
-        }
-        Ok(())
+        self.check_review_items(after, Reviewed::Proposal, pi, &body)
+            .await
     }
 
     pub(crate) async fn check_dweller(&mut self, after: &State, di: usize) -> Result<(), Failure> {
@@ -422,6 +337,12 @@ impl Driver {
                 self.check_aspect_reviews(after, aspect).await?;
                 self.check_aspect(after, aspect, false).await?;
             }
+            // a reopen leaves an approved aspect approved (and in its world's canon)
+            ReopenAspectItem { aspect, .. } | AddAspectFeedback { aspect, .. } => {
+                self.check_aspect_reviews(after, aspect).await?;
+                self.check_aspect(after, aspect, true).await?;
+            }
+            TestApproveAspect { aspect, .. } => self.check_test_approval(after, aspect).await?,
             CreateStory { actor, .. } => {
                 self.check_author_stories(after, actor).await?;
                 if let Some(i) = last(after.stories.len(), self.world.stories.len())
@@ -524,7 +445,12 @@ impl Driver {
         Err(self.violation(Invariant::WorldReference, message))
     }
 
-    async fn check_aspect(&mut self, after: &State, i: usize, canon: bool) -> Result<(), Failure> {
+    pub(super) async fn check_aspect(
+        &mut self,
+        after: &State,
+        i: usize,
+        canon: bool,
+    ) -> Result<(), Failure> {
         let id = self.world.aspects[i].clone();
         let m = after.aspects[i].clone();
         let body = self
@@ -574,18 +500,22 @@ impl Driver {
                     ),
                 ));
             }
+            self.check_timeline(after, i, &canon)?;
         }
         Ok(())
     }
 
+    /// Invariants 13 and 22 for aspect `i`, from one read of its feedback list.
     async fn check_aspect_reviews(&mut self, after: &State, i: usize) -> Result<(), Failure> {
         let id = self.world.aspects[i].clone();
         let owner = self.agents[after.aspects[i].owner].1.clone();
         let path = format!("/api/review/aspect/{id}/feedback");
-        self.check_no_review_by(&path, &owner, || {
+        let body = self.read(&path, Invariant::NoSelfReviewContent).await?;
+        self.no_review_by(&body, &path, &owner, || {
             format!("aspect {id} has a review by its own proposer {owner}")
-        })
-        .await
+        })?;
+        self.check_review_items(after, Reviewed::Aspect, i, &body)
+            .await
     }
 
     async fn check_story_reviews(&mut self, after: &State, i: usize) -> Result<(), Failure> {
@@ -606,9 +536,20 @@ impl Driver {
         message: impl FnOnce() -> String,
     ) -> Result<(), Failure> {
         let body = self.read(path, Invariant::NoSelfReviewContent).await?;
+        self.no_review_by(&body, path, agent, message)
+    }
+
+    /// Invariant 13 on a list already read from `path`.
+    fn no_review_by(
+        &mut self,
+        body: &Value,
+        path: &str,
+        agent: &str,
+        message: impl FnOnce() -> String,
+    ) -> Result<(), Failure> {
         self.count(Invariant::NoSelfReviewContent);
         let own = self
-            .listed(&body, "reviews", path)?
+            .listed(body, "reviews", path)?
             .iter()
             .any(|r| str_at(r, "/reviewer_id") == Some(agent));
         if own {

@@ -11,9 +11,11 @@ use std::sync::{Arc, Mutex};
 pub use interleaving::Interleaving;
 
 mod actions;
+mod aspect_approval;
 mod checks;
 mod concurrency;
 mod db_faults;
+mod dweller_proposals;
 mod faults;
 mod hostile;
 mod interleaving;
@@ -21,7 +23,10 @@ mod memory;
 mod probes;
 mod reactions;
 mod requests;
+mod review;
+mod social;
 mod suggestions;
+mod summaries;
 mod world;
 
 /// One request/response as written to a trace (no headers, so no keys).
@@ -100,6 +105,8 @@ pub(crate) struct WorldIds {
     pub(crate) events: Vec<String>,
     /// Actions sent through `POST /api/actions`.
     pub(crate) actions: Vec<String>,
+    /// The aspect a test-approve just approved, and its summary's length (`aspect_approval.rs`).
+    pub(crate) test_approved: Option<(usize, usize)>,
 }
 
 /// How database faults reach the target.
@@ -173,6 +180,8 @@ pub struct Driver {
     pub(crate) world: WorldIds,
     /// Server ids of revision suggestions, by model index.
     pub(crate) suggestions: Vec<String>,
+    /// Server ids of dweller proposals and their review items, by model index.
+    pub(crate) dp: dweller_proposals::DpIds,
     pub recorder: Arc<Recorder>,
     /// Fault layer: the idempotency key the next requests carry.
     pub(crate) idem: Option<String>,
@@ -232,6 +241,7 @@ impl Driver {
             feedback: vec![],
             world: WorldIds::default(),
             suggestions: vec![],
+            dp: Default::default(),
             recorder,
             idem: None,
             capture: std::sync::Mutex::new(None),

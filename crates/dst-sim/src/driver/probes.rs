@@ -345,7 +345,20 @@ fn role(st: &State, op: AuthzOp, actor: usize, target: usize, sub: usize) -> &'s
                 "a bystander, not the item's reviewer"
             }
         }
-        AuthzOp::ResolveAspectItem => "not the item's reviewer",
+        AuthzOp::ResolveAspectItem | AuthzOp::ReopenAspectItem => {
+            if st.aspects[target].owner == actor {
+                "the aspect's proposer, not the item's reviewer"
+            } else {
+                "not the item's reviewer"
+            }
+        }
+        AuthzOp::AddAspectFeedback => {
+            if st.aspects[target].owner == actor {
+                "the aspect's proposer, who has no review to add to"
+            } else {
+                "an agent without a review of it"
+            }
+        }
         AuthzOp::AddFeedback => {
             if st.proposals[target].owner == actor {
                 "the proposer, who has no review to add to"

@@ -3,6 +3,7 @@
 
 use super::{Driver, Request};
 use crate::invariants::{Failure, Invariant};
+use crate::model::review::Reviewed;
 use crate::model::{self, PStatus, State, Transition};
 use api_client::Method;
 use serde_json::{Value, json};
@@ -103,8 +104,11 @@ impl Driver {
                 actor,
                 proposal,
                 item,
-            } => self.item_action(actor, (proposal, item), "resolve").await?,
-            ReopenItem { .. } | AddFeedback { .. } => return self.request_reopen(st, t).await,
+            } => {
+                self.item_action(Reviewed::Proposal, actor, (proposal, item), "resolve")
+                    .await?
+            }
+            _ if model::review::is_followup(t) => return self.request_review(st, t).await,
             CreateRegion { .. }
             | CreateDweller { .. }
             | ClaimDweller { .. }
@@ -150,58 +154,9 @@ impl Driver {
             // fault steps are driven by `Driver::apply_fault`
             Fault { .. } => return Ok(None),
             _ if model::memory::is_memory(t) => return self.request_memory(st, t).await,
+            _ if model::dweller_proposals::is_dp(t) => return self.request_dp(st, t).await,
+            _ if model::social::is_social(t) => self.request_social(st, t).await?,
             _ => return self.request_world(st, t).await.map(Some),
-        }))
-    }
-
-    /// `POST /api/review/feedback-item/{id}/{verb}` with an empty body: resolve and reopen.
-    async fn item_action(
-        &mut self,
-        actor: usize,
-        (proposal, item): (usize, usize),
-        verb: &str,
-    ) -> Result<api_client::RawResponse, Failure> {
-        let path = format!(
-            "/api/review/feedback-item/{}/{verb}",
-            self.items[proposal][item]
-        );
-        self.send(self.agent(actor), Method::POST, &path, Some(json!({})))
-            .await
-    }
-
-    /// Reopen and add-feedback, by a reviewer (or, from the authorization probes, anyone).
-    async fn request_reopen(
-        &mut self,
-        st: &State,
-        t: &Transition,
-    ) -> Result<Option<api_client::RawResponse>, Failure> {
-        Ok(Some(match *t {
-            Transition::ReopenItem {
-                actor,
-                proposal,
-                item,
-            } => self.item_action(actor, (proposal, item), "reopen").await?,
-            Transition::AddFeedback {
-                actor,
-                proposal,
-                items,
-            } => {
-                let list: Vec<Value> = (0..items)
-                    .map(|i| json!({"category": CATS[i % 3], "description": text(40, &format!("Added at step {}:", st.step)), "severity": "minor"}))
-                    .collect();
-                let path = format!(
-                    "/api/review/proposal/{}/add-feedback",
-                    self.proposals[proposal]
-                );
-                self.send(
-                    self.agent(actor),
-                    Method::POST,
-                    &path,
-                    Some(json!({"feedback_items": list})),
-                )
-                .await?
-            }
-            _ => return Ok(None),
         }))
     }
 
@@ -305,23 +260,10 @@ impl Driver {
                 self.proposals.push(s("/id"));
                 self.items.push(Vec::new());
             }
-            PostReview { proposal, .. } | AddFeedback { proposal, .. } => {
-                let key = if matches!(t, AddFeedback { .. }) {
-                    "new_items"
-                } else {
-                    "feedback_items"
-                };
-                if let Some(list) = body.get(key).and_then(Value::as_array) {
-                    for it in list {
-                        self.items[proposal].push(
-                            it.get("id")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default()
-                                .to_string(),
-                        );
-                    }
-                }
+            PostReview { proposal, .. } => {
+                self.remember_items(Reviewed::Proposal, proposal, body, "feedback_items")
             }
+            _ if model::review::is_followup(t) => self.remember_added(t, body),
             ResolveItem { proposal, .. } => {
                 let after = model::step(st.clone(), t);
                 if after.proposals[proposal].status == PStatus::Approved
@@ -341,6 +283,7 @@ impl Driver {
             SubmitFeedback { .. } => self.feedback.push(s("/feedback/id")),
             PostAction { .. } | EscalateAction { .. } => self.remember_action(t, body),
             SuggestRevision { .. } => self.remember_suggestion(t, body),
+            _ if model::dweller_proposals::is_dp(t) => self.remember_dp(t, body),
             _ => self.remember_world(t, body),
         }
     }
@@ -382,6 +325,8 @@ pub(super) fn actor_of(t: &Transition) -> Option<usize> {
         | Transition::ReviseStory { actor, .. }
         | Transition::ReactStory { actor, .. }
         | Transition::ReactWorld { actor, .. }
+        | Transition::FollowWorld { actor, .. }
+        | Transition::CommentOn { actor, .. }
         | Transition::ApproveEvent { actor, .. }
         | Transition::RejectEvent { actor, .. }
         | Transition::ConfirmImportance { actor, .. }

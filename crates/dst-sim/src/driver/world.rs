@@ -4,6 +4,7 @@
 use super::requests::{CATS, text};
 use super::{Driver, str_at};
 use crate::invariants::{Failure, Invariant};
+use crate::model::review::Reviewed;
 use crate::model::{State, Transition};
 use api_client::{Method, RawResponse};
 use serde_json::{Value, json};
@@ -42,6 +43,7 @@ impl Driver {
                 let mut body =
                     serde_json::to_value(api_client::fixtures::aspect("x")).unwrap_or_default();
                 body["title"] = json!(sized(&format!("{p} aspect"), title_len));
+                self.event_aspect_fields(st.aspects.len(), &mut body);
                 let path = format!("/api/aspects/worlds/{}/aspects", self.world_id(world));
                 self.send(self.agent(actor), post, &path, Some(body)).await
             }
@@ -75,11 +77,7 @@ impl Driver {
                 aspect,
                 item,
             } => {
-                let path = format!(
-                    "/api/review/feedback-item/{}/resolve",
-                    self.world.aspect_items[aspect][item]
-                );
-                self.send(self.agent(actor), post, &path, Some(json!({})))
+                self.item_action(Reviewed::Aspect, actor, (aspect, item), "resolve")
                     .await
             }
             ReviseAspect { actor, aspect } => {
@@ -166,6 +164,7 @@ impl Driver {
                 self.send(self.agent(actor), post, &path, Some(body)).await
             }
             ReactStory { .. } | ReactWorld { .. } => self.request_react(st, t).await,
+            TestApproveAspect { .. } => self.request_test_approve(t).await,
             _ => Err(self.violation(
                 Invariant::ModelAgreement,
                 format!("{t:?} is not a world-content rule"),
@@ -183,15 +182,7 @@ impl Driver {
                 self.world.aspect_items.push(Vec::new());
             }
             ReviewAspect { aspect, .. } => {
-                for it in body
-                    .get("feedback_items")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    self.world.aspect_items[aspect]
-                        .push(str_at(it, "/id").unwrap_or_default().to_string());
-                }
+                self.remember_items(Reviewed::Aspect, aspect, body, "feedback_items")
             }
             CreateStory { .. } => {
                 self.world.stories.push(id("/story/id"));
@@ -199,6 +190,7 @@ impl Driver {
             }
             ReviewStory { story, .. } => self.world.story_reviews[story].push(id("/review/id")),
             ProposeEvent { .. } => self.world.events.push(id("/event/id")),
+            TestApproveAspect { .. } => self.remember_test_approve(t),
             _ => {}
         }
     }

@@ -14,14 +14,20 @@ use proptest::strategy::{BoxedStrategy, Just, Strategy};
 use proptest_state_machine::ReferenceStateMachine;
 
 pub mod actions;
+pub mod aspect_approval;
 pub mod concurrency;
+pub mod dweller_proposals;
+mod fault_vocab;
 pub mod faults;
 mod hostile;
 pub mod memory;
 pub mod probes;
 pub mod reactions;
+pub mod review;
 pub mod rules;
+pub mod social;
 pub mod suggestions;
+pub mod summaries;
 mod vocab;
 pub mod world;
 
@@ -67,11 +73,14 @@ fn gated(rule: Rule) -> &'static [Rule] {
         PostAction => &[ConfirmImportance, EscalateAction, NominateAction],
         SubmitFeedback => &[UpvoteFeedback, AdminFeedbackStatus],
         CreateAspect => &[SubmitAspect, ReviseAspect],
-        SubmitAspect => &[ReviewAspect],
-        ReviewAspect => &[ResolveAspectItem],
+        SubmitAspect => &[ReviewAspect, TestApproveAspect],
+        ReviewAspect => &[ResolveAspectItem, ReopenAspectItem, AddAspectFeedback],
         CreateStory => &[ReviewStory, ReviseStory, ReactStory],
         ReviewStory => &[RespondStoryReview],
         ProposeEvent => &[ApproveEvent, RejectEvent],
+        CreateDwellerProposal => &[SubmitDwellerProposal, ReviseDwellerProposal],
+        SubmitDwellerProposal => &[ReviewDwellerProposal],
+        ReviewDwellerProposal => &[RespondDwellerItem, ResolveDwellerItem, ReopenDwellerItem],
         SuggestRevision => &[
             AcceptSuggestion,
             RejectSuggestion,
@@ -129,6 +138,9 @@ impl ReferenceStateMachine for Model {
                 && st.aspects.iter().any(|a| a.status == AStatus::Approved)
             {
                 w = w.max(120);
+            }
+            if aspect_approval::chain_pending(st, rule) {
+                w = w.max(400);
             }
             if rule == Rule::ProbeAuthz && probes::authz_window_open(st) {
                 w = w.max(120);

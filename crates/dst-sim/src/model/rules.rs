@@ -8,7 +8,7 @@ use super::vocab::{
     Dweller, Expect, FStatus, Feedback, IStatus, Item, MAX_ACTIVE_PROPOSALS, MAX_DWELLERS, PStatus,
     Proposal, Rule, State, Transition, World, biased, lens, pick,
 };
-use super::{actions, memory, world};
+use super::{actions, memory, review, world};
 use proptest::strategy::{BoxedStrategy, Just, Strategy};
 
 // Boundary lengths drawn from the seed: the limits themselves and one past them.
@@ -17,10 +17,6 @@ pub const REVIEW_DESC_LENS: &[usize] = &[10, 40, 2000, 2001];
 pub const RESPONSE_LENS: &[usize] = &[10, 60, 2000];
 pub const FEEDBACK_TITLE_LENS: &[usize] = &[4, 5, 40, 100, 101, 255, 256];
 pub const ACTION_LENS: &[usize] = &[1, 80];
-/// Items one `add-feedback` adds: mostly one or two; eleven is one past its limit (422).
-pub const ADDED_ITEMS: &[usize] = &[1, 1, 2, 11];
-/// The most items one `add-feedback` may add.
-pub const MAX_ADDED_ITEMS: usize = 10;
 /// Admin status targets: every status, terminal ones three times each (so invariant 6 is reached
 /// in every seed).
 pub const ADMIN_TARGETS: &[FStatus] = &[
@@ -133,7 +129,7 @@ pub fn expect(st: &State, t: &Transition) -> Expect {
                 Expect::Ok
             }
         }
-        ReopenItem { .. } | AddFeedback { .. } => expect_reopen(st, t),
+        _ if review::is_followup(t) => review::expect(st, t),
         CreateRegion { .. } => Expect::Ok,
         CreateDweller { world, .. } => {
             if st.worlds[world].regions == 0 {
@@ -186,41 +182,9 @@ pub fn expect(st: &State, t: &Transition) -> Expect {
         | WithdrawSuggestion { .. } => super::suggestions::expect(st, t),
         _ if actions::is_action_rule(t) => actions::expect(st, t),
         _ if memory::is_memory(t) => memory::expect(st, t),
+        _ if super::social::is_social(t) => super::social::expect(st, t),
+        _ if super::dweller_proposals::is_dp(t) => super::dweller_proposals::expect(st, t),
         _ => world::expect(st, t),
-    }
-}
-
-/// Reopen and add-feedback: what a reviewer may do to its review after raising it.
-fn expect_reopen(st: &State, t: &Transition) -> Expect {
-    match *t {
-        // only the reviewer who raised an item reopens it, whatever its status (even after the
-        // proposal graduated: graduation is final, the item is simply open again)
-        Transition::ReopenItem {
-            actor,
-            proposal,
-            item,
-        } => {
-            if st.proposals[proposal].items[item].reviewer != actor {
-                Expect::Reject(403)
-            } else {
-                Expect::Ok
-            }
-        }
-        // new items go on the caller's own review: without one (the proposer never has one) 404
-        Transition::AddFeedback {
-            actor,
-            proposal,
-            items,
-        } => {
-            if items > MAX_ADDED_ITEMS {
-                Expect::Reject(422)
-            } else if !st.proposals[proposal].reviewers.contains(&actor) {
-                Expect::Reject(404)
-            } else {
-                Expect::Ok
-            }
-        }
-        _ => Expect::Ok,
     }
 }
 
@@ -269,28 +233,7 @@ pub fn valid(st: &State, t: &Transition) -> bool {
                     .get(proposal)
                     .is_some_and(|p| item < p.items.len())
         }
-        // the ordinary steps are sent by the one actor allowed (the authorization probes send
-        // the others): the item's reviewer, a reviewer of the proposal
-        ReopenItem {
-            actor,
-            proposal,
-            item,
-        } => st
-            .proposals
-            .get(proposal)
-            .and_then(|p| p.items.get(item))
-            .is_some_and(|it| it.reviewer == actor),
-        AddFeedback {
-            actor,
-            proposal,
-            items,
-        } => {
-            (1..=MAX_ADDED_ITEMS + 1).contains(&items)
-                && st
-                    .proposals
-                    .get(proposal)
-                    .is_some_and(|p| p.reviewers.contains(&actor))
-        }
+        _ if review::is_followup(t) => review::valid(st, t),
         CreateRegion { actor, world } | CreateDweller { actor, world } => {
             agent(actor) && world < st.worlds.len()
         }
@@ -308,6 +251,8 @@ pub fn valid(st: &State, t: &Transition) -> bool {
         | WithdrawSuggestion { .. } => super::suggestions::valid(st, t),
         _ if actions::is_action_rule(t) => actions::valid(st, t),
         _ if memory::is_memory(t) => memory::valid(st, t),
+        _ if super::social::is_social(t) => super::social::valid(st, t),
+        _ if super::dweller_proposals::is_dp(t) => super::dweller_proposals::valid(st, t),
         _ => world::valid(st, t),
     }
 }
@@ -318,6 +263,11 @@ pub fn step(mut st: State, t: &Transition) -> State {
     st.fired[t.rule().index()] += 1;
     st.step += 1;
     let now = st.step;
+    // a refused dweller-proposal step still counts as tried (its early cases come round once)
+    if super::dweller_proposals::is_dp(t) {
+        super::dweller_proposals::step(&mut st, t);
+        return st;
+    }
     if outcome != Expect::Ok {
         return st;
     }
@@ -364,22 +314,7 @@ pub fn step(mut st: State, t: &Transition) -> State {
                 });
             }
         }
-        ReopenItem { proposal, item, .. } => {
-            st.proposals[proposal].items[item].status = IStatus::Open
-        }
-        AddFeedback {
-            actor,
-            proposal,
-            items,
-        } => {
-            for _ in 0..items {
-                st.proposals[proposal].items.push(Item {
-                    reviewer: actor,
-                    status: IStatus::Open,
-                    created_step: now,
-                });
-            }
-        }
+        _ if review::is_followup(t) => review::step(&mut st, t, now),
         CreateRegion { world, .. } => st.worlds[world].regions += 1,
         CreateDweller { world, .. } => st.dwellers.push(Dweller {
             world,
@@ -404,6 +339,7 @@ pub fn step(mut st: State, t: &Transition) -> State {
         _ if actions::is_action_rule(t) => actions::step(&mut st, t),
         // the texts were built at the step before this one's increment
         _ if memory::is_memory(t) => memory::step(&mut st, t, now - 1),
+        _ if super::social::is_social(t) => super::social::step(&mut st, t, now - 1),
         _ => world::step(&mut st, t),
     }
     st
@@ -414,13 +350,16 @@ pub fn step(mut st: State, t: &Transition) -> State {
 pub fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)) {
     offer_creates(st, add);
     offer_review(st, add);
-    offer_reopen(st, add);
+    review::offer(st, add);
     offer_dwellers(st, add);
     actions::offer(st, add);
     memory::offer(st, add);
+    super::summaries::offer(st, add);
     offer_feedback(st, add);
     world::offer(st, add);
     super::suggestions::offer(st, add);
+    super::social::offer(st, add);
+    super::dweller_proposals::offer(st, add);
     super::probes::offer(st, add);
 }
 
@@ -590,55 +529,6 @@ fn proposal_items(st: &State) -> impl Iterator<Item = (usize, usize, &Proposal, 
             .enumerate()
             .map(move |(ii, it)| (pi, ii, p, it))
     })
-}
-
-/// Reopen and add-feedback: reviewers taking back a resolution or raising new items. Offered from
-/// the first world on (before it, they would only hold back the way to it).
-fn offer_reopen(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)) {
-    if st.worlds.is_empty() {
-        return;
-    }
-    let items: Vec<(usize, usize, usize, IStatus)> = proposal_items(st)
-        .map(|(pi, ii, _, it)| (pi, ii, it.reviewer, it.status))
-        .collect();
-    if !items.is_empty() {
-        // mostly a resolved or addressed item (reopening it holds back graduation, or reopens
-        // a graduated proposal's item); sometimes one that is open already
-        let taken: Vec<(usize, usize, usize)> = items
-            .iter()
-            .filter(|x| x.3 != IStatus::Open)
-            .map(|&(p, i, r, _)| (p, i, r))
-            .collect();
-        let any: Vec<(usize, usize, usize)> = items.iter().map(|&(p, i, r, _)| (p, i, r)).collect();
-        add(
-            Rule::ReopenItem,
-            biased(taken, any)
-                .prop_map(|(proposal, item, actor)| Transition::ReopenItem {
-                    actor,
-                    proposal,
-                    item,
-                })
-                .boxed(),
-        );
-    }
-    let reviews: Vec<(usize, usize)> = st
-        .proposals
-        .iter()
-        .enumerate()
-        .flat_map(|(pi, p)| p.reviewers.iter().map(move |&a| (pi, a)))
-        .collect();
-    if !reviews.is_empty() {
-        add(
-            Rule::AddFeedback,
-            (proptest::sample::select(reviews), lens(ADDED_ITEMS))
-                .prop_map(|((proposal, actor), items)| Transition::AddFeedback {
-                    actor,
-                    proposal,
-                    items,
-                })
-                .boxed(),
-        );
-    }
 }
 
 /// Regions, dwellers, claims and actions.

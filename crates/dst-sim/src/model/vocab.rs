@@ -6,6 +6,7 @@ pub use api_client::vocab::ReactionType;
 use proptest::strategy::{BoxedStrategy, Strategy};
 use serde::{Deserialize, Serialize};
 
+pub use super::fault_vocab::{Fault, FaultKind};
 use super::probes::{AuthzCase, HostileCase, ParityProbe, Probed, SecondPathCase};
 
 pub const MAX_DWELLERS: usize = 5;
@@ -106,6 +107,10 @@ pub struct State {
     /// Capability of the target (probed at start, `Target::aspects_need_explicit_approval`): its
     /// critical review never approves an aspect, so the last resolve leaves it validating.
     pub aspects_need_explicit_approval: bool,
+    /// Capability of the target: test mode is off (its test-approve routes answer 403), so the
+    /// test-approve rule is not sent (`aspect_approval.rs`). Off by default: generation assumes the
+    /// reference platform's test mode.
+    pub test_mode_off: bool,
     pub agents: usize,
     pub proposals: Vec<Proposal>,
     pub worlds: Vec<World>,
@@ -140,6 +145,10 @@ pub struct State {
     pub approved_aspect_revised: bool,
     /// Per world, its reactions (`reactions.rs`); absent = none.
     pub world_reactions: std::collections::BTreeMap<usize, super::reactions::ReactionsM>,
+    /// Follows of worlds and comments on worlds and stories (`social.rs`).
+    pub social: super::social::SocialM,
+    /// Dweller proposals and their critical review (`dweller_proposals.rs`).
+    pub dweller_proposals: super::dweller_proposals::DwellerProposalsM,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,8 +174,14 @@ pub struct AspectM {
     pub owner: usize,
     pub status: AStatus,
     pub reviewers: Vec<usize>,
-    /// (reviewer, resolved)
-    pub items: Vec<(usize, bool)>,
+    /// Its review items, as a proposal's (`review.rs`); aspects have no revision gate, so
+    /// `created_step` only orders them.
+    pub items: Vec<Item>,
+    /// An event aspect (created with a proposed timeline entry): its approval takes a timeline
+    /// entry into the world's causal chain (`aspect_approval.rs`).
+    pub event: bool,
+    /// Its test-approve put a timeline entry into the world's causal chain.
+    pub timeline: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -292,6 +307,13 @@ pub enum Rule {
     ReviewAspect,
     ResolveAspectItem,
     ReviseAspect,
+    /// The original reviewer reopens one of an aspect's items (`review.rs`, as for proposals).
+    ReopenAspectItem,
+    /// A reviewer of an aspect adds items to its own review.
+    AddAspectFeedback,
+    /// Test mode's approval of a validating aspect, with the world's new canon summary and an event
+    /// aspect's timeline entry (`aspect_approval.rs`).
+    TestApproveAspect,
     CreateStory,
     ReviewStory,
     RespondStoryReview,
@@ -313,6 +335,30 @@ pub enum Rule {
     UpvoteSuggestion,
     /// The suggester withdraws its pending suggestion.
     WithdrawSuggestion,
+    /// An agent follows a world (again: only its preferences change) (`social.rs`).
+    FollowWorld,
+    /// An agent unfollows a world (one it does not follow: `not_following`).
+    UnfollowWorld,
+    /// An agent comments on a world or a story.
+    CommentOn,
+    /// The inhabitant appends a memory summary (`summaries.rs`).
+    SummarizeMemory,
+    /// The inhabitant searches the dweller's episodes by word.
+    SearchMemory,
+    /// Any agent proposes a dweller for a world (`dweller_proposals.rs`).
+    CreateDwellerProposal,
+    /// The owner submits a draft dweller proposal for review.
+    SubmitDwellerProposal,
+    /// The owner revises a draft or validating dweller proposal.
+    ReviseDwellerProposal,
+    /// An agent other than the owner reviews a validating dweller proposal.
+    ReviewDwellerProposal,
+    /// The owner answers a review item of its dweller proposal.
+    RespondDwellerItem,
+    /// A reviewer resolves its own item of a dweller proposal.
+    ResolveDwellerItem,
+    /// A reviewer reopens its own item of a dweller proposal.
+    ReopenDwellerItem,
     /// Authorization matrix probe (`probes.rs`): a refused actor attempts an operation.
     ProbeAuthz,
     /// Validation parity probe: a revise endpoint is sent a value its create rejects.
@@ -489,6 +535,25 @@ pub enum Transition {
         actor: usize,
         aspect: usize,
     },
+    ReopenAspectItem {
+        actor: usize,
+        aspect: usize,
+        item: usize,
+    },
+    /// `items` new items on `actor`'s own review of `aspect` (over 10 is refused: 422).
+    AddAspectFeedback {
+        actor: usize,
+        aspect: usize,
+        items: usize,
+    },
+    /// `canon_len`: the `updated_canon_summary`'s length (under 50 is refused: 400); `timeline`:
+    /// whether an `approved_timeline_entry` is sent (an event aspect's approval needs one: 400).
+    TestApproveAspect {
+        actor: usize,
+        aspect: usize,
+        canon_len: usize,
+        timeline: bool,
+    },
     /// `world: None` names a world that does not exist (predicted 404, nothing created).
     CreateStory {
         actor: usize,
@@ -561,6 +626,64 @@ pub enum Transition {
         actor: usize,
         suggestion: usize,
     },
+    FollowWorld {
+        actor: usize,
+        world: usize,
+    },
+    UnfollowWorld {
+        actor: usize,
+        world: usize,
+    },
+    CommentOn {
+        actor: usize,
+        target: super::social::CTarget,
+        text: super::social::CommentText,
+    },
+    SummarizeMemory {
+        actor: usize,
+        dweller: usize,
+        summary_len: usize,
+    },
+    SearchMemory {
+        actor: usize,
+        dweller: usize,
+        query: super::summaries::SearchQuery,
+        limit: super::summaries::SearchLimit,
+    },
+    CreateDwellerProposal {
+        actor: usize,
+        world: usize,
+        case: super::dweller_proposals::DpCreate,
+    },
+    SubmitDwellerProposal {
+        actor: usize,
+        dp: usize,
+    },
+    ReviseDwellerProposal {
+        actor: usize,
+        dp: usize,
+        case: super::dweller_proposals::DpRevise,
+    },
+    ReviewDwellerProposal {
+        actor: usize,
+        dp: usize,
+        items: usize,
+    },
+    RespondDwellerItem {
+        actor: usize,
+        dp: usize,
+        item: usize,
+    },
+    ResolveDwellerItem {
+        actor: usize,
+        dp: usize,
+        item: usize,
+    },
+    ReopenDwellerItem {
+        actor: usize,
+        dp: usize,
+        item: usize,
+    },
     /// Actors the rules refuse an operation attempt it (one case per operation, least probed first).
     ProbeAuthz {
         cases: Vec<AuthzCase>,
@@ -616,6 +739,9 @@ impl Transition {
             Transition::ReviewAspect { .. } => Rule::ReviewAspect,
             Transition::ResolveAspectItem { .. } => Rule::ResolveAspectItem,
             Transition::ReviseAspect { .. } => Rule::ReviseAspect,
+            Transition::ReopenAspectItem { .. } => Rule::ReopenAspectItem,
+            Transition::AddAspectFeedback { .. } => Rule::AddAspectFeedback,
+            Transition::TestApproveAspect { .. } => Rule::TestApproveAspect,
             Transition::CreateStory { .. } => Rule::CreateStory,
             Transition::ReviewStory { .. } => Rule::ReviewStory,
             Transition::RespondStoryReview { .. } => Rule::RespondStoryReview,
@@ -630,6 +756,18 @@ impl Transition {
             Transition::RejectSuggestion { .. } => Rule::RejectSuggestion,
             Transition::UpvoteSuggestion { .. } => Rule::UpvoteSuggestion,
             Transition::WithdrawSuggestion { .. } => Rule::WithdrawSuggestion,
+            Transition::FollowWorld { .. } => Rule::FollowWorld,
+            Transition::UnfollowWorld { .. } => Rule::UnfollowWorld,
+            Transition::CommentOn { .. } => Rule::CommentOn,
+            Transition::SummarizeMemory { .. } => Rule::SummarizeMemory,
+            Transition::SearchMemory { .. } => Rule::SearchMemory,
+            Transition::CreateDwellerProposal { .. } => Rule::CreateDwellerProposal,
+            Transition::SubmitDwellerProposal { .. } => Rule::SubmitDwellerProposal,
+            Transition::ReviseDwellerProposal { .. } => Rule::ReviseDwellerProposal,
+            Transition::ReviewDwellerProposal { .. } => Rule::ReviewDwellerProposal,
+            Transition::RespondDwellerItem { .. } => Rule::RespondDwellerItem,
+            Transition::ResolveDwellerItem { .. } => Rule::ResolveDwellerItem,
+            Transition::ReopenDwellerItem { .. } => Rule::ReopenDwellerItem,
             Transition::ProbeAuthz { .. } => Rule::ProbeAuthz,
             Transition::ProbeParity { .. } => Rule::ProbeParity,
             Transition::ProbeHostile { .. } => Rule::ProbeHostile,
@@ -644,198 +782,6 @@ pub enum Expect {
     Ok,
     /// A rejection with exactly this status.
     Reject(u16),
-}
-
-/// One fault step. Indices name model entities, as in [`Transition`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Fault {
-    /// N agents claim one free dweller at once: exactly one wins; the winner then releases it.
-    RaceClaim { dweller: usize, actors: Vec<usize> },
-    /// N different agents upvote one feedback at once: all succeed and none is lost.
-    RaceUpvote { feedback: usize, actors: Vec<usize> },
-    /// One agent upvotes one feedback N times at once: exactly one succeeds.
-    RaceUpvoteSame {
-        feedback: usize,
-        actor: usize,
-        n: usize,
-    },
-    /// The last unresolved items of a proposal are resolved N-way at once: one world results.
-    RaceGraduation { proposal: usize, n: usize },
-    /// N different eligible reviewers review one proposal at once: all succeed.
-    RaceReview { proposal: usize, actors: Vec<usize> },
-    /// One agent creates N proposals with the same title at once: exactly its free slots succeed.
-    RaceCreate { actor: usize, n: usize },
-    /// A mutating request is sent twice, as a network retry would (keyed: same X-Idempotency-Key).
-    Duplicate { inner: Box<Transition>, keyed: bool },
-    /// The request is processed, the client drops its response, then retries.
-    LostResponse { inner: Box<Transition>, keyed: bool },
-    /// The database fails the request's transaction at commit; then the request is retried.
-    DbFail { inner: Box<Transition> },
-    /// The database stalls for `ms` while the request runs.
-    DbStall { inner: Box<Transition>, ms: u64 },
-    /// N different eligible agents review one story at once: all succeed.
-    RaceStoryReview {
-        story: usize,
-        actors: Vec<usize>,
-        acclaim: bool,
-    },
-    /// Approvals and rejections of one pending event at once (none by its proposer): exactly one
-    /// decision wins.
-    RaceEventDecision {
-        event: usize,
-        /// (agent, approve?)
-        deciders: Vec<(usize, bool)>,
-    },
-    /// The author answers every open review of a story at once (after a revision if it has none),
-    /// completing its acclaim conditions: the story must end up acclaimed.
-    RaceAcclaim { story: usize },
-    /// N different agents add differently named regions to one world at once: every add is kept
-    /// (the world's region list is read-modify-written by each).
-    RaceRegion { world: usize, actors: Vec<usize> },
-    /// N different agents create a dweller in one world at once: every create is kept and counted
-    /// in the world's stored `dweller_count`.
-    RaceDweller { world: usize, actors: Vec<usize> },
-    /// A story's author answers one of its reviews N times at once: exactly one answer is accepted.
-    RaceRespond {
-        story: usize,
-        review: usize,
-        n: usize,
-    },
-    /// N different agents without a reaction react to one story at once: every increment of its
-    /// reaction count is kept.
-    RaceReact { story: usize, actors: Vec<usize> },
-    /// N different agents without a reaction react to one world at once: every increment of its
-    /// per-kind reaction counts is kept.
-    RaceReactWorld { world: usize, actors: Vec<usize> },
-    /// One agent sends the same create N times at once with one X-Idempotency-Key: it executes once.
-    IdemConcurrent { inner: Box<Transition>, n: usize },
-    /// A create with an X-Idempotency-Key, then `second` with the same key — by another agent, or by
-    /// the same agent on another endpoint: never a replay of the first answer.
-    IdemReuse {
-        first: Box<Transition>,
-        second: Box<Transition>,
-    },
-    /// N different agents escalate one confirmed action at once: exactly one world event results.
-    RaceEscalate { action: usize, actors: Vec<usize> },
-    /// N different agents (none its actor) confirm one action at once: exactly one confirms it.
-    RaceConfirm { action: usize, actors: Vec<usize> },
-}
-
-/// Fault kinds, for "how often did it actually fire" accounting (`--faults`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
-pub enum FaultKind {
-    RaceClaim,
-    RaceUpvote,
-    RaceUpvoteSame,
-    RaceGraduation,
-    RaceReview,
-    RaceCreate,
-    Duplicate,
-    DuplicateKeyed,
-    LostResponse,
-    LostResponseKeyed,
-    DbFail,
-    DbStall,
-    RaceStoryReview,
-    RaceEventDecision,
-    RaceAcclaim,
-    RaceRegion,
-    RaceRespond,
-    RaceReact,
-    RaceReactWorld,
-    RaceDweller,
-    IdemConcurrent,
-    IdemOtherAgent,
-    IdemOtherEndpoint,
-    RaceEscalate,
-    RaceConfirm,
-}
-
-crate::vocabulary!(FaultKind);
-
-impl FaultKind {
-    /// How many fault kinds there are, for per-kind arrays.
-    pub const COUNT: usize = FaultKind::RaceConfirm as usize + 1;
-
-    /// The kind's position, for per-kind arrays.
-    pub fn index(self) -> usize {
-        self as usize
-    }
-}
-
-impl Fault {
-    pub fn kind(&self) -> FaultKind {
-        match self {
-            Fault::RaceClaim { .. } => FaultKind::RaceClaim,
-            Fault::RaceUpvote { .. } => FaultKind::RaceUpvote,
-            Fault::RaceUpvoteSame { .. } => FaultKind::RaceUpvoteSame,
-            Fault::RaceGraduation { .. } => FaultKind::RaceGraduation,
-            Fault::RaceReview { .. } => FaultKind::RaceReview,
-            Fault::RaceCreate { .. } => FaultKind::RaceCreate,
-            Fault::Duplicate { keyed: false, .. } => FaultKind::Duplicate,
-            Fault::Duplicate { keyed: true, .. } => FaultKind::DuplicateKeyed,
-            Fault::LostResponse { keyed: false, .. } => FaultKind::LostResponse,
-            Fault::LostResponse { keyed: true, .. } => FaultKind::LostResponseKeyed,
-            Fault::DbFail { .. } => FaultKind::DbFail,
-            Fault::DbStall { .. } => FaultKind::DbStall,
-            Fault::RaceStoryReview { .. } => FaultKind::RaceStoryReview,
-            Fault::RaceEventDecision { .. } => FaultKind::RaceEventDecision,
-            Fault::RaceAcclaim { .. } => FaultKind::RaceAcclaim,
-            Fault::RaceRegion { .. } => FaultKind::RaceRegion,
-            Fault::RaceRespond { .. } => FaultKind::RaceRespond,
-            Fault::RaceReact { .. } => FaultKind::RaceReact,
-            Fault::RaceReactWorld { .. } => FaultKind::RaceReactWorld,
-            Fault::RaceDweller { .. } => FaultKind::RaceDweller,
-            Fault::IdemConcurrent { .. } => FaultKind::IdemConcurrent,
-            Fault::IdemReuse { first, second } => {
-                if first.rule() == second.rule() {
-                    FaultKind::IdemOtherAgent
-                } else {
-                    FaultKind::IdemOtherEndpoint
-                }
-            }
-            Fault::RaceEscalate { .. } => FaultKind::RaceEscalate,
-            Fault::RaceConfirm { .. } => FaultKind::RaceConfirm,
-        }
-    }
-
-    /// The game rule the fault exercises.
-    pub fn base_rule(&self) -> Rule {
-        match self {
-            Fault::RaceClaim { .. } => Rule::ClaimDweller,
-            Fault::RaceUpvote { .. } | Fault::RaceUpvoteSame { .. } => Rule::UpvoteFeedback,
-            Fault::RaceGraduation { .. } => Rule::ResolveItem,
-            Fault::RaceReview { .. } => Rule::PostReview,
-            Fault::RaceCreate { .. } => Rule::CreateProposal,
-            Fault::RaceStoryReview { .. } => Rule::ReviewStory,
-            Fault::RaceEventDecision { .. } => Rule::ApproveEvent,
-            Fault::RaceAcclaim { .. } | Fault::RaceRespond { .. } => Rule::RespondStoryReview,
-            Fault::RaceRegion { .. } => Rule::CreateRegion,
-            Fault::RaceReact { .. } => Rule::ReactStory,
-            Fault::RaceReactWorld { .. } => Rule::ReactWorld,
-            Fault::RaceDweller { .. } => Rule::CreateDweller,
-            Fault::IdemConcurrent { inner, .. } => inner.rule(),
-            Fault::IdemReuse { first, .. } => first.rule(),
-            Fault::RaceEscalate { .. } => Rule::EscalateAction,
-            Fault::RaceConfirm { .. } => Rule::ConfirmImportance,
-            Fault::Duplicate { inner, .. }
-            | Fault::LostResponse { inner, .. }
-            | Fault::DbFail { inner }
-            | Fault::DbStall { inner, .. } => inner.rule(),
-        }
-    }
-
-    /// Wraps `inner` (a request that is retried) in this fault shape.
-    pub fn inner(&self) -> Option<&Transition> {
-        match self {
-            Fault::Duplicate { inner, .. }
-            | Fault::LostResponse { inner, .. }
-            | Fault::DbFail { inner }
-            | Fault::DbStall { inner, .. } => Some(inner),
-            _ => None,
-        }
-    }
 }
 
 // Generation helpers shared by the rules and the world content.

@@ -4,8 +4,8 @@
 //! transitions that are valid in the state, `expect` predicts the outcome class, `step` applies it.
 
 use super::vocab::{
-    AStatus, AspectM, EStatus, EventM, Expect, Rule, State, StoryM, StoryReviewM, Transition,
-    biased, lens, pick,
+    AStatus, AspectM, EStatus, EventM, Expect, IStatus, Item, Rule, State, StoryM, StoryReviewM,
+    Transition, biased, lens, pick,
 };
 use proptest::strategy::{BoxedStrategy, Strategy};
 
@@ -63,7 +63,7 @@ pub(super) fn expect(st: &State, t: &Transition) -> Expect {
             aspect,
             item,
         } => {
-            if st.aspects[aspect].items[item].0 != actor {
+            if st.aspects[aspect].items[item].reviewer != actor {
                 Expect::Reject(403)
             } else {
                 Expect::Ok
@@ -151,6 +151,7 @@ pub(super) fn expect(st: &State, t: &Transition) -> Expect {
             }
         }
         ReactStory { .. } | ReactWorld { .. } => super::reactions::expect(st, t),
+        TestApproveAspect { .. } => super::aspect_approval::expect(st, t),
         _ => Expect::Ok,
     }
 }
@@ -210,6 +211,7 @@ pub(super) fn valid(st: &State, t: &Transition) -> bool {
             agent(actor) && event < st.events.len()
         }
         ReactStory { .. } | ReactWorld { .. } => super::reactions::valid(st, t),
+        TestApproveAspect { .. } => super::aspect_approval::valid(st, t),
         _ => false,
     }
 }
@@ -224,6 +226,8 @@ pub(super) fn step(st: &mut State, t: &Transition) {
             status: AStatus::Draft,
             reviewers: vec![],
             items: vec![],
+            event: super::aspect_approval::is_event(st.aspects.len()),
+            timeline: false,
         }),
         SubmitAspect { aspect, .. } => st.aspects[aspect].status = AStatus::Validating,
         ReviewAspect {
@@ -233,16 +237,23 @@ pub(super) fn step(st: &mut State, t: &Transition) {
         } => {
             let a = &mut st.aspects[aspect];
             a.reviewers.push(actor);
-            a.items.extend(std::iter::repeat_n((actor, false), items));
+            a.items.extend(std::iter::repeat_n(
+                Item {
+                    reviewer: actor,
+                    status: IStatus::Open,
+                    created_step: st.step,
+                },
+                items,
+            ));
         }
         ResolveAspectItem { aspect, item, .. } => {
             let by_review = !st.aspects_need_explicit_approval;
             let a = &mut st.aspects[aspect];
-            a.items[item].1 = true;
+            a.items[item].status = IStatus::Resolved;
             if by_review
                 && a.status == AStatus::Validating
                 && a.reviewers.len() >= 2
-                && a.items.iter().all(|i| i.1)
+                && a.items.iter().all(|i| i.status == IStatus::Resolved)
             {
                 a.status = AStatus::Approved;
             }
@@ -299,6 +310,7 @@ pub(super) fn step(st: &mut State, t: &Transition) {
             st.events[event].decider = Some(actor);
         }
         ReactStory { .. } | ReactWorld { .. } => super::reactions::step(st, t),
+        TestApproveAspect { .. } => super::aspect_approval::step(st, t),
         _ => {}
     }
 }
@@ -315,6 +327,7 @@ pub(super) fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transiti
         return;
     }
     offer_aspects(st, add);
+    super::aspect_approval::offer(st, add);
     offer_stories(st, add);
     super::reactions::offer(st, add);
     offer_events(st, add);
@@ -384,7 +397,7 @@ fn offer_aspects(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>
                     .items
                     .iter()
                     .enumerate()
-                    .map(move |(k, it)| (i, k, it.0))
+                    .map(move |(k, it)| (i, k, it.reviewer))
             })
             .collect();
         if !items.is_empty() {
@@ -392,7 +405,8 @@ fn offer_aspects(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>
                 .iter()
                 .copied()
                 .filter(|&(i, k, _)| {
-                    st.aspects[i].status == AStatus::Validating && !st.aspects[i].items[k].1
+                    st.aspects[i].status == AStatus::Validating
+                        && st.aspects[i].items[k].status != IStatus::Resolved
                 })
                 .collect();
             // mostly the item's reviewer on an open item; sometimes anyone (403 unless the reviewer)

@@ -152,15 +152,9 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/api/social/follow", post(social::follow))
         .route("/api/social/unfollow", post(social::unfollow))
         .route("/api/social/following", get(social::following))
-        .route(
-            "/api/social/followers/{wid}",
-            get(social::followers),
-        )
+        .route("/api/social/followers/{wid}", get(social::followers))
         .route("/api/social/comment", post(social::comment))
-        .route(
-            "/api/social/comments/{ttype}/{tid}",
-            get(social::comments),
-        )
+        .route("/api/social/comments/{ttype}/{tid}", get(social::comments))
         // world events
         .route(
             "/api/events/worlds/{wid}/events",
@@ -179,10 +173,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/api/actions/{id}/escalate", post(actions::escalate))
         .route("/api/actions/{id}/nominate", post(actions::nominate))
         // dweller proposals (their critical review is the review routes' `dweller_proposal`)
-        .route(
-            "/api/dweller-proposals",
-            get(dweller_proposals::list),
-        )
+        .route("/api/dweller-proposals", get(dweller_proposals::list))
         .route(
             "/api/dweller-proposals/worlds/{wid}",
             post(dweller_proposals::create),
