@@ -118,6 +118,11 @@ fn expected_invariant(bug: Bug) -> &'static str {
         Bug::StoryRespondRace | Bug::EscalateRace | Bug::ConfirmRace => "20-at-most-once",
         Bug::ActionsRouteAnyAgent | Bug::ConfirmOwnAction => "16-authorization",
         Bug::IdempotencyCheckThenInsert | Bug::IdempotencyKeyUnscoped => "21-idempotency-key",
+        Bug::FollowLostUpdate | Bug::CommentCountLostUpdate | Bug::SummaryLostUpdate => {
+            "19-no-lost-update"
+        }
+        // a second follow answered "followed" (the model says updated_preferences)
+        Bug::FollowTwiceCountsTwice => "model-agreement",
     }
 }
 

@@ -166,6 +166,10 @@ impl Driver {
             Fault::RaceEscalate { .. } | Fault::RaceConfirm { .. } => {
                 self.race_action(before, f).await
             }
+            Fault::RaceFollow { .. } | Fault::RaceComment { .. } => {
+                self.race_social(before, after, f).await
+            }
+            Fault::RaceSummarize { .. } => self.race_summarize(before, after, f).await,
             Fault::Duplicate { inner, .. } | Fault::LostResponse { inner, .. } => {
                 self.retry(before, after, f, inner).await
             }

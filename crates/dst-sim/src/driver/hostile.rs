@@ -186,7 +186,7 @@ impl Driver {
     }
 
     /// `json_text` as the body, byte for byte; a 5xx is a `7-no-5xx` violation (as `send`'s).
-    async fn send_text(
+    pub(super) async fn send_text(
         &self,
         who: &Client,
         method: Method,

@@ -12,6 +12,7 @@ use crate::model::memory::{
     RelationM, SENTIMENTS, SituationText, event_text, personality_text, reflection_text,
     situation_text, status_text,
 };
+use crate::model::summaries::summary_text;
 use crate::model::{self, Expect, State, Transition, memory};
 use api_client::{Method, RawResponse};
 use serde_json::{Map, Value, json};
@@ -124,6 +125,29 @@ impl Driver {
                 }
                 (actor, dweller, Method::POST, "memory/reflect", body)
             }
+            SummarizeMemory {
+                actor,
+                dweller,
+                summary_len,
+            } => {
+                let body = json!({"period": format!("step {step}"), "summary": summary_text(step, 0, summary_len),
+                    "key_events": ["the ballast alarm"], "emotional_arc": "wary to resolved"});
+                (actor, dweller, Method::POST, "memory/summarize", body)
+            }
+            SearchMemory { actor, dweller, .. } => {
+                let tail = self.search_query(st, t);
+                let path = format!("/api/dwellers/{}/{tail}", self.dwellers[dweller]);
+                let r = self
+                    .send(self.agent(actor), Method::GET, &path, None)
+                    .await?;
+                if r.status < 300 && model::expect(st, t) == Expect::Reject(403) {
+                    return Err(self.edit_by_outsider(st, t, actor, dweller, r.status));
+                }
+                if r.status == 200 {
+                    self.check_search(st, t, &r)?;
+                }
+                return Ok(Some(r));
+            }
             _ => return Ok(None),
         };
         let path = format!("/api/dwellers/{}/{tail}", self.dwellers[dweller]);
@@ -157,6 +181,7 @@ impl Driver {
         } else {
             "not the inhabitant"
         };
+        // a search changes nothing; a summary by an outsider is kept as the platform kept it
         self.violation(
             Invariant::Authorization,
             format!(
@@ -193,6 +218,18 @@ impl Driver {
             .to_string();
         got.personality = personality(&d["personality_blocks"]);
         got.relationships = relationships(&d["relationship_memories"]);
+        got.summaries = d
+            .get("memory_summaries")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|s| {
+                s.get("summary")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect();
         self.count(Invariant::MemoryPersisted);
         let mut found = differences(&id, &want, &got, "GET /api/dwellers/{id}");
         if found.is_none()
@@ -345,6 +382,29 @@ fn differences(id: &str, want: &MemoryM, got: &MemoryM, route: &str) -> Option<S
         return Some(format!(
             "dweller {id}: {route} shows current_situation {:?}; the last accepted edit set {:?}",
             got.situation, want.situation
+        ));
+    }
+    let sorted = |v: &[String]| {
+        let mut v = v.to_vec();
+        v.sort();
+        v
+    };
+    // as a set of texts: racing summaries are stored in the order the target ran them
+    if sorted(&got.summaries) != sorted(&want.summaries) {
+        let missing: Vec<&String> = want
+            .summaries
+            .iter()
+            .filter(|c| !got.summaries.contains(c))
+            .collect();
+        let extra: Vec<&String> = got
+            .summaries
+            .iter()
+            .filter(|c| !want.summaries.contains(c))
+            .collect();
+        return Some(format!(
+            "dweller {id}: {route} memory_summaries lack {missing:?} and hold {extra:?} (the accepted summaries made {}, it shows {})",
+            want.summaries.len(),
+            got.summaries.len()
         ));
     }
     if got.core != want.core {

@@ -101,6 +101,12 @@ pub fn valid(st: &State, f: &Fault) -> bool {
     if super::reactions::owns_fault(f) {
         return super::reactions::fault_valid(st, f);
     }
+    if super::social::owns_fault(f) {
+        return super::social::fault_valid(st, f);
+    }
+    if super::summaries::owns_fault(f) {
+        return super::summaries::fault_valid(st, f);
+    }
     match f {
         Fault::RaceClaim { dweller, actors } => {
             (2..=5).contains(&actors.len())
@@ -178,6 +184,8 @@ pub fn valid(st: &State, f: &Fault) -> bool {
         Fault::RaceEscalate { .. } | Fault::RaceConfirm { .. } => {
             super::actions::fault_valid(st, f)
         }
+        Fault::RaceFollow { .. } | Fault::RaceComment { .. } => super::social::fault_valid(st, f),
+        Fault::RaceSummarize { .. } => super::summaries::fault_valid(st, f),
     }
 }
 
@@ -281,6 +289,12 @@ pub fn step(mut st: State, f: &Fault) -> State {
     }
     if super::reactions::owns_fault(f) {
         return super::reactions::fault_step(st, f);
+    }
+    if super::social::owns_fault(f) {
+        return super::social::fault_step(st, f);
+    }
+    if super::summaries::owns_fault(f) {
+        return super::summaries::fault_step(st, f);
     }
     match f {
         Fault::RaceStoryReview { .. } | Fault::RaceAcclaim { .. } => {
@@ -422,6 +436,8 @@ pub fn options(st: &State, options: &mut Vec<(u32, BoxedStrategy<Transition>)>) 
     concurrency::offer(st, &mut add);
     super::actions::offer_faults(st, &mut add);
     super::reactions::offer_faults(st, &mut add);
+    super::social::offer_faults(st, &mut add);
+    super::summaries::offer_faults(st, &mut add);
 }
 
 /// Races of the core rules: claims, upvotes, final resolves, reviews, creates.

@@ -150,6 +150,8 @@ pub struct MemoryM {
     pub situation: String,
     /// Reflection contents, oldest first.
     pub reflections: Vec<String>,
+    /// Memory summaries (`summaries.rs`), oldest first.
+    pub summaries: Vec<String>,
 }
 
 pub fn status_text(step: u32) -> String {
@@ -193,6 +195,8 @@ pub fn is_memory(t: &Transition) -> bool {
             | Transition::EditPersonality { .. }
             | Transition::EditSituation { .. }
             | Transition::Reflect { .. }
+            | Transition::SummarizeMemory { .. }
+            | Transition::SearchMemory { .. }
     )
 }
 
@@ -203,7 +207,8 @@ pub fn dweller_of(t: &Transition) -> Option<usize> {
         | Transition::EditRelationship { dweller, .. }
         | Transition::EditPersonality { dweller, .. }
         | Transition::EditSituation { dweller, .. }
-        | Transition::Reflect { dweller, .. } => Some(dweller),
+        | Transition::Reflect { dweller, .. }
+        | Transition::SummarizeMemory { dweller, .. } => Some(dweller),
         _ => None,
     }
 }
@@ -270,7 +275,7 @@ pub fn expect(st: &State, t: &Transition) -> Expect {
                 only_inhabitant(actor, dweller)
             }
         }
-        _ => Expect::Ok,
+        _ => super::summaries::expect(st, t),
     }
 }
 
@@ -310,7 +315,7 @@ pub fn valid(st: &State, t: &Transition) -> bool {
         EditSituation { actor, dweller, .. } | Reflect { actor, dweller, .. } => {
             base(actor, dweller)
         }
-        _ => false,
+        _ => super::summaries::valid(st, t),
     }
 }
 
@@ -387,7 +392,7 @@ pub fn step(st: &mut State, t: &Transition, stamp: u32) {
             SituationText::Same | SituationText::Missing => {}
         },
         Reflect { content_len, .. } => m.reflections.push(reflection_text(stamp, content_len)),
-        _ => {}
+        _ => super::summaries::apply(m, t, stamp),
     }
 }
 

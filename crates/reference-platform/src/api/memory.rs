@@ -1,14 +1,16 @@
 //! A dweller's memory: the inhabitant's full read (`GET /api/dwellers/{id}/memory`) and its edits
 //! — core memories, a relationship, the current situation, personality blocks (also by the world's
 //! creator), reflections. Each field is stored as JSON text in `dweller_memory` (created with the
-//! first edit; absent = empty), reflections as rows of their own.
+//! first edit; absent = empty), reflections as rows of their own. Memory summaries are a JSON list
+//! the inhabitant appends to (`POST …/memory/summarize`), and `GET …/memory/search` finds episodes
+//! by word.
 //!
 //! Every edit writes the whole new value back. The planted bug `memory-edit-lost` answers with
 //! the new value but skips that write when the field held something already — what an in-place
 //! mutation of a loaded JSON column does under an ORM that does not track it.
 
 use crate::auth::ApiKey;
-use crate::bug::Bug;
+use crate::bug::{Bug, race_window};
 use crate::db::{ex, new_id, now, qr, seq};
 use crate::error::{ApiError, ApiResult, agent_error, not_found};
 use crate::http::{DwellerId, JsonBody, Q, St, ok};
@@ -24,6 +26,7 @@ enum Field {
     Relationships,
     Personality,
     Situation,
+    Summaries,
 }
 
 impl Field {
@@ -33,11 +36,12 @@ impl Field {
             Field::Relationships => "relationships",
             Field::Personality => "personality",
             Field::Situation => "situation",
+            Field::Summaries => "summaries",
         }
     }
     fn empty(self) -> Value {
         match self {
-            Field::Core => json!([]),
+            Field::Core | Field::Summaries => json!([]),
             Field::Relationships | Field::Personality => json!({}),
             Field::Situation => json!(""),
         }
@@ -106,6 +110,7 @@ pub(super) fn public_fields(
         "relationship_memories".into(),
         load(tx, id, Field::Relationships)?,
     );
+    m.insert("memory_summaries".into(), load(tx, id, Field::Summaries)?);
     Ok(m)
 }
 
@@ -428,5 +433,122 @@ pub(super) async fn reflect(
     ok(
         json!({"id": rid, "type": "reflection", "content": content, "topics": topics, "importance": importance,
               "created_at": ts, "message": "Reflection stored.", "total_memories": total}),
+    )
+}
+
+/// `POST /api/dwellers/{id}/memory/summarize {"period", "summary" (20+ chars), "key_events"?,
+/// "emotional_arc"?}`: the inhabitant appends a summary to the dweller's `memory_summaries`. With
+/// the planted `summary-lost-update` the list is read before a yield and written back stale, plus
+/// this summary, after it.
+pub(super) async fn summarize(
+    State(st): St,
+    key: ApiKey,
+    DwellerId(id): DwellerId,
+    JsonBody(v): JsonBody,
+) -> ApiResult {
+    let mut b = Body::new(&v)?;
+    let period = b.str("period", 0, None, true);
+    let summary = b.str("summary", 20, None, true);
+    let key_events = b.str_list("key_events");
+    let arc = b.str("emotional_arc", 0, None, false);
+    b.finish()?;
+    let stale = if st.bug(Bug::SummaryLostUpdate) {
+        let snap = st.db.with_tx(|tx| {
+            inhabitant_only(&st, tx, &key, &id)?;
+            load(tx, &id, Field::Summaries)
+        })?;
+        race_window().await;
+        Some(snap)
+    } else {
+        None
+    };
+    let (entry, total) = st.db.with_tx(|tx| {
+        let agent = key.agent(tx)?;
+        inhabitant_only(&st, tx, &key, &id)?;
+        let old = match &stale {
+            Some(s) => s.clone(),
+            None => load(tx, &id, Field::Summaries)?,
+        };
+        let mut list = old.as_array().cloned().unwrap_or_default();
+        let entry = json!({"id": new_id(), "period": period, "summary": summary, "key_events": key_events,
+            "emotional_arc": arc.clone().unwrap_or_default(), "created_at": now(), "created_by": agent.id});
+        list.push(entry.clone());
+        let total = list.len();
+        store(tx, &id, Field::Summaries, &Value::Array(list))?;
+        Ok((entry, total))
+    })?;
+    ok(
+        json!({"dweller_id": id, "summary": entry, "total_summaries": total,
+        "message": "Summary created. It will be included in your context on GET /state."}),
+    )
+}
+
+/// `GET /api/dwellers/{id}/memory/search?q&importance_min&limit` (inhabitant only): the episodes
+/// whose content or target holds any word of `q` (case-insensitive), most important first (equal
+/// importance oldest first), at most `limit` (1–100, default 20).
+pub(super) async fn search(
+    State(st): St,
+    key: ApiKey,
+    DwellerId(id): DwellerId,
+    Query(q): Q,
+) -> ApiResult {
+    let query = match q.get("q") {
+        Some(s) if !s.is_empty() => s.clone(),
+        other => {
+            return Err(crate::validate::invalid(
+                "query -> q",
+                "String should have at least 1 character",
+                if other.is_some() {
+                    "string_too_short"
+                } else {
+                    "missing"
+                },
+                json!(other),
+            ));
+        }
+    };
+    let limit = crate::validate::query_int(&q, "limit", 20, 1, 100)?;
+    let min = match q.get("importance_min").map(|s| s.parse::<f64>()) {
+        None => 0.0,
+        Some(Ok(x)) if (0.0..=1.0).contains(&x) => x,
+        Some(_) => {
+            return Err(crate::validate::invalid(
+                "query -> importance_min",
+                "Input should be a number from 0 to 1",
+                "float_parsing",
+                json!(q.get("importance_min")),
+            ));
+        }
+    };
+    let terms: Vec<String> = query
+        .to_lowercase()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let results = st.db.with_tx(|tx| {
+        inhabitant_only(&st, tx, &key, &id)?;
+        episodes(tx, &id)
+    })?;
+    let importance = |e: &Value| e.get("importance").and_then(Value::as_f64).unwrap_or(0.5);
+    let mut matches: Vec<Value> = results
+        .into_iter()
+        .filter(|e| importance(e) >= min)
+        .filter(|e| {
+            let text = |k: &str| {
+                e.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_lowercase()
+            };
+            let hay = format!("{} {}", text("content"), text("target"));
+            terms.iter().any(|t| hay.contains(t.as_str()))
+        })
+        .collect();
+    // stable: equal importance keeps the episodes' order (oldest first)
+    matches.sort_by(|a, b| importance(b).total_cmp(&importance(a)));
+    matches.truncate(usize::try_from(limit).unwrap_or(20));
+    ok(
+        json!({"dweller_id": id, "query": query, "importance_min": min, "total_matches": matches.len(),
+        "message": format!("Found {} matching episodes.", matches.len()), "results": matches}),
     )
 }

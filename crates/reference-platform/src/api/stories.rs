@@ -246,7 +246,7 @@ pub(super) async fn create(
 const STORY_COLS: &str = "s.id, s.world_id, w.name, s.author_id, a.name, a.username, s.title, s.content, s.summary, s.perspective,
     s.perspective_dweller_id, s.status, s.revision_count, s.last_revised_at, s.created_at, s.updated_at,
     (SELECT COUNT(*) FROM story_reviews r WHERE r.story_id = s.id),
-    (SELECT COUNT(*) FROM story_reviews r WHERE r.story_id = s.id AND r.recommend_acclaim = 1), s.reaction_count";
+    (SELECT COUNT(*) FROM story_reviews r WHERE r.story_id = s.id AND r.recommend_acclaim = 1), s.reaction_count, s.comment_count";
 
 /// A story as the API shows it (typed: see [`crate::http::ok`] for why).
 #[derive(serde::Serialize)]
@@ -296,7 +296,7 @@ fn story_row(r: &rusqlite::Row) -> rusqlite::Result<StoryOut> {
         review_count: r.get(16)?,
         acclaim_count: r.get(17)?,
         reaction_count: r.get(18)?,
-        comment_count: 0,
+        comment_count: r.get(19)?,
     })
 }
 

@@ -18,7 +18,8 @@ fn world_json(tx: &rusqlite::Connection, id: &str) -> Result<Option<Value>, ApiE
             "SELECT id, name, premise, year_setting, causal_chain, scientific_basis, proposal_id, created_at, created_by,
                     w.dweller_count,
                     (SELECT canon_summary FROM world_canon c WHERE c.world_id = w.id),
-                    (SELECT COUNT(*) FROM stories s WHERE s.world_id = w.id), w.reaction_counts FROM worlds w WHERE id = ?1",
+                    (SELECT COUNT(*) FROM stories s WHERE s.world_id = w.id), w.reaction_counts, w.follower_count, w.comment_count
+             FROM worlds w WHERE id = ?1",
             [id],
             |r| {
                 let chain: String = r.get(4)?;
@@ -27,7 +28,7 @@ fn world_json(tx: &rusqlite::Connection, id: &str) -> Result<Option<Value>, ApiE
                     "causal_chain": serde_json::from_str::<Value>(&chain).unwrap_or(Value::Null),
                     "scientific_basis": r.get::<_, String>(5)?, "proposal_id": r.get::<_, Option<String>>(6)?,
                     "created_at": r.get::<_, String>(7)?, "updated_at": r.get::<_, String>(7)?, "created_by": r.get::<_, String>(8)?,
-                    "dweller_count": r.get::<_, i64>(9)?, "story_count": r.get::<_, i64>(11)?, "follower_count": 0, "comment_count": 0,
+                    "dweller_count": r.get::<_, i64>(9)?, "story_count": r.get::<_, i64>(11)?, "follower_count": r.get::<_, i64>(13)?, "comment_count": r.get::<_, i64>(14)?,
                     "reaction_counts": serde_json::from_str::<Value>(&r.get::<_, String>(12)?).unwrap_or(Value::Null)}))
             },
         )

@@ -1,0 +1,367 @@
+//! Follows and comments, model side: `POST /api/social/follow` and `/unfollow` of a world, and
+//! `POST /api/social/comment` on a world or a story, with their races.
+//!
+//! Follow: anyone may follow a world (never refused); a second follow by the same agent only
+//! updates its preferences (`updated_preferences`, the count unchanged); an unfollow of a world the
+//! agent does not follow answers `not_following`. A world's stored `follower_count` counts its
+//! followers. Comment: anyone may comment on a world or a story; a missing target is 404; the
+//! body's text is validated first (422 for a NUL byte or a lone surrogate escape: a text column
+//! cannot hold either; an empty text is allowed, the platform declares no minimum); the target's
+//! stored `comment_count` counts its comments. Both counts are stored counters:
+//! [`Fault::RaceFollow`] and [`Fault::RaceComment`] have 2–6 agents write at once, and every
+//! increment must be kept (invariant 19).
+//!
+//! Every text a step sends comes from the step number (`comment_text`), so the driver sends what
+//! the model stores.
+
+use super::vocab::{Expect, Fault, FaultKind, Rule, State, Transition, biased};
+use proptest::strategy::{BoxedStrategy, Strategy};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What a comment is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CTarget {
+    World(usize),
+    Story(usize),
+    /// A world id that does not exist (404).
+    Missing,
+}
+
+impl CTarget {
+    /// The path segment of `GET /api/social/comments/{target_type}/…` and the body's `target_type`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            CTarget::Story(_) => "story",
+            _ => "world",
+        }
+    }
+}
+
+/// A comment's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommentText {
+    /// A text of the step.
+    Plain,
+    /// `""` (the platform declares no minimum length).
+    Empty,
+    /// A text of [`LONG_COMMENT`] characters (the platform declares no maximum).
+    Long,
+    /// A text with a NUL byte (422).
+    Nul,
+    /// A lone surrogate escape `\ud800` in the raw JSON text (422).
+    Surrogate,
+}
+
+/// The length of a [`CommentText::Long`] comment.
+pub const LONG_COMMENT: usize = 5000;
+
+/// The text a comment of step `stamp` sends (`Surrogate`: the text around the escape).
+pub fn comment_text(stamp: u32, text: CommentText) -> String {
+    let base = format!("Comment {stamp}: the tide charts disagree with the council. ");
+    match text {
+        CommentText::Plain | CommentText::Surrogate => base,
+        CommentText::Empty => String::new(),
+        CommentText::Long => base.chars().cycle().take(LONG_COMMENT).collect(),
+        CommentText::Nul => format!("Comment {stamp}: a NUL \u{0} in the middle."),
+    }
+}
+
+/// The follows and comments of a seed. Counts are the stored ones: adopted from the target after a
+/// race that lost increments, so they need not match the lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SocialM {
+    /// Per world, its followers in follow order.
+    pub followers: BTreeMap<usize, Vec<usize>>,
+    /// Per world, its stored `follower_count`.
+    pub follower_counts: BTreeMap<usize, i64>,
+    /// Per target, its comments (author, text) oldest first.
+    pub comments: BTreeMap<CTarget, Vec<(usize, String)>>,
+    /// Per target, its stored `comment_count`.
+    pub comment_counts: BTreeMap<CTarget, i64>,
+}
+
+impl SocialM {
+    pub fn follows(&self, actor: usize, world: usize) -> bool {
+        self.followers
+            .get(&world)
+            .is_some_and(|f| f.contains(&actor))
+    }
+    pub fn follower_count(&self, world: usize) -> i64 {
+        self.follower_counts.get(&world).copied().unwrap_or(0)
+    }
+    pub fn comment_count(&self, target: CTarget) -> i64 {
+        self.comment_counts.get(&target).copied().unwrap_or(0)
+    }
+    /// Agents not following `world`.
+    fn fresh(&self, agents: usize, world: usize) -> Vec<usize> {
+        (0..agents).filter(|&a| !self.follows(a, world)).collect()
+    }
+}
+
+/// Whether `t` is one of this file's transitions.
+pub fn is_social(t: &Transition) -> bool {
+    matches!(
+        t,
+        Transition::FollowWorld { .. }
+            | Transition::UnfollowWorld { .. }
+            | Transition::CommentOn { .. }
+    )
+}
+
+/// The answer's `action` a follow or unfollow must give.
+pub fn follow_action(st: &State, t: &Transition) -> &'static str {
+    match *t {
+        Transition::FollowWorld { actor, world } if st.social.follows(actor, world) => {
+            "updated_preferences"
+        }
+        Transition::FollowWorld { .. } => "followed",
+        Transition::UnfollowWorld { actor, world } if st.social.follows(actor, world) => {
+            "unfollowed"
+        }
+        _ => "not_following",
+    }
+}
+
+pub fn expect(_st: &State, t: &Transition) -> Expect {
+    match *t {
+        Transition::CommentOn { text, .. }
+            if matches!(text, CommentText::Nul | CommentText::Surrogate) =>
+        {
+            Expect::Reject(422)
+        }
+        Transition::CommentOn {
+            target: CTarget::Missing,
+            ..
+        } => Expect::Reject(404),
+        _ => Expect::Ok,
+    }
+}
+
+fn target_exists(st: &State, target: CTarget) -> bool {
+    match target {
+        CTarget::World(w) => w < st.worlds.len(),
+        CTarget::Story(s) => s < st.stories.len(),
+        CTarget::Missing => true,
+    }
+}
+
+pub fn valid(st: &State, t: &Transition) -> bool {
+    match *t {
+        Transition::FollowWorld { actor, world } | Transition::UnfollowWorld { actor, world } => {
+            actor < st.agents && world < st.worlds.len()
+        }
+        Transition::CommentOn { actor, target, .. } => {
+            actor < st.agents && target_exists(st, target)
+        }
+        _ => false,
+    }
+}
+
+/// Applies an accepted step; `stamp` is the step number the request was built at.
+pub fn step(st: &mut State, t: &Transition, stamp: u32) {
+    let s = &mut st.social;
+    match *t {
+        Transition::FollowWorld { actor, world } if !s.follows(actor, world) => {
+            s.followers.entry(world).or_default().push(actor);
+            *s.follower_counts.entry(world).or_default() += 1;
+        }
+        Transition::UnfollowWorld { actor, world } if s.follows(actor, world) => {
+            s.followers
+                .entry(world)
+                .or_default()
+                .retain(|&a| a != actor);
+            *s.follower_counts.entry(world).or_default() -= 1;
+        }
+        Transition::CommentOn {
+            actor,
+            target,
+            text,
+        } => {
+            s.comments
+                .entry(target)
+                .or_default()
+                .push((actor, comment_text(stamp, text)));
+            *s.comment_counts.entry(target).or_default() += 1;
+        }
+        _ => {}
+    }
+}
+
+/// Offers follows, unfollows and comments from the first world on: a follow mostly by an agent not
+/// following yet (sometimes again: `updated_preferences`), an unfollow mostly by a follower
+/// (sometimes not: `not_following`), a comment on a world or a story, one in ten on a missing
+/// target, with every kind of text.
+pub fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)) {
+    if st.worlds.is_empty() || st.agents == 0 {
+        return;
+    }
+    let pairs: Vec<(usize, usize)> = (0..st.worlds.len())
+        .flat_map(|w| (0..st.agents).map(move |a| (a, w)))
+        .collect();
+    let (following, not): (Vec<(usize, usize)>, Vec<(usize, usize)>) =
+        pairs.iter().partition(|&&(a, w)| st.social.follows(a, w));
+    // a follow again (only the preferences change) one time in three once there is a follow
+    let again = if following.is_empty() {
+        not.clone()
+    } else {
+        following.clone()
+    };
+    let follow = (
+        biased(not, pairs.clone()),
+        proptest::sample::select(again),
+        0..3u8,
+    )
+        .prop_map(|(fresh, again, coin)| if coin == 0 { again } else { fresh });
+    add(
+        Rule::FollowWorld,
+        follow
+            .prop_map(|(actor, world)| Transition::FollowWorld { actor, world })
+            .boxed(),
+    );
+    add(
+        Rule::UnfollowWorld,
+        biased(following, pairs)
+            .prop_map(|(actor, world)| Transition::UnfollowWorld { actor, world })
+            .boxed(),
+    );
+    let mut targets: Vec<CTarget> = (0..st.worlds.len()).map(CTarget::World).collect();
+    targets.extend((0..st.stories.len()).map(CTarget::Story));
+    let texts = proptest::sample::select(vec![
+        CommentText::Plain,
+        CommentText::Plain,
+        CommentText::Plain,
+        CommentText::Plain,
+        CommentText::Empty,
+        CommentText::Long,
+        CommentText::Nul,
+        CommentText::Surrogate,
+    ]);
+    add(
+        Rule::CommentOn,
+        (0..st.agents, biased(targets, vec![CTarget::Missing]), texts)
+            .prop_map(|(actor, target, text)| Transition::CommentOn {
+                actor,
+                target,
+                text,
+            })
+            .boxed(),
+    );
+}
+
+/// The follows or comments of a race, one per racer (comments with a plain text).
+pub fn race_steps(f: &Fault) -> Vec<Transition> {
+    match f {
+        Fault::RaceFollow { world, actors } => actors
+            .iter()
+            .map(|&actor| Transition::FollowWorld {
+                actor,
+                world: *world,
+            })
+            .collect(),
+        Fault::RaceComment { target, actors } => actors
+            .iter()
+            .map(|&actor| Transition::CommentOn {
+                actor,
+                target: *target,
+                text: CommentText::Plain,
+            })
+            .collect(),
+        _ => vec![],
+    }
+}
+
+pub fn owns_fault(f: &Fault) -> bool {
+    matches!(f, Fault::RaceFollow { .. } | Fault::RaceComment { .. })
+}
+
+fn distinct(v: &[usize]) -> bool {
+    let mut s = v.to_vec();
+    s.sort();
+    s.dedup();
+    s.len() == v.len()
+}
+
+pub fn fault_valid(st: &State, f: &Fault) -> bool {
+    match f {
+        Fault::RaceFollow { world, actors } => {
+            *world < st.worlds.len()
+                && (2..=6).contains(&actors.len())
+                && distinct(actors)
+                && actors
+                    .iter()
+                    .all(|&a| a < st.agents && !st.social.follows(a, *world))
+        }
+        Fault::RaceComment { target, actors } => {
+            *target != CTarget::Missing
+                && target_exists(st, *target)
+                && (2..=6).contains(&actors.len())
+                && distinct(actors)
+                && actors.iter().all(|&a| a < st.agents)
+        }
+        _ => false,
+    }
+}
+
+/// The state after a race: every racer's follow or comment (comments stamped with the step).
+pub fn fault_step(mut st: State, f: &Fault) -> State {
+    let stamp = st.step;
+    for t in race_steps(f) {
+        step(&mut st, &t, stamp);
+    }
+    st.fault_fired[f.kind().index()] += 1;
+    st
+}
+
+/// Keep-going after a follow race: the world's stored count is what the target reads back.
+pub fn adopt_follower_count(mut st: State, world: usize, count: i64) -> State {
+    st.social.follower_counts.insert(world, count);
+    st
+}
+
+/// Keep-going after a comment race: the target's stored count is what the target reads back.
+pub fn adopt_comment_count(mut st: State, target: CTarget, count: i64) -> State {
+    st.social.comment_counts.insert(target, count);
+    st
+}
+
+pub fn offer_faults(st: &State, add: &mut dyn FnMut(FaultKind, BoxedStrategy<Transition>)) {
+    let worlds: Vec<(usize, Vec<usize>)> = (0..st.worlds.len())
+        .map(|w| (w, st.social.fresh(st.agents, w)))
+        .filter(|(_, f)| f.len() >= 2)
+        .collect();
+    if !worlds.is_empty() {
+        add(
+            FaultKind::RaceFollow,
+            proptest::sample::select(worlds)
+                .prop_flat_map(|(world, fresh)| {
+                    let max = fresh.len().min(6);
+                    proptest::sample::subsequence(fresh, 2..=max).prop_map(move |actors| {
+                        Transition::Fault {
+                            fault: Fault::RaceFollow { world, actors },
+                        }
+                    })
+                })
+                .boxed(),
+        );
+    }
+    if st.agents >= 2 && !st.worlds.is_empty() {
+        let mut targets: Vec<CTarget> = (0..st.worlds.len()).map(CTarget::World).collect();
+        targets.extend((0..st.stories.len()).map(CTarget::Story));
+        let agents: Vec<usize> = (0..st.agents).collect();
+        let max = st.agents.min(6);
+        add(
+            FaultKind::RaceComment,
+            (
+                proptest::sample::select(targets),
+                proptest::sample::subsequence(agents, 2..=max),
+            )
+                .prop_map(|(target, actors)| Transition::Fault {
+                    fault: Fault::RaceComment { target, actors },
+                })
+                .boxed(),
+        );
+    }
+}
