@@ -99,6 +99,8 @@ fn expected_invariant(bug: Bug) -> &'static str {
             "15-event-decision"
         }
         Bug::AspectStatusBackwards => "11-aspect-status",
+        // the approval's world writes read back after it; the approval taken back by a reopen
+        Bug::TestApproveSkipsCanon | Bug::AspectReopenUnapproves => "11-aspect-status",
         Bug::StoryOrphanWorld => "12-world-reference",
         Bug::RespondAnyAgent | Bug::ReopenAnyAgent => "16-authorization",
         Bug::ReopenUnblocksGraduation => "22-review-items",
