@@ -41,14 +41,15 @@ pub enum Invariant {
     #[value(name = "10-no-self-review")]
     NoSelfReview,
     /// 11. Aspect status follows draft → validating → approved only; exactly the approved aspects
-    ///     are in their world's canon.
+    ///     are in their world's canon; an approval's writes are in the world (test-approve's canon
+    ///     summary right after it, an event aspect's timeline entry once in the causal chain).
     #[value(name = "11-aspect-status")]
     AspectStatus,
     /// 12. A story, aspect or event references an existing world (the one it was created in),
     ///     and a failed story create leaves nothing behind.
     #[value(name = "12-world-reference")]
     WorldReference,
-    /// 13. Nobody reviews their own story or aspect.
+    /// 13. Nobody reviews their own story, aspect or dweller proposal.
     #[value(name = "13-no-self-review-content")]
     NoSelfReviewContent,
     /// 14. A story is acclaimed only once its conditions held (≥2 acclaim reviews, all answered,
@@ -82,10 +83,12 @@ pub enum Invariant {
     ///     never replays one agent's answer to another agent or another endpoint.
     #[value(name = "21-idempotency-key")]
     IdempotencyKey,
-    /// 22. A proposal's review items read back with the status their last respond, resolve or
-    ///     reopen gave them (items added later open), none lost and none extra; its review status
-    ///     route counts the same reviewers and items by status, and never says a proposal that has
-    ///     not graduated can graduate (it graduates on the resolve that meets the conditions).
+    /// 22. A proposal's or an aspect's review items read back with the status their last respond,
+    ///     resolve or reopen gave them (items added later open), none lost and none extra; its
+    ///     review status route counts the same reviewers and items by status, and never says a
+    ///     proposal that has not graduated can graduate (it graduates on the resolve that meets the
+    ///     conditions; an aspect likewise where the review approves aspects, otherwise it says
+    ///     whether the conditions hold).
     #[value(name = "22-review-items")]
     ReviewItems,
     /// 23. A dweller action reads back as its rules left it: its importance confirmed at most once,
@@ -99,13 +102,20 @@ pub enum Invariant {
     ///     accepted edit kept, nothing else.
     #[value(name = "24-memory-persisted")]
     MemoryPersisted,
+    /// 25. A dweller proposal reads back as its rules left it: draft or validating (never more: a
+    ///     completed review makes no dweller, `resulting_dweller_id` stays null), the name, role
+    ///     and age of its last accepted create or revise, as many revisions; its review items with
+    ///     the status their last respond, resolve or reopen gave them, none lost and none extra,
+    ///     and its review status route's counts and `can_graduate` (≥2 reviewers, all resolved).
+    #[value(name = "25-dweller-proposal")]
+    DwellerProposal,
 }
 
 crate::vocabulary!(Invariant);
 
 impl Invariant {
     /// How many invariants there are (the last one's position + 1), for per-invariant arrays.
-    pub const COUNT: usize = Invariant::MemoryPersisted as usize + 1;
+    pub const COUNT: usize = Invariant::DwellerProposal as usize + 1;
 
     /// The invariant's position, for per-invariant arrays.
     pub fn index(self) -> usize {
