@@ -26,8 +26,11 @@ struct Stand {
     strip: bool,
     /// Serve an OpenAPI document whose feedback and event answers lack those fields.
     openapi: bool,
-    /// Answer the aspect test-approve route (401 without a key), as the real platform does.
+    /// Answer the aspect test-approve route (401 without a key) and declare nothing about aspect
+    /// approval in `/api/platform/health`, as the real platform does.
     aspect_test_approve: bool,
+    /// The platform behind runs in test mode (its `/api/platform/health` says so).
+    test_mode: bool,
 }
 
 struct Upstream {
@@ -114,6 +117,13 @@ async fn forward(State(up): State<Arc<Upstream>>, req: Request) -> Response {
         }
         text = v.to_string();
     }
+    if up.stand.aspect_test_approve && get && path == "/api/platform/health" {
+        let mut v: Value = serde_json::from_str(&text).unwrap_or_default();
+        if let Some(o) = v.get_mut("configuration").and_then(Value::as_object_mut) {
+            o.remove("aspect_review_approval");
+        }
+        text = v.to_string();
+    }
     Response::builder()
         .status(r.status)
         .header(header::CONTENT_TYPE, "application/json")
@@ -124,7 +134,12 @@ async fn forward(State(up): State<Arc<Upstream>>, req: Request) -> Response {
 /// The reference platform behind a stand-in; returns the stand-in's URL and the platform.
 /// (Runs against it pass the platform's admin key: the admin rule is then sent, not skipped.)
 async fn stand_in(stand: Stand) -> (String, reference_platform::RunningPlatform) {
-    let p = reference_platform::start(Default::default()).await.unwrap();
+    let p = reference_platform::start(reference_platform::PlatformOptions {
+        test_mode: stand.test_mode,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let client = api_client::Client::new(api_client::ClientConfig::new(&p.base_url)).unwrap();
     let app = axum::Router::new()
         .fallback(forward)
@@ -180,6 +195,7 @@ async fn a_stand_in_without_the_fields_is_detected_and_the_checks_adapt() {
         strip: true,
         openapi: true,
         aspect_test_approve: false,
+        test_mode: true,
     };
     let (url, p) = stand_in(stand).await;
     let t = Target::remote(&url, None, "cap".into(), Duration::from_secs(30))
@@ -229,9 +245,11 @@ async fn a_stand_in_without_the_fields_is_detected_and_the_checks_adapt() {
     assert_eq!(checks(Invariant::NoDuplicateUpvoter), 0);
     p.shutdown().await;
 
-    // a platform with the aspect approval route approves aspects only there
+    // a platform with the aspect approval route that declares nothing approves aspects only
+    // there; without test mode, the test-approve rule is not sent
     let (url, p) = stand_in(Stand {
         aspect_test_approve: true,
+        test_mode: false,
         ..stand
     })
     .await;
@@ -239,6 +257,38 @@ async fn a_stand_in_without_the_fields_is_detected_and_the_checks_adapt() {
         .await
         .unwrap();
     assert!(!t.capabilities.has(Capability::AspectReviewApproval));
+    assert!(!t.capabilities.has(Capability::TestMode));
+    p.shutdown().await;
+    let (url, p) = stand_in(Stand {
+        strip: false,
+        openapi: false,
+        aspect_test_approve: false,
+        test_mode: false,
+    })
+    .await;
+    let s = run(&[
+        "--target",
+        &url,
+        "--admin-key",
+        &p.admin_key,
+        "--seeds",
+        "0..2",
+        "--steps",
+        "200",
+    ])
+    .await;
+    let caps = s.capabilities.clone().unwrap();
+    assert!(caps.has(Capability::AspectReviewApproval), "declared");
+    assert!(!caps.has(Capability::TestMode));
+    assert_eq!(s.rules[&Rule::TestApproveAspect].fired, 0);
+    assert!(s.rules[&Rule::ReopenAspectItem].fired > 0);
+    assert!(s.classes.is_empty(), "{:#?}", s.classes);
+    assert!(
+        s.table()
+            .contains("test-mode                no: test-approve of aspects is not sent"),
+        "{}",
+        s.table()
+    );
     p.shutdown().await;
 }
 
@@ -250,6 +300,7 @@ async fn an_answer_lacking_what_a_capability_promises_is_a_violation() {
         strip: true,
         openapi: false,
         aspect_test_approve: false,
+        test_mode: true,
     })
     .await;
     let s = run(&[
@@ -287,6 +338,7 @@ async fn without_an_admin_key_the_admin_rule_changes_nothing() {
         strip: false,
         openapi: false,
         aspect_test_approve: false,
+        test_mode: true,
     })
     .await;
     let s = run(&["--target", &url, "--seeds", "0..2", "--steps", "200"]).await;
