@@ -409,6 +409,12 @@ fn tracks(d: &Driver, st: &State) -> bool {
         && d.world.stories.len() == st.stories.len()
         && d.world.events.len() == st.events.len()
         && d.world.actions.len() == st.actions.len()
+        && d.dp.ids.len() == st.dweller_proposals.list.len()
+        && d.dp
+            .items
+            .iter()
+            .zip(&st.dweller_proposals.list)
+            .all(|(ids, p)| ids.len() == p.items.len())
 }
 
 /// Files a failure: a violation (the first of its class in the seed), or the target's silence

@@ -106,6 +106,8 @@ fn expected_invariant(bug: Bug) -> &'static str {
         Bug::ReopenUnblocksGraduation => "22-review-items",
         Bug::MemoryEditLost => "24-memory-persisted",
         Bug::MemoryAnyAgent => "16-authorization",
+        Bug::DwellerProposalReviseSkipsValidation => "17-validation-parity",
+        Bug::DwellerProposalSelfReview => "13-no-self-review-content",
         Bug::ReviseSkipsValidation => "17-validation-parity",
         Bug::ReviewRouteSelfReview => "18-second-write-path",
         Bug::HostilePaging500 | Bug::NulByte500 | Bug::LoneSurrogate500 | Bug::NegativeLimit500 => {
