@@ -127,3 +127,35 @@ async fn memory_any_agent_is_caught_by_the_authorization_check() {
         assert_eq!(f.invariant.to_string(), "16-authorization", "{}", f.message);
     }
 }
+
+/// Summaries and searches (`model/summaries.rs`) fire in every seed of `make dst`, and many seeds
+/// reach an accepted summary (read back by 24) and an accepted search for a known word.
+#[test]
+fn summaries_and_searches_fire_in_every_seed_and_are_accepted_in_most() {
+    let (mut seeds_summary, mut seeds_search) = (0, 0);
+    for seed in 0..200 {
+        let mut st = State::default();
+        let (mut summaries, mut searches) = ((0, 0), (0, 0));
+        for t in dst_sim::run::transitions(seed, 200) {
+            let ok = model::expect(&st, &t) == Expect::Ok;
+            match t.rule() {
+                Rule::SummarizeMemory => summaries = (summaries.0 + 1, summaries.1 + u32::from(ok)),
+                Rule::SearchMemory => searches = (searches.0 + 1, searches.1 + u32::from(ok)),
+                _ => {}
+            }
+            st = model::step(st, &t);
+        }
+        assert!(summaries.0 > 0, "seed {seed}: summarize_memory never fired");
+        assert!(searches.0 > 0, "seed {seed}: search_memory never fired");
+        seeds_summary += u32::from(summaries.1 > 0);
+        seeds_search += u32::from(searches.1 > 0);
+    }
+    assert!(
+        seeds_summary >= 60,
+        "an accepted summary in only {seeds_summary}/200 seeds"
+    );
+    assert!(
+        seeds_search >= 40,
+        "an accepted search in only {seeds_search}/200 seeds"
+    );
+}

@@ -381,9 +381,7 @@ impl Driver {
                 let st = self.actual_after.take().unwrap_or_else(|| after.clone());
                 let got = st.social.comment_count(target);
                 self.actual_after = Some(adopt_comment_count(st, target, got));
-                if let Err(v) = listed {
-                    return Err(v);
-                }
+                listed?;
                 (
                     format!("{} {id}'s comment_count", target.kind()),
                     before.social.comment_count(target),

@@ -149,6 +149,11 @@ impl ReferenceStateMachine for Model {
             if fired > 0 && probes::is_probe_rule(rule) {
                 w = w / 2 + 1;
             }
+            // follows, comments, summaries and searches touch one field each: once fired, they
+            // weigh a quarter (the other rules keep their share of a seed's steps)
+            if social::is_light(rule, fired) {
+                w = w / 4 + 1;
+            }
             // a proposal needs two reviewers besides its proposer
             if rule == Rule::RegisterAgent && st.agents < 3 {
                 w = 1000;
