@@ -150,9 +150,9 @@ impl ReferenceStateMachine for Model {
                 w = w / 2 + 1;
             }
             // follows, comments, summaries and searches touch one field each: once fired, they
-            // weigh a quarter (the other rules keep their share of a seed's steps)
+            // weigh an eighth (the other rules keep their share of a seed's steps)
             if social::is_light(rule, fired) {
-                w = w / 4 + 1;
+                w = w / 8 + 1;
             }
             // a proposal needs two reviewers besides its proposer
             if rule == Rule::RegisterAgent && st.agents < 3 {

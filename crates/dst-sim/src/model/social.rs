@@ -104,13 +104,13 @@ impl SocialM {
 /// Whether `rule`, fired `fired` times in the sequence, weighs less in generation (`mod.rs`): the
 /// rules of this file and of `summaries.rs` each touch one counter or list, so once fired they
 /// yield to the others — a follow only after its third firing (the second and third are a repeat
-/// half the time: where a follow must not be counted twice).
+/// half the time: where a follow must not be counted twice), a comment after its second.
 pub fn is_light(rule: Rule, fired: u32) -> bool {
     match rule {
         Rule::FollowWorld => fired > 2,
-        Rule::UnfollowWorld | Rule::CommentOn | Rule::SummarizeMemory | Rule::SearchMemory => {
-            fired > 0
-        }
+        // the second comment is the hostile one
+        Rule::CommentOn => fired > 1,
+        Rule::UnfollowWorld | Rule::SummarizeMemory | Rule::SearchMemory => fired > 0,
         _ => false,
     }
 }
