@@ -398,7 +398,7 @@ pub(super) fn step(st: &mut State, t: &Transition) {
 
 /// How many times a rule is offered (its weight multiplied) while one of its early cases has not
 /// been tried in the sequence: about the weight of a rule that has not fired yet.
-const EARLY: usize = 4;
+const EARLY: usize = 3;
 
 /// `good` five times in six, `refused` the rest; until `first` (the refused case has not been tried
 /// in this sequence), one time in two.
