@@ -1,8 +1,8 @@
 //! The reference platform's follows, comments and memory summaries/search over real HTTP on
 //! loopback: what each answers and stores, the stored counts under concurrent writers (released
 //! together behind a barrier, each on its own client), and the planted bugs of this area —
-//! `follow-lost-update`, `follow-twice-counts-twice`, `comment-count-lost-update` and
-//! `summary-lost-update` — each live when switched on and absent when off.
+//! `follow-lost-update`, `follow-twice-counts-twice`, `follow-race`, `comment-count-lost-update`
+//! and `summary-lost-update` — each live when switched on and absent when off.
 
 mod common;
 use common::{agents, on_and_off, platform, post, send, together};
@@ -125,6 +125,41 @@ async fn follow_lost_update_loses_concurrent_follows() {
     assert!(
         n < 5,
         "with follow-lost-update concurrent follows lose increments: {n}"
+    );
+}
+
+/// One agent follows one world 5 times at once: how many were told "followed", and the count.
+async fn same_agent_follows(bugs: &[Bug]) -> (usize, i64) {
+    let (p, c) = platform(bugs).await;
+    let ag = agents(&c, 4, "o").await;
+    let w = world(&ag).await;
+    let jobs: Vec<_> = (0..5)
+        .map(|_| {
+            let (cl, w) = (ag[3].0.clone(), w.clone());
+            move || async move { follow(&cl, &w, "follow").await }
+        })
+        .collect();
+    let followed = together(jobs)
+        .await
+        .iter()
+        .filter(|a| a.as_str() == "followed")
+        .count();
+    let n = follower_count(&c, &w).await;
+    p.shutdown().await;
+    (followed, n)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_agents_concurrent_follows_count_once() {
+    assert_eq!(same_agent_follows(&[]).await, (1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_race_counts_one_agents_concurrent_follows() {
+    let (followed, n) = same_agent_follows(&[Bug::FollowRace]).await;
+    assert!(
+        followed > 1 && n > 1,
+        "with follow-race concurrent follows by one agent are counted more than once: {followed} followed, count {n}"
     );
 }
 

@@ -127,6 +127,7 @@ fn expected_invariant(bug: Bug) -> &'static str {
         }
         // a second follow answered "followed" (the model says updated_preferences)
         Bug::FollowTwiceCountsTwice => "model-agreement",
+        Bug::FollowRace => "20-at-most-once",
     }
 }
 

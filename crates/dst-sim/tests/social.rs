@@ -1,7 +1,7 @@
 //! Follows and comments (`model/social.rs`): each rule fires in every seed of `make dst`, the
 //! cases that matter are reached in most (a repeated follow, an unfollow of a followed world,
-//! accepted comments and refused hostile ones), and with `--faults` the follow, comment and
-//! summary races are generated within the scorecard's first seeds.
+//! accepted comments and refused hostile ones), and with `--faults` the follow (different agents
+//! and one agent), comment and summary races are generated within the scorecard's first seeds.
 
 use dst_sim::model::social::CommentText;
 use dst_sim::model::{self, Expect, FaultKind, Rule, State, Transition};
@@ -59,8 +59,9 @@ fn the_follow_comment_and_summary_races_are_generated_in_the_scorecards_seeds() 
         FaultKind::RaceFollow,
         FaultKind::RaceComment,
         FaultKind::RaceSummarize,
+        FaultKind::RaceFollowSame,
     ];
-    let mut seeds = [0u32; 3];
+    let mut seeds = [0u32; 4];
     for seed in 0..16 {
         let ts = dst_sim::run::transitions_with(seed, 200, true);
         for (i, k) in kinds.iter().enumerate() {

@@ -220,6 +220,10 @@ pub enum Bug {
         help = "concurrent memory summaries of one dweller lose all but one (stale list written back)"
     )]
     SummaryLostUpdate,
+    /// Follow checks "already following" and inserts the follow in separate transactions,
+    /// yielding between (the real platform's SELECT then INSERT with no unique index).
+    #[value(help = "one agent's concurrent follows of one world are all counted (check-then-insert)")]
+    FollowRace,
     /// A dweller proposal's revise checks only its own field bounds, as the real platform's does:
     /// an empty name or role, and a name whose parts create's blocklist refuses, are stored.
     #[value(
@@ -384,6 +388,7 @@ mod tests {
                 "follow-twice-counts-twice",
                 "comment-count-lost-update",
                 "summary-lost-update",
+                "follow-race",
                 "dweller-proposal-revise-skips-validation",
                 "dweller-proposal-self-review",
                 "test-approve-skips-canon",

@@ -169,6 +169,7 @@ impl Driver {
             Fault::RaceFollow { .. } | Fault::RaceComment { .. } => {
                 self.race_social(before, after, f).await
             }
+            Fault::RaceFollowSame { .. } => self.race_follow_same(before, after, f).await,
             Fault::RaceSummarize { .. } => self.race_summarize(before, after, f).await,
             Fault::Duplicate { inner, .. } | Fault::LostResponse { inner, .. } => {
                 self.retry(before, after, f, inner).await

@@ -410,4 +410,53 @@ impl Driver {
         )?;
         Ok(true)
     }
+
+    /// One agent not following a world follows it 2–6 times at once: exactly one is told
+    /// "followed" (the others "updated_preferences"), and the world counts the agent once
+    /// (`20-at-most-once`). Keep-going adopts the count and followers read.
+    pub(super) async fn race_follow_same(
+        &mut self,
+        before: &State,
+        after: &State,
+        f: &Fault,
+    ) -> Result<bool, Failure> {
+        let Fault::RaceFollowSame { world, actor, n } = *f else {
+            return Ok(false);
+        };
+        let mut reqs = Vec::new();
+        for t in &race_steps(f) {
+            reqs.push(self.one_request(before, t).await?);
+        }
+        let res = self.race(reqs).await?;
+        let followed = res
+            .iter()
+            .filter(|r| {
+                class(r) == Expect::Ok
+                    && r.body.get("action").and_then(Value::as_str) == Some("followed")
+            })
+            .count();
+        let ok = res.iter().filter(|r| class(r) == Expect::Ok).count();
+        let read = self
+            .check_follows(after, world, Invariant::AtMostOnce)
+            .await;
+        self.count(Invariant::AtMostOnce);
+        if followed != 1 {
+            let told: Vec<String> = res.iter().map(|r| short(&r.text)).collect();
+            return Err(self.violation(
+                Invariant::AtMostOnce,
+                format!(
+                    "agent {} followed world {} {n} times at once and {followed} were told \"followed\" (exactly one must be; the others update preferences): {told:?}",
+                    self.agents[actor].1,
+                    self.world_id(world)
+                ),
+            ));
+        }
+        read?;
+        self.all_succeeded(
+            &res,
+            ok,
+            format!("one agent followed a world {n} times at once (each must succeed)"),
+        )?;
+        Ok(true)
+    }
 }

@@ -91,6 +91,12 @@ pub enum Fault {
     /// A dweller's inhabitant sends N memory summaries at once: every one is kept in its
     /// `memory_summaries`.
     RaceSummarize { dweller: usize, n: usize },
+    /// One agent not following a world follows it N times at once: exactly one follow is counted.
+    RaceFollowSame {
+        world: usize,
+        actor: usize,
+        n: usize,
+    },
 }
 
 /// Fault kinds, for "how often did it actually fire" accounting (`--faults`).
@@ -124,13 +130,14 @@ pub enum FaultKind {
     RaceFollow,
     RaceComment,
     RaceSummarize,
+    RaceFollowSame,
 }
 
 crate::vocabulary!(FaultKind);
 
 impl FaultKind {
     /// How many fault kinds there are, for per-kind arrays.
-    pub const COUNT: usize = FaultKind::RaceSummarize as usize + 1;
+    pub const COUNT: usize = FaultKind::RaceFollowSame as usize + 1;
 
     /// The kind's position, for per-kind arrays.
     pub fn index(self) -> usize {
@@ -174,6 +181,7 @@ impl Fault {
             Fault::RaceFollow { .. } => FaultKind::RaceFollow,
             Fault::RaceComment { .. } => FaultKind::RaceComment,
             Fault::RaceSummarize { .. } => FaultKind::RaceSummarize,
+            Fault::RaceFollowSame { .. } => FaultKind::RaceFollowSame,
         }
     }
 
@@ -196,7 +204,7 @@ impl Fault {
             Fault::IdemReuse { first, .. } => first.rule(),
             Fault::RaceEscalate { .. } => Rule::EscalateAction,
             Fault::RaceConfirm { .. } => Rule::ConfirmImportance,
-            Fault::RaceFollow { .. } => Rule::FollowWorld,
+            Fault::RaceFollow { .. } | Fault::RaceFollowSame { .. } => Rule::FollowWorld,
             Fault::RaceComment { .. } => Rule::CommentOn,
             Fault::RaceSummarize { .. } => Rule::SummarizeMemory,
             Fault::Duplicate { inner, .. }

@@ -184,7 +184,9 @@ pub fn valid(st: &State, f: &Fault) -> bool {
         Fault::RaceEscalate { .. } | Fault::RaceConfirm { .. } => {
             super::actions::fault_valid(st, f)
         }
-        Fault::RaceFollow { .. } | Fault::RaceComment { .. } => super::social::fault_valid(st, f),
+        Fault::RaceFollow { .. } | Fault::RaceComment { .. } | Fault::RaceFollowSame { .. } => {
+            super::social::fault_valid(st, f)
+        }
         Fault::RaceSummarize { .. } => super::summaries::fault_valid(st, f),
     }
 }

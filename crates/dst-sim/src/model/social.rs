@@ -281,6 +281,12 @@ pub fn race_steps(f: &Fault) -> Vec<Transition> {
                 world: *world,
             })
             .collect(),
+        Fault::RaceFollowSame { world, actor, n } => (0..*n)
+            .map(|_| Transition::FollowWorld {
+                actor: *actor,
+                world: *world,
+            })
+            .collect(),
         Fault::RaceComment { target, actors } => actors
             .iter()
             .map(|&actor| Transition::CommentOn {
@@ -294,7 +300,10 @@ pub fn race_steps(f: &Fault) -> Vec<Transition> {
 }
 
 pub fn owns_fault(f: &Fault) -> bool {
-    matches!(f, Fault::RaceFollow { .. } | Fault::RaceComment { .. })
+    matches!(
+        f,
+        Fault::RaceFollow { .. } | Fault::RaceComment { .. } | Fault::RaceFollowSame { .. }
+    )
 }
 
 fn distinct(v: &[usize]) -> bool {
@@ -314,6 +323,12 @@ pub fn fault_valid(st: &State, f: &Fault) -> bool {
                     .iter()
                     .all(|&a| a < st.agents && !st.social.follows(a, *world))
         }
+        Fault::RaceFollowSame { world, actor, n } => {
+            *world < st.worlds.len()
+                && *actor < st.agents
+                && (2..=6).contains(n)
+                && !st.social.follows(*actor, *world)
+        }
         Fault::RaceComment { target, actors } => {
             *target != CTarget::Missing
                 && target_exists(st, *target)
@@ -325,7 +340,8 @@ pub fn fault_valid(st: &State, f: &Fault) -> bool {
     }
 }
 
-/// The state after a race: every racer's follow or comment (comments stamped with the step).
+/// The state after a race: every racer's follow or comment (comments stamped with the step); one
+/// agent's concurrent follows count once.
 pub fn fault_step(mut st: State, f: &Fault) -> State {
     let stamp = st.step;
     for t in race_steps(f) {
@@ -352,6 +368,20 @@ pub fn offer_faults(st: &State, add: &mut dyn FnMut(FaultKind, BoxedStrategy<Tra
         .map(|w| (w, st.social.fresh(st.agents, w)))
         .filter(|(_, f)| f.len() >= 2)
         .collect();
+    let lone: Vec<(usize, usize)> = worlds
+        .iter()
+        .flat_map(|(w, fresh)| fresh.iter().map(move |&a| (*w, a)))
+        .collect();
+    if !lone.is_empty() {
+        add(
+            FaultKind::RaceFollowSame,
+            (proptest::sample::select(lone), 2..=6usize)
+                .prop_map(|((world, actor), n)| Transition::Fault {
+                    fault: Fault::RaceFollowSame { world, actor, n },
+                })
+                .boxed(),
+        );
+    }
     if !worlds.is_empty() {
         add(
             FaultKind::RaceFollow,

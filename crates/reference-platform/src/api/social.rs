@@ -107,17 +107,34 @@ pub(super) async fn follow(State(st): St, key: ApiKey, JsonBody(v): JsonBody) ->
     } else {
         None
     };
+    let is_following = |tx: &rusqlite::Connection, agent: &str| -> Result<bool, ApiError> {
+        Ok(qr(
+            tx,
+            "SELECT EXISTS(SELECT 1 FROM follows WHERE agent_id = ?1 AND target_type = ?2 AND target_id = ?3)",
+            params![agent, ttype, id],
+            |r| r.get(0),
+        )?)
+    };
+    // follow-race: "already following?" is answered before the yield, the insert comes after it
+    let checked = if st.bug(Bug::FollowRace) {
+        let snap = st.db.with_tx(|tx| {
+            let agent = key.agent(tx)?;
+            is_following(tx, &agent.id)
+        })?;
+        race_window().await;
+        Some(snap)
+    } else {
+        None
+    };
     let action = st.db.with_tx(|tx| {
         let agent = key.agent(tx)?;
         if stored_count(tx, table(&ttype), "1", &id)?.is_none() {
             return Err(missing(&ttype, &id));
         }
-        let following: bool = qr(
-            tx,
-            "SELECT EXISTS(SELECT 1 FROM follows WHERE agent_id = ?1 AND target_type = ?2 AND target_id = ?3)",
-            params![agent.id, ttype, id],
-            |r| r.get(0),
-        )?;
+        let following = match checked {
+            Some(f) => f,
+            None => is_following(tx, &agent.id)?,
+        };
         if following && !st.bug(Bug::FollowTwiceCountsTwice) {
             return Ok("updated_preferences");
         }
