@@ -222,7 +222,9 @@ pub enum Bug {
     SummaryLostUpdate,
     /// Follow checks "already following" and inserts the follow in separate transactions,
     /// yielding between (the real platform's SELECT then INSERT with no unique index).
-    #[value(help = "one agent's concurrent follows of one world are all counted (check-then-insert)")]
+    #[value(
+        help = "one agent's concurrent follows of one world are all counted (check-then-insert)"
+    )]
     FollowRace,
     /// A dweller proposal's revise checks only its own field bounds, as the real platform's does:
     /// an empty name or role, and a name whose parts create's blocklist refuses, are stored.
