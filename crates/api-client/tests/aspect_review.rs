@@ -107,6 +107,12 @@ async fn test_approve_approves_a_validating_aspect_into_the_canon_and_the_timeli
     let entry =
         json!({"year": 2060, "event": "The storm mesh goes live", "reasoning": "As proposed."});
     assert_eq!(approve(&ag[1], &ev, 60, None).await.0, 400);
+    // the entry holds what create holds a proposed one to: an integer year in the world's timeline
+    for year in [json!("abc"), json!(1999)] {
+        let bad =
+            json!({"year": year, "event": "The storm mesh goes live", "reasoning": "As proposed."});
+        assert_eq!(approve(&ag[1], &ev, 60, Some(bad)).await.0, 400);
+    }
     assert_eq!(aspect_status(&c, &ev).await, "validating");
     // the approval: approved, listed in the canon, the summary is the world's, the entry in its chain
     let (s, body) = approve(&ag[1], &ev, 50, Some(entry.clone())).await;

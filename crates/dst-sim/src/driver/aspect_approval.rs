@@ -143,3 +143,53 @@ impl Driver {
         Ok(())
     }
 }
+
+impl Driver {
+    /// Hostile case `TestApproveYearText`: the probe agent (outside the model) creates and submits
+    /// an event aspect of its own in world 0 and test-approves it with a timeline entry whose year
+    /// is text (create refuses such a year with 400). Any answer below 500 passes: a platform that
+    /// compares the text year with the chain's years fails. Not sent without test mode (403).
+    pub(super) async fn probe_timeline_year_text(&mut self) -> Result<(), Failure> {
+        if !self
+            .capabilities
+            .has(crate::capabilities::Capability::TestMode)
+        {
+            return Ok(());
+        }
+        let Some(agent) = self.probe_agent().await? else {
+            return Ok(());
+        };
+        let who = super::probes::closing(&agent.client);
+        self.probe_agent = Some(agent);
+        let mut body = serde_json::to_value(api_client::fixtures::aspect("x")).unwrap_or_default();
+        body["title"] = json!(format!("{} probe event", self.prefix));
+        body["aspect_type"] = json!("event");
+        body["proposed_timeline_entry"] = json!({"year": EVENT_YEAR, "event": "A probe's event", "reasoning": "A hostile probe."});
+        let path = format!("/api/aspects/worlds/{}/aspects", self.world_id(0));
+        let r = self.send(&who, Method::POST, &path, Some(body)).await?;
+        let Some(id) = super::str_at(&r.body, "/aspect/id").map(str::to_string) else {
+            return Ok(());
+        };
+        let r = self
+            .send(
+                &who,
+                Method::POST,
+                &format!("/api/aspects/{id}/submit?force=true"),
+                Some(json!({})),
+            )
+            .await?;
+        if r.status >= 300 {
+            return Ok(());
+        }
+        let body = json!({"verdict": "approve", "updated_canon_summary": canon_text(0, 80),
+            "approved_timeline_entry": {"year": "abc", "event": "A probe's event", "reasoning": "A hostile probe."}});
+        self.send(
+            &who,
+            Method::POST,
+            &format!("/api/aspects/{id}/test-approve"),
+            Some(body),
+        )
+        .await?;
+        Ok(())
+    }
+}

@@ -16,7 +16,7 @@ const HUGE: &str = "100000000000000000000";
 /// The agent outside the model that sends the NUL-byte probes, with its own draft proposal: what
 /// it creates never touches an entity the model predicts.
 pub(crate) struct ProbeAgent {
-    client: Client,
+    pub(super) client: Client,
     proposal: String,
 }
 
@@ -82,6 +82,7 @@ impl Driver {
             | FeedbackDescriptionSurrogate
             | ProposalNameSurrogate
             | ProposalPremiseSurrogate => return self.probe_surrogate(c).await,
+            TestApproveYearText => return self.probe_timeline_year_text().await,
         };
         let anon = closing(&self.anon);
         self.send(&anon, Method::GET, &get, None).await?;
@@ -205,7 +206,7 @@ impl Driver {
 
     /// The probe agent and its draft proposal, registered on first use (`None`: registration or
     /// the draft was refused, so the NUL probes of this seed are skipped).
-    async fn probe_agent(&mut self) -> Result<Option<ProbeAgent>, Failure> {
+    pub(super) async fn probe_agent(&mut self) -> Result<Option<ProbeAgent>, Failure> {
         if let Some(a) = self.probe_agent.take() {
             return Ok(Some(a));
         }

@@ -73,12 +73,16 @@ pub enum HostileCase {
     FollowingOffsetHuge,
     /// `GET /api/actions/worlds/{w}/escalation-eligible?offset=10^20` (needs a world).
     EscalationEligibleOffsetHuge,
+    /// Test-approve of the probe agent's own event aspect in world 0 with an
+    /// `approved_timeline_entry` whose year is text (create refuses that year; needs a world and
+    /// test mode).
+    TestApproveYearText,
 }
 
 impl HostileCase {
     // a new case goes among the first of the rotation (so it comes round in every seed), after
     // the cases a planted bug needs early (so their first seeds stay put)
-    pub const ALL: [HostileCase; 43] = [
+    pub const ALL: [HostileCase; 44] = [
         HostileCase::ProposalsLimitNegative,
         HostileCase::WorldsOffsetNegative,
         HostileCase::FeedbackTitleNul,
@@ -89,6 +93,7 @@ impl HostileCase {
         HostileCase::DwellerProposalsCursorText,
         HostileCase::NotificationsOffsetHuge,
         HostileCase::EscalationEligibleOffsetHuge,
+        HostileCase::TestApproveYearText,
         HostileCase::ProposalsLimitZero,
         HostileCase::WorldsOffsetHuge,
         HostileCase::StoriesOffsetNegative,
@@ -132,6 +137,7 @@ impl HostileCase {
                 | HostileCase::AspectsStatusBad
                 | HostileCase::DwellersAvailableBad
                 | HostileCase::EscalationEligibleOffsetHuge
+                | HostileCase::TestApproveYearText
         )
     }
 }

@@ -5,6 +5,7 @@
 //! rejects it, `strengthen` leaves it under review. Any agent may call it, the aspect's own
 //! proposer too (as on the real platform: it exists for tests); with test mode off it answers 403.
 
+use super::worlds::{chain_years, load_world};
 use crate::auth::ApiKey;
 use crate::bug::Bug;
 use crate::db::{ex, now, qr};
@@ -98,6 +99,28 @@ pub(super) async fn test_approve(
                         "Include approved_timeline_entry with {year, event, reasoning}.",
                         json!({}),
                     ));
+                }
+                // the entry that goes into the chain holds what create holds a proposed one to: an
+                // integer year inside the world's timeline, an event and its reasoning (the real
+                // platform takes any object here, and a text year fails its year-ordered insert)
+                if let Some(e) = entry.as_ref().filter(|_| event) {
+                    let w = load_world(tx, &wid)?.ok_or_else(|| plain(404, "World not found"))?;
+                    let first = chain_years(&w.chain).first().copied().unwrap_or(2026);
+                    let year = e.get("year").and_then(Value::as_i64);
+                    let texts = ["event", "reasoning"]
+                        .iter()
+                        .all(|k| e.get(*k).and_then(Value::as_str).is_some_and(|t| !t.is_empty()));
+                    if !texts || year.is_none_or(|y| y < first || y > w.year_setting) {
+                        return Err(agent_error(
+                            400,
+                            "Invalid approved_timeline_entry",
+                            &format!(
+                                "Send {{year, event, reasoning}} with an integer year from {first} to {}.",
+                                w.year_setting
+                            ),
+                            json!({"approved_timeline_entry": e}),
+                        ));
+                    }
                 }
                 let ts = now();
                 ex(
