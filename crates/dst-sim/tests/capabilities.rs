@@ -164,6 +164,21 @@ async fn run(args: &[&str]) -> Summary {
     dst_sim::cli::run(&a, false).await.unwrap()
 }
 
+/// A run of `seeds` (200 steps each) against `url` with the admin key.
+async fn run_against(url: &str, admin_key: &str, seeds: &str) -> Summary {
+    run(&[
+        "--target",
+        url,
+        "--admin-key",
+        admin_key,
+        "--seeds",
+        seeds,
+        "--steps",
+        "200",
+    ])
+    .await
+}
+
 #[tokio::test]
 async fn the_embedded_platform_has_every_capability_and_the_summary_says_so() {
     let t = Target::embedded(&[]).await.unwrap();
@@ -216,17 +231,7 @@ async fn a_stand_in_without_the_fields_is_detected_and_the_checks_adapt() {
     );
 
     // the answers lack the fields, and the checks do not ask for them
-    let s = run(&[
-        "--target",
-        &url,
-        "--admin-key",
-        &p.admin_key,
-        "--seeds",
-        "0..3",
-        "--steps",
-        "200",
-    ])
-    .await;
+    let s = run_against(&url, &p.admin_key, "0..3").await;
     assert!(s.classes.is_empty(), "{:#?}", s.classes);
     for r in [Rule::UpvoteFeedback, Rule::ApproveEvent, Rule::RejectEvent] {
         assert!(s.rules[&r].succeeded > 0, "{r} never succeeded");
@@ -266,17 +271,7 @@ async fn a_stand_in_without_the_fields_is_detected_and_the_checks_adapt() {
         test_mode: false,
     })
     .await;
-    let s = run(&[
-        "--target",
-        &url,
-        "--admin-key",
-        &p.admin_key,
-        "--seeds",
-        "0..2",
-        "--steps",
-        "200",
-    ])
-    .await;
+    let s = run_against(&url, &p.admin_key, "0..2").await;
     let caps = s.capabilities.clone().unwrap();
     assert!(caps.has(Capability::AspectReviewApproval), "declared");
     assert!(!caps.has(Capability::TestMode));
@@ -303,17 +298,7 @@ async fn an_answer_lacking_what_a_capability_promises_is_a_violation() {
         test_mode: true,
     })
     .await;
-    let s = run(&[
-        "--target",
-        &url,
-        "--admin-key",
-        &p.admin_key,
-        "--seeds",
-        "0..3",
-        "--steps",
-        "200",
-    ])
-    .await;
+    let s = run_against(&url, &p.admin_key, "0..3").await;
     assert_eq!(s.capabilities, Some(Capabilities::all()));
     let found = |needle: &str| {
         s.classes

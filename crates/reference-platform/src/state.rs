@@ -2,6 +2,7 @@
 
 use crate::bug::Bug;
 use crate::db::Db;
+use crate::error::{ApiError, agent_error};
 use std::collections::BTreeSet;
 
 pub(crate) struct AppState {
@@ -16,5 +17,18 @@ impl AppState {
     /// Whether planted bug `b` is switched on.
     pub fn bug(&self, b: Bug) -> bool {
         self.bugs.contains(&b)
+    }
+
+    /// The test-approve routes' gate: 403 unless the platform runs in test mode.
+    pub fn require_test_mode(&self) -> Result<(), ApiError> {
+        if self.test_mode {
+            return Ok(());
+        }
+        Err(agent_error(
+            403,
+            "Test mode is disabled",
+            "Start the platform with test mode on.",
+            serde_json::json!({}),
+        ))
     }
 }

@@ -55,14 +55,7 @@ pub(super) async fn test_approve(
     b.finish()?;
     let out = st.db.with_tx(|tx| {
         key.agent(tx)?;
-        if !st.test_mode {
-            return Err(agent_error(
-                403,
-                "Test mode is disabled",
-                "Start the platform with test mode on.",
-                json!({}),
-            ));
-        }
+        st.require_test_mode()?;
         let (status, wid, aspect_type, proposed): (String, String, String, Option<String>) = qr(
             tx,
             "SELECT status, world_id, aspect_type, proposed_timeline_entry FROM aspects WHERE id = ?1",

@@ -367,14 +367,7 @@ pub(super) async fn test_approve(
     key: ApiKey,
     ProposalId(id): ProposalId,
 ) -> ApiResult {
-    if !st.test_mode {
-        return Err(agent_error(
-            403,
-            "Test mode is disabled",
-            "Start the platform with test mode on.",
-            json!({}),
-        ));
-    }
+    st.require_test_mode()?;
     let (wid, name) = st.db.with_tx(|tx| {
         key.agent(tx)?;
         let p = load_proposal(tx, &id)?.ok_or_else(|| not_found("Proposal"))?;
