@@ -4,6 +4,8 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 SEEDS ?= 0..200
+# steps per seed, as dst_sim::SEED_STEPS: enough for every rule to fire in every seed of 0..200
+STEPS ?= 300
 
 DEMO := scripts/demo-hooks.sh
 .PHONY: help setup demo dst mutants test lint fmt install-hooks bench bench-hooks bench-dst bench-verify bench-slop e2e-hooks platform-check ci-local fuzz-hooks
@@ -25,11 +27,11 @@ setup:
 	@bash scripts/setup.sh
 
 dst: setup
-	$(CARGO) run --release -p dst-sim -- run --seeds $(SEEDS) --steps 200 --strict
+	$(CARGO) run --release -p dst-sim -- run --seeds $(SEEDS) --steps $(STEPS) --strict
 
 # The fault-layer scorecard: the reference platform once per planted bug and once clean, --faults on.
 mutants: setup
-	$(CARGO) run --release -p dst-sim -- mutants --seeds $(SEEDS) --steps 200
+	$(CARGO) run --release -p dst-sim -- mutants --seeds $(SEEDS) --steps $(STEPS)
 
 demo:
 	@bash $(DEMO)

@@ -20,7 +20,7 @@ fn every_aspect_review_rule_fires_in_every_seed_and_the_cases_that_matter_are_re
         let mut st = State::default();
         let mut fired = [0u32; 3];
         let mut seen = [false; 5];
-        for t in dst_sim::run::transitions(seed, 200) {
+        for t in dst_sim::run::transitions(seed, dst_sim::SEED_STEPS) {
             if let Some(i) = ASPECT_RULES.iter().position(|x| *x == t.rule()) {
                 fired[i] += 1;
             }

@@ -1,5 +1,5 @@
 //! The dweller-proposal rules (`model/dweller_proposals.rs`): generated in (nearly) every seed of
-//! `make dst` (200 seeds x 200 steps; they start at the first world, which some seeds reach late),
+//! `make dst` (200 seeds x `SEED_STEPS` steps; they start at the first world, which some seeds reach late),
 //! with the cases that matter reached in most seeds: the cap's 429, a self-review, a non-owner's
 //! submit and revise, the owner resolving a reviewer's item, each value create rejects that the
 //! real platform's revise takes, and a review complete (`can_graduate`) that still makes no
@@ -26,7 +26,7 @@ fn every_dweller_proposal_rule_fires_in_every_seed_and_the_refused_cases_are_tri
         let mut st = State::default();
         let mut fired = [0u32; 7];
         let mut complete = false;
-        for t in dst_sim::run::transitions(seed, 200) {
+        for t in dst_sim::run::transitions(seed, dst_sim::SEED_STEPS) {
             if let Some(i) = DP_RULES.iter().position(|x| *x == t.rule()) {
                 fired[i] += 1;
             }

@@ -24,7 +24,7 @@ async fn the_correct_platform_has_no_violation_with_faults_and_every_fault_fires
         target: target(true),
         seeds: 0..12,
         seed: None,
-        steps: 200,
+        steps: dst_sim::SEED_STEPS,
         jobs: 2,
         out: out.path().to_path_buf(),
         json: false,
@@ -60,12 +60,12 @@ async fn the_correct_platform_has_no_violation_with_faults_and_every_fault_fires
 #[test]
 fn fault_sequences_are_deterministic_and_only_with_faults() {
     for seed in [0, 7, 99] {
-        let a = run::transitions_with(seed, 200, true);
-        assert_eq!(a, run::transitions_with(seed, 200, true));
+        let a = run::transitions_with(seed, dst_sim::SEED_STEPS, true);
+        assert_eq!(a, run::transitions_with(seed, dst_sim::SEED_STEPS, true));
         assert!(a.iter().any(|t| matches!(t, Transition::Fault { .. })));
-        let plain = run::transitions_with(seed, 200, false);
+        let plain = run::transitions_with(seed, dst_sim::SEED_STEPS, false);
         assert!(!plain.iter().any(|t| matches!(t, Transition::Fault { .. })));
-        assert_eq!(plain, run::transitions(seed, 200));
+        assert_eq!(plain, run::transitions(seed, dst_sim::SEED_STEPS));
     }
 }
 
@@ -78,6 +78,11 @@ fn expected_invariants(bug: Bug) -> Vec<&'static str> {
     match bug {
         Bug::UpvoteLostUpdate => vec!["3-upvote-count", "5-no-duplicate-upvoter"],
         Bug::AcclaimRace => vec!["14-story-acclaim", "20-at-most-once"],
+        // the accept itself (18), or a later request on the target the accepted value broke (a
+        // value create rejects now stored, e.g. a text year in an integer column: 7), whichever the
+        // seed's schedule reaches first; on the real platform the same bug's 256-character name
+        // fails at commit with a 500 (findings D6 + D12)
+        Bug::SuggestionAcceptSkipsValidation => vec!["18-second-write-path", "7-no-5xx"],
         b => vec![expected_invariant(b)],
     }
 }
@@ -136,12 +141,12 @@ async fn the_scorecard_catches_every_planted_bug_and_the_clean_run_is_clean() {
     let out = tempfile::tempdir().unwrap();
     let args = MutantsArgs {
         seeds: 0..16,
-        steps: 200,
+        steps: dst_sim::SEED_STEPS,
         jobs: 2,
         bugs: vec![],
         out: out.path().to_path_buf(),
         json: true,
-        shrink_iters: 8,
+        shrink_iters: 2,
     };
     let records = cli::mutants(&args, false).await.unwrap();
     assert_eq!(records.len(), Bug::all().len() + 1);
@@ -156,7 +161,11 @@ async fn the_scorecard_catches_every_planted_bug_and_the_clean_run_is_clean() {
             expected_invariants(*bug)
         );
         let steps = r.shrunk_steps.unwrap();
-        assert!((1..=200).contains(&steps), "{}: {steps}", bug.name());
+        assert!(
+            (1..=dst_sim::SEED_STEPS).contains(&steps),
+            "{}: {steps}",
+            bug.name()
+        );
         let trace: Trace =
             serde_json::from_str(&std::fs::read_to_string(r.trace_file.as_ref().unwrap()).unwrap())
                 .unwrap();

@@ -37,7 +37,7 @@ fn every_memory_rule_fires_in_every_seed_and_non_empty_fields_are_edited_again()
         let mut st = State::default();
         let mut fired = [0u32; 5];
         let mut again = 0;
-        for t in dst_sim::run::transitions(seed, 200) {
+        for t in dst_sim::run::transitions(seed, dst_sim::SEED_STEPS) {
             if let Some(i) = MEMORY_RULES.iter().position(|r| *r == t.rule()) {
                 fired[i] += 1;
                 if model::expect(&st, &t) == Expect::Ok && edits_non_empty(&st, &t) {
@@ -69,7 +69,7 @@ fn args(bug: &str, out: &std::path::Path) -> RunArgs {
         },
         seeds: 0..4,
         seed: None,
-        steps: 200,
+        steps: dst_sim::SEED_STEPS,
         jobs: 2,
         out: out.to_path_buf(),
         json: false,
@@ -136,7 +136,7 @@ fn summaries_and_searches_fire_in_every_seed_and_are_accepted_in_most() {
     for seed in 0..200 {
         let mut st = State::default();
         let (mut summaries, mut searches) = ((0, 0), (0, 0));
-        for t in dst_sim::run::transitions(seed, 200) {
+        for t in dst_sim::run::transitions(seed, dst_sim::SEED_STEPS) {
             let ok = model::expect(&st, &t) == Expect::Ok;
             match t.rule() {
                 Rule::SummarizeMemory => summaries = (summaries.0 + 1, summaries.1 + u32::from(ok)),

@@ -24,7 +24,7 @@ async fn replays_ten_of_ten(bug: Bug, invariant: &str) {
         target: target(),
         seeds: 0..8,
         seed: None,
-        steps: 200,
+        steps: dst_sim::SEED_STEPS,
         jobs: 2,
         out: out.path().to_path_buf(),
         json: false,

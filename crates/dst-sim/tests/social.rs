@@ -13,7 +13,7 @@ fn every_social_rule_fires_in_every_seed_and_its_cases_are_reached() {
         let mut st = State::default();
         let mut fired = [0u32; 3];
         let (mut a, mut u, mut h) = (false, false, false);
-        for t in dst_sim::run::transitions(seed, 200) {
+        for t in dst_sim::run::transitions(seed, dst_sim::SEED_STEPS) {
             match t {
                 Transition::FollowWorld { actor, world } => {
                     fired[0] += 1;
@@ -63,7 +63,7 @@ fn the_follow_comment_and_summary_races_are_generated_in_the_scorecards_seeds() 
     ];
     let mut seeds = [0u32; 4];
     for seed in 0..16 {
-        let ts = dst_sim::run::transitions_with(seed, 200, true);
+        let ts = dst_sim::run::transitions_with(seed, dst_sim::SEED_STEPS, true);
         for (i, k) in kinds.iter().enumerate() {
             seeds[i] += u32::from(ts.iter().any(|t| match t {
                 Transition::Fault { fault } => fault.kind() == *k,

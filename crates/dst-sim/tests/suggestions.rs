@@ -21,7 +21,7 @@ fn every_suggestion_rule_fires_in_every_seed_and_the_second_write_path_is_tried(
         let mut st = State::default();
         let mut fired = [0u32; 5];
         let (mut r, mut a, mut u) = (false, false, false);
-        for t in dst_sim::run::transitions(seed, 200) {
+        for t in dst_sim::run::transitions(seed, dst_sim::SEED_STEPS) {
             if let Some(i) = SUGGESTION_RULES.iter().position(|x| *x == t.rule()) {
                 fired[i] += 1;
             }

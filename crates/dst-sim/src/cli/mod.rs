@@ -74,7 +74,7 @@ pub struct MutantsArgs {
     #[arg(long, default_value = "0..200", value_parser = parse_seeds)]
     pub seeds: Range<u64>,
     /// Steps per seed.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = crate::SEED_STEPS)]
     pub steps: usize,
     /// Seeds run concurrently (on the embedded platform: over min(jobs, cores) worker threads,
     /// each with its own platform).
@@ -150,7 +150,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Steps per seed.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = crate::SEED_STEPS)]
     pub steps: usize,
     /// Seeds run concurrently (on the embedded platform: over min(jobs, cores) worker threads,
     /// each with its own platform).

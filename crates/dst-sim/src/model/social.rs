@@ -139,6 +139,18 @@ pub fn follow_action(st: &State, t: &Transition) -> &'static str {
     }
 }
 
+/// A comment on a missing target carries a plain text: which of the two refusals comes first
+/// (404 for the target, 422 for the text) is the platform's choice, and the two platforms choose
+/// differently (the real one looks the target up first, api/social.py:455, and takes any text;
+/// the reference platform's JSON parser refuses a lone surrogate before any handler runs). Each
+/// refusal is tried on its own: hostile texts go to existing targets.
+fn missing_target_plain(target: CTarget, text: CommentText) -> CommentText {
+    match (target, text) {
+        (CTarget::Missing, CommentText::Nul | CommentText::Surrogate) => CommentText::Plain,
+        _ => text,
+    }
+}
+
 pub fn expect(_st: &State, t: &Transition) -> Expect {
     match *t {
         Transition::CommentOn {
@@ -166,8 +178,14 @@ pub fn valid(st: &State, t: &Transition) -> bool {
         Transition::FollowWorld { actor, world } | Transition::UnfollowWorld { actor, world } => {
             actor < st.agents && world < st.worlds.len()
         }
-        Transition::CommentOn { actor, target, .. } => {
-            actor < st.agents && target_exists(st, target)
+        Transition::CommentOn {
+            actor,
+            target,
+            text,
+        } => {
+            actor < st.agents
+                && target_exists(st, target)
+                && missing_target_plain(target, text) == text
         }
         _ => false,
     }
@@ -265,7 +283,7 @@ pub fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)) {
             .prop_map(|(actor, target, text)| Transition::CommentOn {
                 actor,
                 target,
-                text,
+                text: missing_target_plain(target, text),
             })
             .boxed(),
     );
