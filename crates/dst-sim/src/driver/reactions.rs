@@ -4,7 +4,7 @@
 //! `19-no-lost-update`).
 
 use super::faults::class;
-use super::{Driver, short};
+use super::{Driver, short, told_word};
 use crate::invariants::{Failure, Invariant};
 use crate::model::reactions::{
     ReactionsM, adopt_story_count, adopt_world_counts, race_steps, world_reactions,
@@ -243,7 +243,7 @@ impl Driver {
         };
         self.count(Invariant::NoLostUpdate);
         if got < u64::from(was) + added as u64 {
-            let told: Vec<String> = res.iter().map(|r| short(&r.text)).collect();
+            let told: Vec<String> = res.iter().map(told_word).collect();
             return Err(self.violation(
                 Invariant::NoLostUpdate,
                 format!(

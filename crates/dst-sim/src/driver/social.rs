@@ -6,7 +6,7 @@
 //! `19-no-lost-update`). On a difference the model adopts what the target shows (keep-going).
 
 use super::faults::class;
-use super::{Driver, short};
+use super::{Driver, short, told_word};
 use crate::invariants::{Failure, Invariant};
 use crate::model::social::{
     CTarget, CommentText, adopt_comment_count, adopt_follower_count, comment_text, follow_action,
@@ -441,7 +441,7 @@ impl Driver {
             .await;
         self.count(Invariant::AtMostOnce);
         if followed != 1 {
-            let told: Vec<String> = res.iter().map(|r| short(&r.text)).collect();
+            let told: Vec<String> = res.iter().map(told_word).collect();
             return Err(self.violation(
                 Invariant::AtMostOnce,
                 format!(
