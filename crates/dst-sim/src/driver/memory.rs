@@ -236,25 +236,10 @@ impl Driver {
             && let Some(h) = after.dwellers[di].holder
         {
             let path = format!("/api/dwellers/{id}/memory?episode_limit=1000");
-            let r = match self.agent(h).send_raw(Method::GET, &path, None).await {
-                Ok(r) => r,
-                Err(e) => return Err(self.unreachable(&format!("read-back GET {path}"), e)),
-            };
-            if r.status != 200 {
-                let inv = if r.status >= 500 {
-                    Invariant::No5xx
-                } else {
-                    Invariant::MemoryPersisted
-                };
-                return Err(self.violation(
-                    inv,
-                    format!(
-                        "read-back GET /api/dwellers/{id}/memory by its inhabitant answered {}",
-                        r.status
-                    ),
-                ));
-            }
-            let m = &r.body["memory"];
+            let body = self
+                .read_by(Some(h), &path, Invariant::MemoryPersisted)
+                .await?;
+            let m = &body["memory"];
             got.core = m
                 .get("core_memories")
                 .and_then(Value::as_array)

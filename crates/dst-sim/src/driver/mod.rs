@@ -383,16 +383,29 @@ impl Driver {
     }
 
     pub(crate) async fn read(&self, path: &str, inv: Invariant) -> Result<Value, Failure> {
-        match self.anon.send_raw(Method::GET, path, None).await {
+        self.read_by(None, path, inv).await
+    }
+
+    /// `GET path` as agent `by` (anonymously with `None`): the body of a 200; a 5xx is `7-no-5xx`,
+    /// any other answer `inv` (a failed read-back is a violation), no answer an infrastructure error.
+    pub(crate) async fn read_by(
+        &self,
+        by: Option<usize>,
+        path: &str,
+        inv: Invariant,
+    ) -> Result<Value, Failure> {
+        let client = by.map_or(&self.anon, |a| self.agent(a));
+        let who = if by.is_some() { " by its agent" } else { "" };
+        match client.send_raw(Method::GET, path, None).await {
             Ok(r) if r.status == 200 => Ok(r.body),
             Ok(r) if r.status >= 500 => Err(self.violation(
                 Invariant::No5xx,
-                format!("read-back GET {path} answered {}", r.status),
+                format!("read-back GET {path}{who} answered {}", r.status),
             )),
             Ok(r) => Err(self.violation(
                 inv,
                 format!(
-                    "read-back GET {path} answered {} (a failed read-back is a violation)",
+                    "read-back GET {path}{who} answered {} (a failed read-back is a violation)",
                     r.status
                 ),
             )),

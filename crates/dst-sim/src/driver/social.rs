@@ -215,23 +215,10 @@ impl Driver {
     /// Agent `a`'s `GET /api/social/following` lists each world it follows once and no other.
     async fn check_following(&mut self, after: &State, a: usize) -> Result<(), Failure> {
         let path = "/api/social/following?limit=50";
-        let r = match self.agent(a).send_raw(Method::GET, path, None).await {
-            Ok(r) => r,
-            Err(e) => return Err(self.unreachable(&format!("read-back GET {path}"), e)),
-        };
-        if r.status != 200 {
-            let inv = if r.status >= 500 {
-                Invariant::No5xx
-            } else {
-                Invariant::ModelAgreement
-            };
-            return Err(self.violation(
-                inv,
-                format!("read-back GET {path} by its agent answered {}", r.status),
-            ));
-        }
-        let mut got: Vec<String> = r
-            .body
+        let body = self
+            .read_by(Some(a), path, Invariant::ModelAgreement)
+            .await?;
+        let mut got: Vec<String> = body
             .get("following")
             .and_then(Value::as_array)
             .into_iter()
