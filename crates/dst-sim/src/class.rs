@@ -35,9 +35,16 @@ impl ClassKey {
     }
 }
 
+/// Where a violation message's quoted response body starts (it runs to the message's end). The
+/// message keeps the body for the reader; the class shape drops it, since a body holds a request
+/// id and the failing value's text, which differ between two hits of one defect.
+pub const BODY_MARK: &str = " — body: ";
+
 /// A message with ids (UUIDs), generated names (quoted text with digits) and numbers replaced by
-/// placeholders, lists of nothing but placeholders collapsed to `[…]`, at most 200 characters.
+/// placeholders, lists of nothing but placeholders collapsed to `[…]`, a quoted body (from
+/// [`BODY_MARK`] on) dropped, at most 200 characters.
 pub fn shape(message: &str) -> String {
+    let message = message.find(BODY_MARK).map_or(message, |at| &message[..at]);
     let out = collapse_lists(&placeholders(message));
     let end = out.floor_char_boundary(200);
     out[..end].to_string()
@@ -181,6 +188,23 @@ mod tests {
         );
         assert_eq!(shape("a [b [<n>] c"), "a [b […] c");
         assert_eq!(shape("unclosed [<n>, <n>"), "unclosed [<n>, <n>");
+    }
+
+    #[test]
+    fn a_quoted_body_is_dropped_and_the_error_type_stays() {
+        let one = shape(
+            "/api/feedback answered 500 (DBAPIError) — body: {\"request_id\":\"abcdefab\",\"debug\":{\"error_message\":\"bad byte 0x00\"}}",
+        );
+        let two = shape(
+            "/api/feedback answered 500 (DBAPIError) — body: {\"request_id\":\"0c1d2e3f\",\"debug\":{\"error_message\":\"lone surrogate\"}}",
+        );
+        assert_eq!(one, "/api/feedback answered <n> (DBAPIError)");
+        assert_eq!(one, two);
+        assert_ne!(
+            one,
+            shape("/api/feedback answered 500 (TypeError) — body: {}"),
+            "two error types on one route are two classes"
+        );
     }
 
     #[test]

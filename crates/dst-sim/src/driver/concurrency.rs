@@ -17,7 +17,7 @@
 //! real double-create from a replay.
 
 use super::faults::{class, det_uuid, first_unexpected, without_context};
-use super::{Driver, Request, short};
+use super::{Driver, Request, server_error, short};
 use crate::invariants::{Failure, Invariant};
 use crate::model::concurrency::{
     adopt_created, adopt_dweller_count, adopt_regions, dweller_count, dweller_steps, region_name,
@@ -104,11 +104,10 @@ impl Driver {
             Ok(x) if x.status >= 500 => Err(self.violation(
                 Invariant::No5xx,
                 format!(
-                    "{} {} answered {}: {}",
+                    "{} {} answered {}",
                     r.method,
                     r.path,
-                    x.status,
-                    short(&x.text)
+                    server_error(x.status, &x.text)
                 ),
             )),
             Ok(x) => Ok(x),

@@ -3,7 +3,7 @@
 //! front of a remote target's database; then its retry, which must converge to "applied once".
 
 use super::faults::{class, det_uuid};
-use super::{DbControl, Driver, short};
+use super::{DbControl, Driver, server_error};
 use crate::invariants::{Failure, Invariant};
 use crate::model::faults::{keyed_inner, repeat_rejection};
 use crate::model::{Expect, Fault, State, Transition};
@@ -60,18 +60,17 @@ impl Driver {
         self.record_attempt(inner, &r1);
         let embedded = matches!(control, DbControl::Embedded(_));
         let failed_clean = matches!(r1.status, 503 | 504) || (!embedded && r1.status == 0);
-        let server_error = r1.status >= 500 && !failed_clean;
-        if server_error && !fired {
+        let unclean_5xx = r1.status >= 500 && !failed_clean;
+        if unclean_5xx && !fired {
             return Err(self.violation(
                 Invariant::No5xx,
                 format!(
-                    "{inner:?} answered {} with no database fault injected: {}",
-                    r1.status,
-                    short(&r1.text)
+                    "{inner:?} with no database fault injected answered {}",
+                    server_error(r1.status, &r1.text)
                 ),
             ));
         }
-        if failed_clean || server_error {
+        if failed_clean || unclean_5xx {
             // nothing may have happened (embedded: rolled back), or it may have (remote):
             // the retry converges to "applied once"
             self.db_retry(before, inner, &r1, embedded).await?;
@@ -89,7 +88,7 @@ impl Driver {
             self.remember(before, inner, &r1.body);
         }
         self.check_step(after, inner).await?;
-        if server_error {
+        if unclean_5xx {
             return Err(self.violation(
                 Invariant::No5xx,
                 format!(

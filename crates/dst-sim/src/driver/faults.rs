@@ -13,7 +13,7 @@
 //!   clean 503/504 or succeed; the retry that follows converges to "applied once".
 
 use super::requests::actor_of;
-use super::{Driver, FaultRecord, Racer, Request, short};
+use super::{Driver, FaultRecord, Racer, Request, server_error};
 use crate::invariants::{Failure, Invariant};
 use crate::model::faults::{self, repeat_rejection};
 use crate::model::{Expect, Fault, State, Transition};
@@ -766,9 +766,8 @@ impl Driver {
                 failure = Some(self.violation(
                     Invariant::No5xx,
                     format!(
-                        "{m} {path} in a race answered {}: {}",
-                        r.status,
-                        short(&r.text)
+                        "{m} {path} in a race answered {}",
+                        server_error(r.status, &r.text)
                     ),
                 ));
             }

@@ -4,7 +4,7 @@
 
 use super::probes::closing;
 use super::requests::text;
-use super::{Driver, short, str_at};
+use super::{Driver, server_error, str_at};
 use crate::invariants::{Failure, Invariant};
 use crate::model::probes::HostileCase;
 use api_client::{Client, Method, RawResponse};
@@ -197,7 +197,7 @@ impl Driver {
         match who.send_raw_json_text(method, path, json_text).await {
             Ok(r) if r.status >= 500 => Err(self.violation(
                 Invariant::No5xx,
-                format!("{path} answered {}: {}", r.status, short(&r.text)),
+                format!("{path} answered {}", server_error(r.status, &r.text)),
             )),
             Ok(r) => Ok(r),
             Err(e) => Err(self.unreachable(path, e)),

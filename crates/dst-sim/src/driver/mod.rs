@@ -346,7 +346,7 @@ impl Driver {
         match result {
             Ok(r) if r.status >= 500 => Err(self.violation(
                 Invariant::No5xx,
-                format!("{path} answered {}: {}", r.status, short(&r.text)),
+                format!("{path} answered {}", server_error(r.status, &r.text)),
             )),
             Ok(r) => Ok(r),
             Err(e) => Err(self.unreachable(path, e)),
@@ -444,4 +444,52 @@ pub(crate) fn told_word(r: &api_client::RawResponse) -> String {
 /// The first 200 characters of a response text, for violation messages.
 pub(crate) fn short(s: &str) -> String {
     s.chars().take(200).collect()
+}
+
+/// A server error for the end of a violation message: its status, the error type its body names
+/// (`debug.error_type`, as the platform's development-mode handler and ours write it; else the
+/// body's `error` or `detail` text) and then the body's start after [`crate::class::BODY_MARK`].
+/// The class shape keeps the type and drops the body: the body carries a request id and the
+/// failing value's text, which differ between two hits of one defect, and a body cut at 200
+/// characters used to end a class key in the middle of boilerplate, before the error type that
+/// tells two defects on one route apart.
+pub(crate) fn server_error(status: u16, text: &str) -> String {
+    let body: Option<Value> = serde_json::from_str(text).ok();
+    let kind = body.as_ref().and_then(|b| {
+        let named = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        b.get("debug")
+            .and_then(|d| named(d, "error_type"))
+            .or_else(|| named(b, "error_type"))
+            .or_else(|| named(b, "error"))
+            .or_else(|| named(b, "detail"))
+    });
+    match kind {
+        Some(k) => format!("{status} ({k}){}{}", crate::class::BODY_MARK, short(text)),
+        None => format!("{status}{}{}", crate::class::BODY_MARK, short(text)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::server_error;
+    use crate::class::shape;
+
+    #[test]
+    fn a_server_error_names_its_type_and_the_class_keeps_only_that() {
+        let platform = r#"{"error":"Internal Server Error","request_id":"9f8e7d6c","debug":{"error_type":"TypeError","error_message":"int + str"}}"#;
+        let msg = server_error(500, platform);
+        assert!(msg.starts_with("500 (TypeError) — body: {"), "{msg}");
+        assert_eq!(
+            shape(&format!("/api/x answered {msg}")),
+            "/api/x answered <n> (TypeError)"
+        );
+        assert_eq!(
+            server_error(502, r#"{"detail":"upstream gone"}"#),
+            r#"502 (upstream gone) — body: {"detail":"upstream gone"}"#
+        );
+        assert_eq!(
+            server_error(500, "Internal Server Error"),
+            "500 — body: Internal Server Error"
+        );
+    }
 }
