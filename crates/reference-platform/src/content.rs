@@ -92,6 +92,19 @@ impl ContentType {
         Ok(qr(tx, sql, [id], |r| r.get(0))?)
     }
 
+    /// How many times the content was revised, for a revise's answer (read after its UPDATE).
+    pub fn revision_count(self, tx: &rusqlite::Connection, id: &str) -> Result<i64, ApiError> {
+        let sql = match self {
+            ContentType::Proposal => "SELECT revision_count FROM proposals WHERE id = ?1",
+            ContentType::Aspect => "SELECT revision_count FROM aspects WHERE id = ?1",
+            ContentType::Story => "SELECT revision_count FROM stories WHERE id = ?1",
+            ContentType::DwellerProposal => {
+                "SELECT revision_count FROM dweller_proposals WHERE id = ?1"
+            }
+        };
+        Ok(qr(tx, sql, [id], |r| r.get(0))?)
+    }
+
     /// Whether an item raised at sequence number `item_seq` may be resolved: proposals and stories
     /// must have been revised since; aspects and dweller proposals need no revision (the real
     /// platform's resolve checks a revision only for proposals and stories).

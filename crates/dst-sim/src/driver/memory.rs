@@ -5,7 +5,7 @@
 //! On a difference the model adopts what the platform shows (keep-going): a lost write then shows
 //! again only where a later edit is lost again, as the same class.
 
-use super::Driver;
+use super::{Driver, text_field};
 use crate::invariants::{Failure, Invariant};
 use crate::model::memory::{
     CORE_PHRASES, Importance, LIST_ITEMS, MemoryM, PValue, RELATION_TARGETS, RelEvent, RelStatus,
@@ -223,12 +223,7 @@ impl Driver {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .map(|s| {
-                s.get("summary")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string()
-            })
+            .map(|s| text_field(s, "summary"))
             .collect();
         self.count(Invariant::MemoryPersisted);
         let mut found = differences(&id, &want, &got, "GET /api/dwellers/{id}");
@@ -256,12 +251,7 @@ impl Driver {
                 .into_iter()
                 .flatten()
                 .filter(|e| e.get("type").and_then(Value::as_str) == Some("reflection"))
-                .map(|e| {
-                    e.get("content")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string()
-                })
+                .map(|e| text_field(e, "content"))
                 .collect();
             found = differences(&id, &want, &got, "GET /api/dwellers/{id}/memory");
         }
@@ -305,19 +295,17 @@ fn relationships(v: &Value) -> std::collections::BTreeMap<String, RelationM> {
         .into_iter()
         .flatten()
         .map(|(k, r)| {
-            let s =
-                |v: &Value, key: &str| v.get(key).and_then(Value::as_str).unwrap_or("").to_string();
             let history = r
                 .get("history")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-                .map(|e| (s(e, "event"), s(e, "sentiment")))
+                .map(|e| (text_field(e, "event"), text_field(e, "sentiment")))
                 .collect();
             (
                 k.clone(),
                 RelationM {
-                    status: s(r, "current_status"),
+                    status: text_field(r, "current_status"),
                     history,
                 },
             )

@@ -220,6 +220,12 @@ pub(crate) fn str_at<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
     v.pointer(ptr).and_then(Value::as_str)
 }
 
+/// `v[key]` as text, `""` when it is missing or not a string (a read-back compares it with the
+/// model's text, so a missing field shows as a difference, not an error).
+pub(crate) fn text_field(v: &Value, key: &str) -> String {
+    v.get(key).and_then(Value::as_str).unwrap_or("").to_string()
+}
+
 impl Driver {
     pub fn new(base: &Client, admin_key: Option<&str>, prefix: String, bodies: bool) -> Self {
         let recorder = Arc::new(Recorder {
@@ -439,6 +445,17 @@ pub(crate) fn told_word(r: &api_client::RawResponse) -> String {
         .get("action")
         .and_then(serde_json::Value::as_str)
         .map_or_else(|| r.status.to_string(), str::to_string)
+}
+
+/// How many of a race's answers succeeded and were told `action` (a follow's "followed", a
+/// reaction's "added"): the ones that did the write, as the platform reports it.
+pub(crate) fn told_count(res: &[api_client::RawResponse], action: &str) -> usize {
+    res.iter()
+        .filter(|r| {
+            faults::class(r) == crate::model::Expect::Ok
+                && r.body.get("action").and_then(serde_json::Value::as_str) == Some(action)
+        })
+        .count()
 }
 
 /// The first 200 characters of a response text, for violation messages.

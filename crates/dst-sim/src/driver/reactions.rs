@@ -3,13 +3,12 @@
 //! counts back, and runs the reaction races (2–6 agents at once: every increment kept, invariant
 //! `19-no-lost-update`).
 
-use super::faults::class;
-use super::{Driver, short, told_word};
+use super::{Driver, short, told_count, told_word};
 use crate::invariants::{Failure, Invariant};
 use crate::model::reactions::{
     ReactionsM, adopt_story_count, adopt_world_counts, race_steps, world_reactions,
 };
-use crate::model::{Expect, Fault, State, Transition, rules};
+use crate::model::{Fault, State, Transition, rules};
 use api_client::vocab::ReactionType;
 use api_client::{Method, RawResponse};
 use serde_json::{Value, json};
@@ -211,13 +210,7 @@ impl Driver {
             st = rules::step(st, t);
         }
         let res = self.race(reqs).await?;
-        let added = res
-            .iter()
-            .filter(|r| {
-                class(r) == Expect::Ok
-                    && r.body.get("action").and_then(Value::as_str) == Some("added")
-            })
-            .count();
+        let added = told_count(&res, "added");
         let (what, was, got) = match *f {
             Fault::RaceReact { story, .. } => {
                 let got = self

@@ -6,7 +6,7 @@
 //! `19-no-lost-update`). On a difference the model adopts what the target shows (keep-going).
 
 use super::faults::class;
-use super::{Driver, short, told_word};
+use super::{Driver, short, told_count, told_word};
 use crate::invariants::{Failure, Invariant};
 use crate::model::social::{
     CTarget, CommentText, adopt_comment_count, adopt_follower_count, comment_text, follow_action,
@@ -415,13 +415,7 @@ impl Driver {
             reqs.push(self.one_request(before, t).await?);
         }
         let res = self.race(reqs).await?;
-        let followed = res
-            .iter()
-            .filter(|r| {
-                class(r) == Expect::Ok
-                    && r.body.get("action").and_then(Value::as_str) == Some("followed")
-            })
-            .count();
+        let followed = told_count(&res, "followed");
         let ok = res.iter().filter(|r| class(r) == Expect::Ok).count();
         let read = self
             .check_follows(after, world, Invariant::AtMostOnce)

@@ -4,7 +4,7 @@
 //! inhabitant's 2–6 summaries at once, every one kept: invariant `19-no-lost-update`).
 
 use super::faults::class;
-use super::{Driver, Request};
+use super::{Driver, Request, text_field};
 use crate::invariants::{Failure, Invariant};
 use crate::model::summaries::{SearchQuery, race_texts, search_term};
 use crate::model::{Expect, Fault, State, Transition};
@@ -59,25 +59,12 @@ impl Driver {
             .into_iter()
             .flatten()
             .collect();
-        let text = |e: &Value, k: &str| {
-            e.get(k)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_lowercase()
-        };
+        let text = |e: &Value, k: &str| text_field(e, k).to_lowercase();
         let stray = results
             .iter()
             .filter(|e| !format!("{} {}", text(e, "content"), text(e, "target")).contains(&term))
             .count();
-        let contents: Vec<String> = results
-            .iter()
-            .map(|e| {
-                e.get("content")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string()
-            })
-            .collect();
+        let contents: Vec<String> = results.iter().map(|e| text_field(e, "content")).collect();
         let allowed = limit.allowed().unwrap_or(20);
         let missing: Vec<&String> = if results.len() < allowed {
             m.reflections

@@ -182,8 +182,16 @@ pub fn creator(st: &State, dweller: usize) -> Option<usize> {
     Some(st.proposals.get(w.proposal)?.owner)
 }
 
-fn holder(st: &State, dweller: usize) -> Option<usize> {
+/// Who holds (inhabits) `dweller`, if anyone.
+pub(super) fn holder(st: &State, dweller: usize) -> Option<usize> {
     st.dwellers.get(dweller).and_then(|d| d.holder)
+}
+
+/// (inhabitant, dweller) for every held dweller: who may write a dweller's memory.
+pub(super) fn held(st: &State) -> Vec<(usize, usize)> {
+    (0..st.dwellers.len())
+        .filter_map(|d| holder(st, d).map(|h| (h, d)))
+        .collect()
 }
 
 /// Whether `t` is one of this file's transitions.
@@ -406,9 +414,7 @@ pub fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)) {
     if st.dwellers.is_empty() || n == 0 {
         return;
     }
-    let held: Vec<(usize, usize)> = (0..st.dwellers.len())
-        .filter_map(|d| holder(st, d).map(|h| (h, d)))
-        .collect();
+    let held = held(st);
     let anyone: Vec<(usize, usize)> = (0..st.dwellers.len())
         .flat_map(|d| (0..n).map(move |a| (a, d)))
         .collect();

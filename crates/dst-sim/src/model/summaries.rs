@@ -8,7 +8,7 @@
 //! [`Fault::RaceSummarize`]: the inhabitant sends 2–6 summaries at once, and every one must be
 //! kept (invariant 19).
 
-use super::memory::MemoryM;
+use super::memory::{MemoryM, held, holder};
 use super::vocab::{Expect, Fault, FaultKind, Rule, State, Transition, lens};
 use proptest::strategy::{BoxedStrategy, Strategy};
 use serde::{Deserialize, Serialize};
@@ -84,10 +84,6 @@ pub fn search_term(m: &MemoryM) -> String {
         .map_or_else(|| "nothing-written-here".to_string(), str::to_string)
 }
 
-fn holder(st: &State, dweller: usize) -> Option<usize> {
-    st.dwellers.get(dweller).and_then(|d| d.holder)
-}
-
 pub fn expect(st: &State, t: &Transition) -> Expect {
     let (actor, dweller, bad) = match *t {
         Transition::SummarizeMemory {
@@ -140,9 +136,7 @@ pub fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)) {
     if st.dwellers.is_empty() || n == 0 {
         return;
     }
-    let held: Vec<(usize, usize)> = (0..st.dwellers.len())
-        .filter_map(|d| holder(st, d).map(|h| (h, d)))
-        .collect();
+    let held = held(st);
     let pairs = if held.is_empty() {
         (0..st.dwellers.len())
             .flat_map(|d| (0..n).map(move |a| (a, d)))

@@ -5,7 +5,7 @@ use super::dwellers::region_names;
 use super::worlds::{chain_years, load_world};
 use crate::auth::ApiKey;
 use crate::bug::Bug;
-use crate::content::ReviewState;
+use crate::content::{ContentType, ReviewState};
 use crate::db::{ex, new_id, now, qr, seq, stored_json};
 use crate::error::{ApiError, ApiResult, agent_error, plain};
 use crate::http::{AspectId, Authed, EmptyList, JsonBody, Q, St, WorldId, ok};
@@ -255,12 +255,7 @@ pub(super) async fn revise(
                 ts
             ],
         )?;
-        let count: i64 = qr(
-            tx,
-            "SELECT revision_count FROM aspects WHERE id = ?1",
-            [&id],
-            |r| r.get(0),
-        )?;
+        let count = ContentType::Aspect.revision_count(tx, &id)?;
         Ok((status, count))
     })?;
     ok(

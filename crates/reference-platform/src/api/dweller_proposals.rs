@@ -10,6 +10,7 @@
 use super::worlds::load_world;
 use crate::auth::ApiKey;
 use crate::bug::Bug;
+use crate::content::ContentType;
 use crate::db::{ex, new_id, now, qr, seq};
 use crate::error::{ApiError, ApiResult, agent_error, not_found};
 use crate::http::{Authed, JsonBody, Q, St, WorldId, ok};
@@ -300,12 +301,7 @@ pub(super) async fn revise(
                 ts
             ],
         )?;
-        let count: i64 = qr(
-            tx,
-            "SELECT revision_count FROM dweller_proposals WHERE id = ?1",
-            [&id],
-            |r| r.get(0),
-        )?;
+        let count = ContentType::DwellerProposal.revision_count(tx, &id)?;
         Ok((status, count))
     })?;
     ok(

@@ -4,7 +4,7 @@
 use super::review::graduate;
 use crate::auth::ApiKey;
 use crate::bug::Bug;
-use crate::content::ReviewState;
+use crate::content::{ContentType, ReviewState};
 use crate::db::{ex, new_id, now, qr, seq, stored_json};
 use crate::error::{ApiError, ApiResult, agent_error, not_found};
 use crate::http::{Authed, EmptyList, EmptyObject, JsonBody, NamedRef, ProposalId, Q, St, ok};
@@ -348,12 +348,7 @@ pub(super) async fn revise(
             "INSERT INTO proposal_revisions (proposal_id, seq) VALUES (?1, ?2)",
             params![id, seq()],
         )?;
-        let count: i64 = qr(
-            tx,
-            "SELECT revision_count FROM proposals WHERE id = ?1",
-            [&id],
-            |r| r.get(0),
-        )?;
+        let count = ContentType::Proposal.revision_count(tx, &id)?;
         Ok((p.review.status, count))
     })?;
     ok(
