@@ -85,3 +85,42 @@ fn every_aspect_review_rule_fires_in_every_seed_and_the_cases_that_matter_are_re
         "an add-feedback to an aspect in only {added}/200 seeds"
     );
 }
+
+/// Region aspects (`aspect_approval::is_region`): a test-approve that adds one's region to its
+/// world (read back by 11) in many seeds, and the second-path case of a region aspect named as an
+/// existing region of the world (`SecondPathCase::RegionAspectDuplicate`, 18) in every seed.
+#[test]
+fn a_region_aspect_is_approved_in_many_seeds_and_its_duplicate_probed_in_every_seed() {
+    let (mut approved, mut missing) = (0, Vec::new());
+    for seed in 0..200 {
+        let mut st = State::default();
+        let (mut region, mut probed) = (false, false);
+        for t in dst_sim::run::transitions(seed, dst_sim::SEED_STEPS) {
+            match t {
+                Transition::TestApproveAspect { aspect, .. } => {
+                    region |= model::expect(&st, &t) == Expect::Ok
+                        && model::aspect_approval::is_region(aspect);
+                }
+                Transition::ProbeSecondPath { case, .. } => {
+                    probed |= case == model::SecondPathCase::RegionAspectDuplicate;
+                }
+                _ => {}
+            }
+            st = model::step(st, &t);
+        }
+        approved += u32::from(region);
+        if !probed {
+            missing.push(seed);
+        }
+    }
+    eprintln!("region aspect approved in {approved}/200 seeds; duplicate unprobed in {missing:?}");
+
+    assert!(
+        missing.is_empty(),
+        "RegionAspectDuplicate never probed in seeds {missing:?}"
+    );
+    assert!(
+        approved >= 1,
+        "a region aspect approved in only {approved}/200 seeds"
+    );
+}

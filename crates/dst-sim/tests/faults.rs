@@ -83,6 +83,10 @@ fn expected_invariants(bug: Bug) -> Vec<&'static str> {
         // seed's schedule reaches first; on the real platform the same bug's 256-character name
         // fails at commit with a 500 (findings D6 + D12)
         Bug::SuggestionAcceptSkipsValidation => vec!["18-second-write-path", "7-no-5xx"],
+        // a comment's reaction from an agent who already reacted counts again (18), or the agent's
+        // later react of that kind is told "added" where the model takes the comment's reaction
+        // back: whichever the seed reaches first
+        Bug::CommentReactionCountsAgain => vec!["18-second-write-path", "model-agreement"],
         b => vec![expected_invariant(b)],
     }
 }
@@ -133,6 +137,9 @@ fn expected_invariant(bug: Bug) -> &'static str {
         // a second follow answered "followed" (the model says updated_preferences)
         Bug::FollowTwiceCountsTwice => "model-agreement",
         Bug::FollowRace => "20-at-most-once",
+        // the probe's region aspect named as an existing region: listed twice after its approval
+        Bug::RegionAspectSkipsRegionRules => "18-second-write-path",
+        Bug::CommentReactionCountsAgain => "18-second-write-path",
     }
 }
 

@@ -208,6 +208,11 @@ async fn review_route_self_review_is_caught_on_the_second_write_path() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn region_aspect_skips_region_rules_is_caught_on_the_second_write_path() {
+    caught("region-aspect-skips-region-rules", "18-second-write-path").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_paging_500_is_caught() {
     caught("hostile-paging-500", "7-no-5xx").await;
 }

@@ -248,6 +248,20 @@ pub enum Bug {
         help = "reopening a review item of an approved aspect moves the aspect back to validating"
     )]
     AspectReopenUnapproves,
+    /// A region aspect's test-approve adds the aspect's content to the world's regions without
+    /// region create's rules: a name in the world already (in any letter case), an empty, missing
+    /// or over-long name are all stored, as the real approval appends `content` as it is.
+    #[value(
+        help = "a region aspect's test-approve adds its content as a region without region create's rules (a duplicate or missing name)"
+    )]
+    RegionAspectSkipsRegionRules,
+    /// A comment's reaction adds 1 to the target's count every time and is not kept as the
+    /// agent's reaction, as the real platform's comment handler does: the react routes' one
+    /// reaction per agent and target is skipped on this second route.
+    #[value(
+        help = "a comment's reaction counts again for an agent who already reacted (and is not the agent's reaction)"
+    )]
+    CommentReactionCountsAgain,
 }
 
 /// Each bug's name and description as `'static` text, read once from the derived `ValueEnum`
@@ -395,6 +409,8 @@ mod tests {
                 "dweller-proposal-self-review",
                 "test-approve-skips-canon",
                 "aspect-reopen-unapproves",
+                "region-aspect-skips-region-rules",
+                "comment-reaction-counts-again",
             ]
         );
         for (i, b) in Bug::all().iter().enumerate() {

@@ -1,12 +1,17 @@
-//! The driver of test mode's aspect approval (`model/aspect_approval.rs`): the event aspects'
-//! create fields, the test-approve request, and invariant 11's read-back of what an approval
-//! writes into its world (`GET /api/aspects/worlds/{w}/canon`): the approving summary is the
-//! world's canon summary right after it, and an approved event aspect's timeline entry is in the
-//! world's causal chain exactly once (no other aspect's ever).
+//! The driver of test mode's aspect approval (`model/aspect_approval.rs`): the event and region
+//! aspects' create fields, the test-approve request, and invariant 11's read-back of what an
+//! approval writes into its world (`GET /api/aspects/worlds/{w}/canon`): the approving summary is
+//! the world's canon summary right after it, an approved event aspect's timeline entry is in the
+//! world's causal chain exactly once (no other aspect's ever), and an approved region aspect's
+//! region is in the world's region list exactly once. Also the probe agent's own aspects: the
+//! hostile year-text approval and the second-write-path case of a region aspect whose name an
+//! existing region has.
 
 use super::Driver;
 use super::requests::text;
 use crate::invariants::{Failure, Invariant};
+use crate::model::concurrency::adopt_regions;
+use crate::model::probes::SecondPathCase;
 use crate::model::{State, Transition, aspect_approval};
 use api_client::{Method, RawResponse};
 use serde_json::{Value, json};
@@ -19,6 +24,13 @@ fn canon_text(aspect: usize, len: usize) -> String {
     text(len, &format!("Canon after aspect {aspect}:"))
 }
 
+/// A region aspect's content: a region named `name`, with the fields the aspect docs ask for
+/// (`naming_conventions`) and a location, as region create would take them.
+fn region_content(name: &str) -> Value {
+    json!({"name": name, "location": "The leeward shelf of the outer raft ring",
+        "naming_conventions": "Given names from the founding rafts, family names from the ballast crews."})
+}
+
 impl Driver {
     /// The `event` of aspect `aspect`'s timeline entries (unique in the seed: it carries the run's
     /// name prefix).
@@ -26,12 +38,23 @@ impl Driver {
         format!("{} aspect {aspect} enters the timeline", self.prefix)
     }
 
-    /// Makes the create body of the `index`-th aspect of the seed an event aspect's when it is one.
-    pub(super) fn event_aspect_fields(&self, index: usize, body: &mut Value) {
+    /// The name of the region that aspect `aspect`'s content holds when it is a region aspect
+    /// (unique in the run: it carries the run's name prefix, and no "Region N" of the model's
+    /// region create starts so).
+    fn aspect_region_name(&self, aspect: usize) -> String {
+        format!("{} aspect region {aspect}", self.prefix)
+    }
+
+    /// Makes the create body of the `index`-th aspect of the seed an event aspect's or a region
+    /// aspect's when it is one.
+    pub(super) fn aspect_kind_fields(&self, index: usize, body: &mut Value) {
         if aspect_approval::is_event(index) {
             body["aspect_type"] = json!("event");
             body["proposed_timeline_entry"] = json!({"year": EVENT_YEAR, "event": self.timeline_event(index),
                 "reasoning": "The raft federations needed a shared storm response."});
+        } else if aspect_approval::is_region(index) {
+            body["aspect_type"] = json!("region");
+            body["content"] = region_content(&self.aspect_region_name(index));
         }
     }
 
@@ -85,8 +108,15 @@ impl Driver {
         if aspect >= self.world.aspects.len() {
             return Ok(());
         }
+        // taken first: a check that fails below must not leave it to the next test-approve's check
+        let approved = self.world.test_approved.take();
+        if let Some((a, _)) = approved
+            && aspect_approval::is_region(a)
+        {
+            self.check_approved_region(after, a).await?;
+        }
         self.check_aspect(after, aspect, true).await?;
-        let Some((a, len)) = self.world.test_approved.take() else {
+        let Some((a, len)) = approved else {
             return Ok(());
         };
         let wid = self.world_id(after.aspects[a].world);
@@ -109,6 +139,69 @@ impl Driver {
             ));
         }
         Ok(())
+    }
+
+    /// After an approval of region aspect `a`: its region is listed exactly once among its world's
+    /// regions (from now on the driver knows it as one of them, as after a region create).
+    /// Invariant 11, not 12 or 18: the region is one of the approval's writes into the world, as
+    /// the canon summary and the timeline entry are (11 reads those back); 12 is about what a
+    /// record references, and 18 judges the approval path's rules (its own probe case, with a name
+    /// region create refuses; this aspect's name is one it takes).
+    async fn check_approved_region(&mut self, after: &State, a: usize) -> Result<(), Failure> {
+        let w = after.aspects[a].world;
+        let name = self.aspect_region_name(a);
+        if let Some(r) = self.regions.get_mut(w) {
+            r.push(name.clone());
+        }
+        let (total, names) = self.listed_regions(w, Invariant::AspectStatus).await?;
+        self.count(Invariant::AspectStatus);
+        let found = names.iter().filter(|n| **n == name).count();
+        if found == 1 {
+            return Ok(());
+        }
+        // keep-going: later steps are judged against the regions the world has
+        self.follow_regions(after, w, total, names);
+        let (id, wid) = (self.world.aspects[a].clone(), self.world_id(w));
+        Err(self.violation(
+            Invariant::AspectStatus,
+            format!(
+                "region aspect {id} was approved, yet its region {name:?} is listed {found} time(s) among world {wid}'s regions; expected once"
+            ),
+        ))
+    }
+
+    /// World `w`'s regions as `GET /api/dwellers/worlds/{w}/regions` lists them: how many, and
+    /// the names of those that have one (a failed read is `inv`).
+    async fn listed_regions(
+        &mut self,
+        w: usize,
+        inv: Invariant,
+    ) -> Result<(usize, Vec<String>), Failure> {
+        let wid = self.world_id(w);
+        let body = self
+            .read(&format!("/api/dwellers/worlds/{wid}/regions"), inv)
+            .await?;
+        let list = body
+            .get("regions")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let names = list
+            .iter()
+            .filter_map(|r| r.get("name")?.as_str().map(str::to_string))
+            .collect();
+        Ok((list.len(), names))
+    }
+
+    /// Keep-going after a region read-back that differs from the model: the driver's names and the
+    /// model's count become the world's (`concurrency::adopt_regions`, as after a region race), on
+    /// top of what this step already adopted.
+    fn follow_regions(&mut self, after: &State, w: usize, total: usize, names: Vec<String>) {
+        if let Some(r) = self.regions.get_mut(w) {
+            *r = names;
+        }
+        let base = self.actual_after.take().unwrap_or_else(|| after.clone());
+        self.actual_after = Some(adopt_regions(base, w, total));
     }
 
     /// Invariant 11 on a canon already read: aspect `i`'s timeline entry is in the world's causal
@@ -190,6 +283,91 @@ impl Driver {
             Some(body),
         )
         .await?;
+        Ok(())
+    }
+}
+
+/// `name` in other letter case: upper case, or lower case when that is the same.
+fn other_case(name: &str) -> String {
+    let upper = name.to_uppercase();
+    if upper == name {
+        name.to_lowercase()
+    } else {
+        upper
+    }
+}
+
+impl Driver {
+    /// Second-path case `RegionAspectDuplicate` in world `w` (`model/probes.rs`): the probe agent
+    /// (outside the model) creates a region aspect whose content names the world's oldest region in
+    /// other letter case, submits it, test-approves it, and reads the world's regions. Region create
+    /// refuses that name (400, case-insensitive), so a name listed twice is the approval path
+    /// skipping create's rules (18). Whatever the target did, the seed goes on from the regions it
+    /// lists, so later read-backs do not report the same duplicate again. Not sent without test mode.
+    pub(super) async fn probe_region_duplicate(
+        &mut self,
+        st: &State,
+        actor: usize,
+        w: usize,
+    ) -> Result<(), Failure> {
+        if !self
+            .capabilities
+            .has(crate::capabilities::Capability::TestMode)
+        {
+            return Ok(());
+        }
+        let Some(existing) = self.regions.get(w).and_then(|r| r.first()).cloned() else {
+            return Ok(());
+        };
+        let Some(agent) = self.probe_agent().await? else {
+            return Ok(());
+        };
+        let who = super::probes::closing(&agent.client);
+        self.probe_agent = Some(agent);
+        let dup = other_case(&existing);
+        let mut body = serde_json::to_value(api_client::fixtures::aspect("x")).unwrap_or_default();
+        body["title"] = json!(format!("{} probe region", self.prefix));
+        body["aspect_type"] = json!("region");
+        body["content"] = region_content(&dup);
+        let wid = self.world_id(w);
+        let path = format!("/api/aspects/worlds/{wid}/aspects");
+        let r = self.send(&who, Method::POST, &path, Some(body)).await?;
+        let Some(id) = super::str_at(&r.body, "/aspect/id").map(str::to_string) else {
+            return Ok(());
+        };
+        let submit = format!("/api/aspects/{id}/submit?force=true");
+        let r = self
+            .send(&who, Method::POST, &submit, Some(json!({})))
+            .await?;
+        if r.status >= 300 {
+            return Ok(());
+        }
+        let body = json!({"verdict": "approve", "updated_canon_summary": canon_text(0, 80)});
+        let approve = format!("/api/aspects/{id}/test-approve");
+        let answer = self.send(&who, Method::POST, &approve, Some(body)).await?;
+        let (total, names) = self.listed_regions(w, Invariant::SecondWritePath).await?;
+        let twins: Vec<String> = names
+            .iter()
+            .filter(|n| n.to_lowercase() == dup.to_lowercase())
+            .cloned()
+            .collect();
+        if total != st.worlds[w].regions || twins.len() > 1 {
+            let t = Transition::ProbeSecondPath {
+                case: SecondPathCase::RegionAspectDuplicate,
+                actor,
+                target: w,
+            };
+            self.follow_regions(&crate::model::step(st.clone(), &t), w, total, names);
+        }
+        if twins.len() > 1 {
+            return Err(self.violation(
+                Invariant::SecondWritePath,
+                format!(
+                    "test-approve of a region aspect named {dup:?} in world {wid}, which has region {existing:?}, answered {}; the world now lists {twins:?}: region create refuses a duplicate name (400, case-insensitive), the approval path must too",
+                    answer.status
+                ),
+            ));
+        }
         Ok(())
     }
 }

@@ -289,6 +289,9 @@ impl Driver {
                     ));
                 }
             }
+            SecondPathCase::RegionAspectDuplicate => {
+                self.probe_region_duplicate(st, actor, target).await?
+            }
             SecondPathCase::TestApproveDraft | SecondPathCase::TestApproveApproved => {
                 let path = format!("/api/proposals/{}/test-approve", self.proposals[target]);
                 let r = self

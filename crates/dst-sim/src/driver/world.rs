@@ -43,7 +43,7 @@ impl Driver {
                 let mut body =
                     serde_json::to_value(api_client::fixtures::aspect("x")).unwrap_or_default();
                 body["title"] = json!(sized(&format!("{p} aspect"), title_len));
-                self.event_aspect_fields(st.aspects.len(), &mut body);
+                self.aspect_kind_fields(st.aspects.len(), &mut body);
                 let path = format!("/api/aspects/worlds/{}/aspects", self.world_id(world));
                 self.send(self.agent(actor), post, &path, Some(body)).await
             }

@@ -3,8 +3,10 @@
 //! may call it, the aspect's proposer too; only a validating aspect is approved (400 otherwise),
 //! and only with an `updated_canon_summary` of ≥ 50 characters (400), and an event aspect only
 //! with an `approved_timeline_entry` (400). An approval makes the aspect approved, the summary the
-//! world's canon summary, and an event aspect's entry one step of the world's causal chain.
-//! Offered only where test mode is on (`State::test_mode_off`: the target's answer is 403).
+//! world's canon summary, an event aspect's entry one step of the world's causal chain, and a
+//! region aspect's content one region of the world (its name is unique in the seed, so region
+//! create's rules let it in). Offered only where test mode is on (`State::test_mode_off`: the
+//! target's answer is 403).
 
 use super::vocab::{AStatus, Expect, Rule, State, Transition, lens, pick};
 use proptest::strategy::{BoxedStrategy, Strategy};
@@ -18,6 +20,15 @@ pub const CANON_LENS: &[usize] = &[49, 50, 120, 120, 120, 120];
 /// both kinds reach test-approve in a seed).
 pub fn is_event(index: usize) -> bool {
     index % 2 == 1
+}
+
+/// Whether the aspect created as the `index`-th of a seed (model index `index`) is a region
+/// aspect: every fourth, from the third on (2, 6, 10, …). Only even indices, so event aspects stay
+/// every second one, and the third aspect of a seed is one: the first is the critical review's and
+/// most seeds create few. A region aspect's content is a region named uniquely in the seed; its
+/// approval adds that region to the world.
+pub fn is_region(index: usize) -> bool {
+    index % 4 == 2
 }
 
 pub fn expect(st: &State, t: &Transition) -> Expect {
@@ -56,6 +67,10 @@ pub fn step(st: &mut State, t: &Transition) {
         let a = &mut st.aspects[aspect];
         a.status = AStatus::Approved;
         a.timeline = a.event && timeline;
+        if is_region(aspect) {
+            let w = a.world;
+            st.worlds[w].regions += 1;
+        }
     }
 }
 
@@ -81,11 +96,12 @@ pub fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)) {
         .copied()
         .filter(|&i| st.aspects[i].status == AStatus::Validating)
         .collect();
-    // an event aspect first while one is validating: its timeline entry is the rarer write
+    // an event or region aspect first while one is validating: its timeline entry or region is
+    // a rarer write than the canon summary every approval makes
     let events: Vec<usize> = good
         .iter()
         .copied()
-        .filter(|&i| st.aspects[i].event)
+        .filter(|&i| st.aspects[i].event || is_region(i))
         .collect();
     let good = if events.is_empty() { good } else { events };
     let is_event: Vec<bool> = st.aspects.iter().map(|a| a.event).collect();

@@ -201,13 +201,19 @@ pub enum SecondPathCase {
     TestApproveDraft,
     /// `test-approve` of an approved proposal (a second world for it): must be refused.
     TestApproveApproved,
+    /// The probe agent's region aspect named as an existing region of world `target` in other
+    /// letter case, submitted and test-approved: the approval adds its content to the world's
+    /// regions, and region create refuses that name (400, case-insensitive), so the approval must
+    /// not list it twice. Test mode only (`driver/aspect_approval.rs`).
+    RegionAspectDuplicate,
 }
 
 impl SecondPathCase {
-    pub const ALL: [SecondPathCase; 3] = [
+    pub const ALL: [SecondPathCase; 4] = [
         SecondPathCase::StorySelfReview,
         SecondPathCase::TestApproveDraft,
         SecondPathCase::TestApproveApproved,
+        SecondPathCase::RegionAspectDuplicate,
     ];
     pub const COUNT: usize = Self::ALL.len();
 }
@@ -468,6 +474,15 @@ pub fn authz_window_open(st: &State) -> bool {
     st.probed.authz[idx(&AuthzOp::ALL, &op)] == 0 && !authz_cases(st, op).is_empty()
 }
 
+/// Whether some second-path case applies and has not been probed in this sequence (generation
+/// weighs the rule up until it has).
+pub fn second_path_pending(st: &State) -> bool {
+    SecondPathCase::ALL
+        .iter()
+        .enumerate()
+        .any(|(i, &c)| st.probed.second[i] == 0 && !second_targets(st, c).is_empty())
+}
+
 /// The (owner, target) pairs a parity case can be sent to.
 fn parity_targets(st: &State, case: ParityCase) -> Vec<(usize, usize)> {
     use ParityCase::*;
@@ -519,6 +534,12 @@ fn second_targets(st: &State, case: SecondPathCase) -> Vec<(usize, usize)> {
             .collect(),
         SecondPathCase::TestApproveDraft => proposals(PStatus::Draft),
         SecondPathCase::TestApproveApproved => proposals(PStatus::Approved),
+        // the probe agent (outside the model) sends it: the actor is a placeholder
+        SecondPathCase::RegionAspectDuplicate if !st.test_mode_off => (0..st.worlds.len())
+            .filter(|&w| st.worlds[w].regions > 0)
+            .map(|w| (0, w))
+            .collect(),
+        SecondPathCase::RegionAspectDuplicate => vec![],
     }
 }
 

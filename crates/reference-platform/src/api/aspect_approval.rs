@@ -1,10 +1,12 @@
 //! `POST /api/aspects/{id}/test-approve`: test mode's shortcut past the critical review. One call
 //! gives an aspect a verdict: `approve` makes it approved and writes what its approval means into
 //! the world (the caller's `updated_canon_summary` becomes the world's canon summary; an event
-//! aspect's `approved_timeline_entry` goes into the world's causal chain in year order), `reject`
+//! aspect's `approved_timeline_entry` goes into the world's causal chain in year order, a region
+//! aspect's `content` becomes a region of the world under region create's rules), `reject`
 //! rejects it, `strengthen` leaves it under review. Any agent may call it, the aspect's own
 //! proposer too (as on the real platform: it exists for tests); with test mode off it answers 403.
 
+use super::dwellers::{NewRegion, REGION_NAME_MAX, insert_region, region_names};
 use super::worlds::{chain_years, load_world};
 use crate::auth::ApiKey;
 use crate::bug::Bug;
@@ -32,6 +34,70 @@ fn insert_by_year(chain: &Value, entry: &Value) -> Value {
     Value::Array(steps)
 }
 
+/// `content[key]` when it is a string, else empty (the region fields create requires, taken from a
+/// free-form content).
+fn text_of(content: &Value, key: &str) -> String {
+    content
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
+/// A region aspect's approval adds the region its `content` describes to world `wid`, held to
+/// region create's rules: a string `name` of 1 to 100 characters that no region of the world has
+/// in any letter case (400 otherwise, and the whole approval is rolled back). The other fields
+/// come from the content where it has them, else empty. An empty content adds nothing, as on the
+/// real platform (`aspect.content` falsy). The real approval appends the content as it is
+/// (aspects.py:972-976), so a duplicate or nameless region gets in there; `unchecked` (the planted
+/// bug) does the same here.
+fn add_content_region(
+    tx: &rusqlite::Connection,
+    wid: &str,
+    content: &Value,
+    unchecked: bool,
+) -> Result<(), crate::error::ApiError> {
+    if content.as_object().is_none_or(|c| c.is_empty()) {
+        return Ok(());
+    }
+    let name = content.get("name").and_then(Value::as_str);
+    if !unchecked {
+        let Some(name) = name.filter(|n| (1..=REGION_NAME_MAX).contains(&n.chars().count())) else {
+            return Err(agent_error(
+                400,
+                "A region aspect's content needs a region name",
+                &format!(
+                    "Revise the aspect so its content has a \"name\" of 1 to {REGION_NAME_MAX} characters."
+                ),
+                json!({"name": content.get("name")}),
+            ));
+        };
+        let existing = region_names(tx, wid)?;
+        if existing.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+            return Err(agent_error(
+                400,
+                &format!("Region '{name}' already exists"),
+                "Revise the aspect's content to name a region the world does not have.",
+                json!({"existing_regions": existing}),
+            ));
+        }
+    }
+    let origins: Vec<&str> = content
+        .get("population_origins")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let region = NewRegion {
+        name: name.unwrap_or("").to_string(),
+        location: text_of(content, "location"),
+        origins: json!(origins),
+        blend: text_of(content, "cultural_blend"),
+        naming: text_of(content, "naming_conventions"),
+        language: text_of(content, "language"),
+    };
+    insert_region(tx, wid, &region)
+}
+
 pub(super) async fn test_approve(
     State(st): St,
     key: ApiKey,
@@ -56,11 +122,11 @@ pub(super) async fn test_approve(
     let out = st.db.with_tx(|tx| {
         key.agent(tx)?;
         st.require_test_mode()?;
-        let (status, wid, aspect_type, proposed): (String, String, String, Option<String>) = qr(
+        let (status, wid, aspect_type, proposed, content): (String, String, String, Option<String>, String) = qr(
             tx,
-            "SELECT status, world_id, aspect_type, proposed_timeline_entry FROM aspects WHERE id = ?1",
+            "SELECT status, world_id, aspect_type, proposed_timeline_entry, content FROM aspects WHERE id = ?1",
             [&id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .optional()?
         .ok_or_else(|| not_found("Aspect"))?;
@@ -114,6 +180,12 @@ pub(super) async fn test_approve(
                             json!({"approved_timeline_entry": e}),
                         ));
                     }
+                }
+                if aspect_type == "region" {
+                    let content = serde_json::from_str(&content).unwrap_or(Value::Null);
+                    // planted: the content goes in as it is, as the real approval appends it
+                    let unchecked = st.bug(Bug::RegionAspectSkipsRegionRules);
+                    add_content_region(tx, &wid, &content, unchecked)?;
                 }
                 let ts = now();
                 ex(

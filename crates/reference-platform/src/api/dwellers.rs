@@ -21,6 +21,52 @@ pub(super) fn region_names(tx: &rusqlite::Connection, wid: &str) -> Result<Vec<S
         .collect::<Result<_, _>>()?)
 }
 
+/// The longest region name create takes (characters).
+pub(super) const REGION_NAME_MAX: usize = 100;
+
+/// One region of a world, as create stores it.
+pub(super) struct NewRegion {
+    pub name: String,
+    pub location: String,
+    pub origins: Value,
+    pub blend: String,
+    pub naming: String,
+    pub language: String,
+}
+
+impl NewRegion {
+    /// The region as the create answer and the list show it.
+    fn json(&self) -> Value {
+        json!({"name": self.name, "location": self.location, "population_origins": self.origins,
+            "cultural_blend": self.blend, "naming_conventions": self.naming, "language": self.language})
+    }
+}
+
+/// Stores `r` as world `wid`'s newest region. No checks: the caller held it to create's rules
+/// (region create, and a region aspect's approval: `aspect_approval.rs`).
+pub(super) fn insert_region(
+    tx: &rusqlite::Connection,
+    wid: &str,
+    r: &NewRegion,
+) -> Result<(), ApiError> {
+    ex(
+        tx,
+        "INSERT INTO regions (id, world_id, name, location, population_origins, cultural_blend, naming_conventions, language, seq) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+        params![
+            new_id(),
+            wid,
+            r.name,
+            r.location,
+            r.origins.to_string(),
+            r.blend,
+            r.naming,
+            r.language,
+            seq()
+        ],
+    )?;
+    Ok(())
+}
+
 pub(super) async fn create_region(
     State(st): St,
     key: ApiKey,
@@ -28,7 +74,7 @@ pub(super) async fn create_region(
     JsonBody(v): JsonBody,
 ) -> ApiResult {
     let mut b = Body::new(&v)?;
-    let name = b.str("name", 1, Some(100), true);
+    let name = b.str("name", 1, Some(REGION_NAME_MAX), true);
     let location = b.str("location", 1, None, true);
     let origins = match b.raw("population_origins") {
         None => json!([]),
@@ -47,8 +93,15 @@ pub(super) async fn create_region(
     let naming = b.str("naming_conventions", 30, None, true);
     let language = b.str("language", 10, None, true);
     b.finish()?;
-    let name = name.unwrap_or_default();
-    let rid = new_id();
+    let region = NewRegion {
+        name: name.unwrap_or_default(),
+        location: location.unwrap_or_default(),
+        origins,
+        blend: blend.unwrap_or_default(),
+        naming: naming.unwrap_or_default(),
+        language: language.unwrap_or_default(),
+    };
+    let name = region.name.clone();
     // region-lost-update: the list is read in one transaction and written back, stale, in another
     let stale = if st.bug(Bug::RegionLostUpdate) {
         let snap = st.db.with_tx(|tx| region_names(tx, &wid))?;
@@ -75,24 +128,9 @@ pub(super) async fn create_region(
                 json!({"existing_regions": existing}),
             ));
         }
-        ex(
-            tx,
-            "INSERT INTO regions (id, world_id, name, location, population_origins, cultural_blend, naming_conventions, language, seq) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-            params![
-                rid,
-                wid,
-                name,
-                location,
-                origins.to_string(),
-                blend,
-                naming,
-                language,
-                seq()
-            ],
-        )?;
-        let region = json!({"name": name, "location": location, "population_origins": origins, "cultural_blend": blend, "naming_conventions": naming, "language": language});
+        insert_region(tx, &wid, &region)?;
         Ok(
-            json!({"region": region, "world_id": wid, "total_regions": existing.len() + 1, "message": "Region added."}),
+            json!({"region": region.json(), "world_id": wid, "total_regions": existing.len() + 1, "message": "Region added."}),
         )
     })?;
     ok(v)
