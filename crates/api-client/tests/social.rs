@@ -1,8 +1,9 @@
 //! The reference platform's follows, comments and memory summaries/search over real HTTP on
 //! loopback: what each answers and stores, the stored counts under concurrent writers (released
 //! together behind a barrier, each on its own client), and the planted bugs of this area —
-//! `follow-lost-update`, `follow-twice-counts-twice`, `follow-race`, `comment-count-lost-update`
-//! and `summary-lost-update` — each live when switched on and absent when off.
+//! `follow-lost-update`, `follow-twice-counts-twice`, `follow-race`, `comment-count-lost-update`,
+//! `comment-reaction-counts-again` and `summary-lost-update` — each live when switched on and
+//! absent when off.
 
 mod common;
 use common::{agents, on_and_off, platform, post, send, together};
@@ -174,6 +175,49 @@ async fn comment(who: &Client, kind: &str, id: &str, content: &str) -> u16 {
         assert_eq!(r.body["comment"]["content"], json!(content));
     }
     r.status
+}
+
+/// The world's stored `fire` count.
+async fn fire_count(c: &Client, w: &str) -> i64 {
+    get(c, &format!("/api/worlds/{w}")).await["world"]["reaction_counts"]["fire"]
+        .as_i64()
+        .unwrap_or(0)
+}
+
+/// A comment's reaction is the agent's reaction to the target: a first one counts (and a later
+/// react of the same kind takes it back), one from an agent who already reacted counts nothing.
+/// With `comment-reaction-counts-again` every comment's reaction counts and none is the agent's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_comments_reaction_counts_once_per_agent() {
+    on_and_off(Bug::CommentReactionCountsAgain, |c, _| async move {
+        let ag = agents(&c, 4, "cr").await;
+        let w = world(&ag).await;
+        let with_fire = |n: u32| json!({"target_type": "world", "target_id": w, "content": format!("Comment {n} with a reaction."), "reaction": "fire"});
+        let r = post(&ag[3].0, "/api/social/comment", with_fire(1)).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["reaction_added"], "fire");
+        assert_eq!(fire_count(&c, &w).await, 1, "a first reaction by comment counts");
+        let r = post(&ag[3].0, "/api/social/comment", with_fire(2)).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let again = fire_count(&c, &w).await;
+        // the same agent's react of that kind: takes its reaction back when the comment's was kept
+        let r = post(
+            &ag[3].0,
+            "/api/social/react",
+            json!({"target_type": "world", "target_id": w, "reaction_type": "fire"}),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let action = r.body["action"].as_str().unwrap_or("").to_string();
+        let correct = again == 1 && action == "removed" && fire_count(&c, &w).await == 0;
+        let buggy = again == 2 && action == "added" && fire_count(&c, &w).await == 3;
+        assert!(
+            correct || buggy,
+            "count {again} after the second comment, react answered {action:?}"
+        );
+        buggy
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,18 +1,24 @@
 //! Follows and comments (`model/social.rs`): each rule fires in every seed of `make dst`, the
 //! cases that matter are reached in most (a repeated follow, an unfollow of a followed world,
-//! accepted comments and refused hostile ones), and with `--faults` the follow (different agents
-//! and one agent), comment and summary races are generated within the scorecard's first seeds.
+//! accepted comments and refused hostile ones, a comment's reaction both as an agent's first
+//! reaction on its target and from an agent who already reacted there), and with `--faults` the
+//! follow (different agents and one agent), comment and summary races are generated within the
+//! scorecard's first seeds.
 
-use dst_sim::model::social::CommentText;
+use dst_sim::model::social::{CommentReaction, CommentText};
 use dst_sim::model::{self, Expect, FaultKind, Rule, State, Transition};
 
 #[test]
 fn every_social_rule_fires_in_every_seed_and_its_cases_are_reached() {
     let (mut again, mut unfollowed, mut hostile) = (0, 0, 0);
+    // seeds where a comment's reaction was an agent's first reaction there / came from an agent
+    // who already had one (the second route's case that matters)
+    let (mut reaction_new, mut reaction_again) = (0, 0);
     for seed in 0..200 {
         let mut st = State::default();
         let mut fired = [0u32; 3];
         let (mut a, mut u, mut h) = (false, false, false);
+        let (mut rn, mut ra) = (false, false);
         for t in dst_sim::run::transitions(seed, dst_sim::SEED_STEPS) {
             match t {
                 Transition::FollowWorld { actor, world } => {
@@ -27,6 +33,11 @@ fn every_social_rule_fires_in_every_seed_and_its_cases_are_reached() {
                     fired[2] += 1;
                     h |= matches!(text, CommentText::Nul | CommentText::Surrogate)
                         && model::expect(&st, &t) == Expect::Reject(422);
+                    match model::social::comment_reaction(&st, &t) {
+                        CommentReaction::New => rn = true,
+                        CommentReaction::Again => ra = true,
+                        CommentReaction::None => {}
+                    }
                 }
                 _ => {}
             }
@@ -41,7 +52,10 @@ fn every_social_rule_fires_in_every_seed_and_its_cases_are_reached() {
         again += u32::from(a);
         unfollowed += u32::from(u);
         hostile += u32::from(h);
+        reaction_new += u32::from(rn);
+        reaction_again += u32::from(ra);
     }
+
     assert!(again >= 60, "a repeated follow in only {again}/200 seeds");
     assert!(
         unfollowed >= 110,
@@ -50,6 +64,15 @@ fn every_social_rule_fires_in_every_seed_and_its_cases_are_reached() {
     assert!(
         hostile >= 70,
         "a refused hostile comment in only {hostile}/200 seeds"
+    );
+    // 163 and 195 at the time of writing
+    assert!(
+        reaction_new >= 150,
+        "a comment's reaction as an agent's first reaction there in only {reaction_new}/200 seeds"
+    );
+    assert!(
+        reaction_again >= 185,
+        "a comment's reaction from an agent who already reacted in only {reaction_again}/200 seeds"
     );
 }
 

@@ -13,6 +13,7 @@ pub use interleaving::Interleaving;
 mod actions;
 mod aspect_approval;
 mod checks;
+mod comment_reactions;
 mod concurrency;
 mod db_faults;
 mod dweller_proposals;
@@ -107,6 +108,9 @@ pub(crate) struct WorldIds {
     pub(crate) actions: Vec<String>,
     /// The aspect a test-approve just approved, and its summary's length (`aspect_approval.rs`).
     pub(crate) test_approved: Option<(usize, usize)>,
+    /// What the comment just sent did with its reaction, as the model saw it before the step
+    /// (`comment_reactions.rs`).
+    pub(crate) comment_reaction: Option<crate::model::social::CommentReaction>,
 }
 
 /// How database faults reach the target.

@@ -120,7 +120,11 @@ impl Driver {
     }
 
     /// The story's stored reaction count, as `GET /api/stories/{id}` shows it.
-    async fn story_reaction_count(&mut self, story: usize, inv: Invariant) -> Result<u64, Failure> {
+    pub(super) async fn story_reaction_count(
+        &mut self,
+        story: usize,
+        inv: Invariant,
+    ) -> Result<u64, Failure> {
         let id = self.world.stories[story].clone();
         let body = self.read(&format!("/api/stories/{id}"), inv).await?;
         Ok(body
@@ -130,7 +134,7 @@ impl Driver {
     }
 
     /// The world's stored per-kind counts, as `GET /api/worlds/{id}` shows them.
-    async fn world_reaction_counts(
+    pub(super) async fn world_reaction_counts(
         &mut self,
         world: usize,
         inv: Invariant,

@@ -57,6 +57,7 @@ impl Driver {
                 actor,
                 target,
                 text,
+                reaction,
             } => {
                 let id = self.comment_target_id(target);
                 let content = comment_text(st.step, text);
@@ -72,8 +73,12 @@ impl Driver {
                         .send_text(&who, Method::POST, "/api/social/comment", &raw)
                         .await;
                 }
-                let body =
+                let mut body =
                     json!({"target_type": target.kind(), "target_id": id, "content": content});
+                if let Some(kind) = reaction {
+                    body["reaction"] = json!(kind.as_str());
+                }
+                self.note_comment_reaction(st, t);
                 (actor, "/api/social/comment".to_string(), body, "commented")
             }
             _ => {
@@ -138,7 +143,8 @@ impl Driver {
             }
             Transition::CommentOn { target, .. } if target != CTarget::Missing => {
                 self.check_comments(after, target, Invariant::ModelAgreement)
-                    .await
+                    .await?;
+                self.check_comment_reaction(after, t).await
             }
             _ => Ok(()),
         }

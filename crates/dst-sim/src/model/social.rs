@@ -11,10 +11,20 @@
 //! [`Fault::RaceFollow`] and [`Fault::RaceComment`] have 2–6 agents write at once, and every
 //! increment must be kept (invariant 19).
 //!
+//! A comment may carry a `reaction` (fire, mind, heart, thinking): the platform calls comments
+//! "merged with reactions", so a comment's reaction is the agent's reaction to its target, a second
+//! route to the state `/api/social/react` writes (`reactions.rs`), under that route's rule: one
+//! reaction per agent and target. From an agent without a reaction on the target it adds one (the
+//! count of its kind grows by 1, and a later react of the same kind takes it back); from an agent
+//! that already has one it changes nothing (a comment never takes a reaction back). The driver
+//! reads the counts back after each such comment; a count that grew for an agent who already had
+//! a reaction is invariant 18's (`CommentReaction::Again`).
+//!
 //! Every text a step sends comes from the step number (`comment_text`), so the driver sends what
 //! the model stores.
 
-use super::vocab::{Expect, Fault, FaultKind, Rule, State, Transition, biased};
+use super::reactions::ReactionsM;
+use super::vocab::{Expect, Fault, FaultKind, ReactionType, Rule, State, Transition, biased};
 use proptest::strategy::{BoxedStrategy, Strategy};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -108,8 +118,8 @@ impl SocialM {
 pub fn is_light(rule: Rule, fired: u32) -> bool {
     match rule {
         Rule::FollowWorld => fired > 2,
-        // the second comment is the hostile one
-        Rule::CommentOn => fired > 1,
+        // the second comment is the hostile one, the third and fourth carry reactions
+        Rule::CommentOn => fired > 3,
         Rule::UnfollowWorld | Rule::SummarizeMemory | Rule::SearchMemory => fired > 0,
         _ => false,
     }
@@ -151,6 +161,49 @@ fn missing_target_plain(target: CTarget, text: CommentText) -> CommentText {
     }
 }
 
+/// What a comment's reaction is to the agent's reaction on its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentReaction {
+    /// The comment carries none.
+    None,
+    /// The agent had no reaction there: the comment's is its reaction now.
+    New,
+    /// The agent already had one: nothing changes (the react route counts an agent once).
+    Again,
+}
+
+/// The reactions on a comment's target (none on a missing one).
+pub fn target_reactions(st: &State, target: CTarget) -> ReactionsM {
+    match target {
+        CTarget::World(w) => super::reactions::world_reactions(st, w),
+        CTarget::Story(s) => st
+            .stories
+            .get(s)
+            .map(|x| x.reactions.clone())
+            .unwrap_or_default(),
+        CTarget::Missing => ReactionsM::default(),
+    }
+}
+
+/// What comment `t`'s reaction is, in state `st` (before it).
+pub fn comment_reaction(st: &State, t: &Transition) -> CommentReaction {
+    match *t {
+        Transition::CommentOn {
+            actor,
+            target,
+            reaction: Some(_),
+            ..
+        } => {
+            if target_reactions(st, target).by.iter().any(|r| r.0 == actor) {
+                CommentReaction::Again
+            } else {
+                CommentReaction::New
+            }
+        }
+        _ => CommentReaction::None,
+    }
+}
+
 pub fn expect(_st: &State, t: &Transition) -> Expect {
     match *t {
         Transition::CommentOn {
@@ -182,10 +235,14 @@ pub fn valid(st: &State, t: &Transition) -> bool {
             actor,
             target,
             text,
+            reaction,
         } => {
             actor < st.agents
                 && target_exists(st, target)
                 && missing_target_plain(target, text) == text
+                // a reaction rides on a plain comment to an existing target: its refusals are
+                // the text's and the target's, tried on their own
+                && (reaction.is_none() || (text == CommentText::Plain && target != CTarget::Missing))
         }
         _ => false,
     }
@@ -193,6 +250,26 @@ pub fn valid(st: &State, t: &Transition) -> bool {
 
 /// Applies an accepted step; `stamp` is the step number the request was built at.
 pub fn step(st: &mut State, t: &Transition, stamp: u32) {
+    if let (
+        CommentReaction::New,
+        Transition::CommentOn {
+            actor,
+            target,
+            reaction: Some(kind),
+            ..
+        },
+    ) = (comment_reaction(st, t), t)
+    {
+        match *target {
+            CTarget::World(w) => st
+                .world_reactions
+                .entry(w)
+                .or_default()
+                .apply(*actor, *kind, false, true),
+            CTarget::Story(s) => st.stories[s].reactions.apply(*actor, *kind, true, true),
+            CTarget::Missing => {}
+        }
+    }
     let s = &mut st.social;
     match *t {
         Transition::FollowWorld { actor, world } if !s.follows(actor, world) => {
@@ -210,6 +287,7 @@ pub fn step(st: &mut State, t: &Transition, stamp: u32) {
             actor,
             target,
             text,
+            ..
         } => {
             s.comments
                 .entry(target)
@@ -277,14 +355,80 @@ pub fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)) {
         ],
     };
     let texts = proptest::sample::select(texts);
+    // a seed's first two comments carry no reaction (plain, then hostile); its third carries one
+    // from an agent who already reacted to the target (when there is one), its fourth one from an
+    // agent who has not; later ones one in three, either way
+    let nth = st.fired[Rule::CommentOn.index()];
+    let with_reactions = nth >= 2;
+    let coins = match nth {
+        2 => 0..1u8,
+        3 => 1..2u8,
+        _ => 0..6u8,
+    };
+    // (agent, target) pairs where the agent already reacted: a comment's reaction from one of
+    // them is the second route's case that matters (CommentReaction::Again)
+    let mut reacted: Vec<Option<(usize, CTarget)>> = targets
+        .iter()
+        .flat_map(|&t| {
+            target_reactions(st, t)
+                .by
+                .into_iter()
+                .map(move |(a, _)| (a, t))
+        })
+        .filter(|&(a, _)| a < st.agents)
+        .map(Some)
+        .collect();
+    if reacted.is_empty() {
+        reacted.push(None);
+    }
+    let mut unreacted: Vec<Option<(usize, CTarget)>> = targets
+        .iter()
+        .flat_map(|&t| {
+            let by = target_reactions(st, t).by;
+            (0..st.agents)
+                .filter(move |a| !by.iter().any(|r| r.0 == *a))
+                .map(move |a| (a, t))
+        })
+        .map(Some)
+        .collect();
+    if unreacted.is_empty() {
+        unreacted.push(None);
+    }
     add(
         Rule::CommentOn,
-        (0..st.agents, biased(targets, vec![CTarget::Missing]), texts)
-            .prop_map(|(actor, target, text)| Transition::CommentOn {
-                actor,
-                target,
-                text: missing_target_plain(target, text),
-            })
+        (
+            (0..st.agents, biased(targets, vec![CTarget::Missing]), texts),
+            coins,
+            proptest::sample::select(ReactionType::ALL.to_vec()),
+            (
+                proptest::sample::select(reacted),
+                proptest::sample::select(unreacted),
+            ),
+        )
+            .prop_map(
+                move |((actor, target, text), coin, kind, (reacted, unreacted))| {
+                    // one comment in three carries a reaction, half of those from an agent who
+                    // already reacted to its target
+                    let plain_with = |actor, target| Transition::CommentOn {
+                        actor,
+                        target,
+                        text: CommentText::Plain,
+                        reaction: Some(kind),
+                    };
+                    match (with_reactions, coin, reacted, unreacted) {
+                        (true, 0, Some((a, t)), _) | (true, 1, _, Some((a, t))) => plain_with(a, t),
+                        (true, 0 | 1, _, _) if target != CTarget::Missing => {
+                            plain_with(actor, target)
+                        }
+                        _ => Transition::CommentOn {
+                            actor,
+                            target,
+                            text: missing_target_plain(target, text),
+                            reaction: None,
+                        },
+                    }
+                },
+            )
             .boxed(),
     );
 }
@@ -311,6 +455,7 @@ pub fn race_steps(f: &Fault) -> Vec<Transition> {
                 actor,
                 target: *target,
                 text: CommentText::Plain,
+                reaction: None,
             })
             .collect(),
         _ => vec![],

@@ -638,6 +638,9 @@ pub enum Transition {
         actor: usize,
         target: super::social::CTarget,
         text: super::social::CommentText,
+        /// The comment's `reaction` (`social.rs`: a second route to the target's reactions).
+        #[serde(default)]
+        reaction: Option<ReactionType>,
     },
     SummarizeMemory {
         actor: usize,

@@ -180,6 +180,55 @@ async fn react_world(
     })
 }
 
+/// A comment's reaction (`POST /api/social/comment` with a `reaction`; `ttype` is `story` or
+/// `world` and the target exists): the agent's reaction to the target when it has none there (a
+/// reaction and 1 more on the count, as a new reaction through the react routes), nothing when it
+/// has one (a comment never takes a reaction back or changes its kind). With the planted
+/// `comment-reaction-counts-again` every comment's reaction adds 1 to the count and none is kept
+/// as the agent's, as the real platform's comment handler does (api/social.py:484-495).
+pub(super) fn comment_reaction(
+    st: &crate::state::AppState,
+    tx: &rusqlite::Connection,
+    target: (&str, &str),
+    agent: &Agent,
+    kind: ReactionType,
+) -> Result<(), ApiError> {
+    let (ttype, id) = target;
+    if !st.bug(Bug::CommentReactionCountsAgain) {
+        let had: Option<String> = qr(
+            tx,
+            "SELECT kind FROM reactions WHERE target_type = ?1 AND target_id = ?2 AND agent_id = ?3",
+            [ttype, id, &agent.id],
+            |r| r.get(0),
+        )
+        .optional()?;
+        if had.is_some() {
+            return Ok(());
+        }
+        toggle(tx, target, agent, kind)?;
+    }
+    if ttype == "story" {
+        ex(
+            tx,
+            "UPDATE stories SET reaction_count = reaction_count + 1 WHERE id = ?1",
+            [id],
+        )?;
+    } else {
+        let mut counts = world_counts(tx, id)?.unwrap_or_default();
+        let n = counts
+            .get(kind.as_str())
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        counts.insert(kind.as_str().to_string(), json!(n + 1));
+        ex(
+            tx,
+            "UPDATE worlds SET reaction_counts = ?2 WHERE id = ?1",
+            params![id, Value::Object(counts).to_string()],
+        )?;
+    }
+    Ok(())
+}
+
 /// `POST /api/stories/{id}/react {"reaction_type"}`.
 pub(super) async fn react(
     State(st): St,

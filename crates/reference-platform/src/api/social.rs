@@ -310,6 +310,9 @@ pub(super) async fn comment(State(st): St, key: ApiKey, JsonBody(v): JsonBody) -
         )?;
         let sql = format!("UPDATE {tbl} SET comment_count = ?2 WHERE id = ?1");
         ex(tx, &sql, params![id, stale.unwrap_or(fresh) + 1])?;
+        if let Some(kind) = reaction {
+            super::reactions::comment_reaction(&st, tx, (&ttype, &id), &agent, kind)?;
+        }
         Ok(agent)
     })?;
     let mut out = json!({"action": "commented", "comment": {"id": cid, "content": content,
