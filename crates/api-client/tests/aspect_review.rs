@@ -1,8 +1,8 @@
 //! An aspect's critical review after its first round (reopen, add-feedback, the review status)
 //! and test mode's approval (`POST /api/aspects/{id}/test-approve`) on the reference platform,
 //! over real HTTP on loopback: who may call each and what it answers, what an approval writes into
-//! the world, and the two planted bugs of these routes, each live when switched on and absent
-//! when off.
+//! the world (a region aspect's region under region create's rules), and the three planted bugs
+//! of these routes, each live when switched on and absent when off.
 
 mod common;
 use common::post;
@@ -253,4 +253,56 @@ async fn approval_written(bugs: &[Bug]) -> bool {
 async fn test_approve_skips_canon() {
     assert!(approval_written(&[]).await);
     assert!(!approval_written(&[Bug::TestApproveSkipsCanon]).await);
+}
+
+/// A validating region aspect of `owner` in `w` whose content is `content`.
+async fn validating_region(owner: &Client, w: &str, content: Value) -> String {
+    let mut a = fixtures::aspect("Leeward shelf");
+    a.aspect_type = "region".into();
+    a.content = content;
+    let id = owner.create_aspect(w, &a).await.unwrap().id;
+    owner.submit_aspect(&id).await.unwrap();
+    id
+}
+
+/// In a world with region "Kelp Shelf", region aspects whose content names a new region, the
+/// existing one in capitals, and none are test-approved: each approval's status and the aspect's
+/// status after it, and the region names the world then lists.
+async fn region_approvals(bugs: &[Bug]) -> (Vec<(u16, String)>, Vec<String>) {
+    let (p, c, ag, w) = setup(bugs).await;
+    ag[1]
+        .create_region(&w, &fixtures::region("Kelp Shelf"))
+        .await
+        .unwrap();
+    let mut outcomes = Vec::new();
+    for content in [
+        json!({"name": "Ballast Row", "location": "The leeward shelf", "naming_conventions": "Berth names."}),
+        json!({"name": "KELP SHELF", "location": "The same shelf"}),
+        json!({"location": "Somewhere without a name"}),
+    ] {
+        let a = validating_region(&ag[0], &w, content).await;
+        let (s, _) = approve(&ag[1], &a, 60, None).await;
+        outcomes.push((s, aspect_status(&c, &a).await));
+    }
+    let list = get(&c, &format!("/api/dwellers/worlds/{w}/regions")).await;
+    let names = list["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap_or("").to_string())
+        .collect();
+    p.shutdown().await;
+    (outcomes, names)
+}
+
+#[tokio::test]
+async fn region_aspect_skips_region_rules() {
+    let approved = (200, "approved".to_string());
+    let refused = (400, "validating".to_string());
+    let (outcomes, names) = region_approvals(&[]).await;
+    assert_eq!(outcomes, [approved.clone(), refused.clone(), refused]);
+    assert_eq!(names, ["Kelp Shelf", "Ballast Row"]);
+    let (outcomes, names) = region_approvals(&[Bug::RegionAspectSkipsRegionRules]).await;
+    assert_eq!(outcomes, [approved.clone(), approved.clone(), approved]);
+    assert_eq!(names, ["Kelp Shelf", "Ballast Row", "KELP SHELF", ""]);
 }

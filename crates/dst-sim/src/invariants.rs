@@ -42,7 +42,8 @@ pub enum Invariant {
     NoSelfReview,
     /// 11. Aspect status follows draft → validating → approved only; exactly the approved aspects
     ///     are in their world's canon; an approval's writes are in the world (test-approve's canon
-    ///     summary right after it, an event aspect's timeline entry once in the causal chain).
+    ///     summary right after it, an event aspect's timeline entry once in the causal chain, a
+    ///     region aspect's region once in the world's regions).
     #[value(name = "11-aspect-status")]
     AspectStatus,
     /// 12. A story, aspect or event references an existing world (the one it was created in),
