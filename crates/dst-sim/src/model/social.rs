@@ -337,6 +337,12 @@ pub fn offer(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)) {
             .prop_map(|(actor, world)| Transition::UnfollowWorld { actor, world })
             .boxed(),
     );
+    offer_comments(st, add);
+}
+
+/// Offers a comment on a world or a story, one in ten on a missing target, with every kind of
+/// text, and from a seed's third comment on sometimes with a reaction.
+fn offer_comments(st: &State, add: &mut dyn FnMut(Rule, BoxedStrategy<Transition>)) {
     let mut targets: Vec<CTarget> = (0..st.worlds.len()).map(CTarget::World).collect();
     targets.extend((0..st.stories.len()).map(CTarget::Story));
     // a seed's first comment is plain, its second hostile (refused), the rest a mix
