@@ -87,14 +87,15 @@ fn every_aspect_review_rule_fires_in_every_seed_and_the_cases_that_matter_are_re
 }
 
 /// Region aspects (`aspect_approval::is_region`): a test-approve that adds one's region to its
-/// world (read back by 11) in many seeds, and the second-path case of a region aspect named as an
-/// existing region of the world (`SecondPathCase::RegionAspectDuplicate`, 18) in every seed.
+/// world (read back by 11) in many seeds, and the second-path cases of a region aspect named as an
+/// existing region of the world (`SecondPathCase::RegionAspectDuplicate`, 18) and of one with no
+/// name (`RegionAspectNameless`) in every seed.
 #[test]
-fn a_region_aspect_is_approved_in_many_seeds_and_its_duplicate_probed_in_every_seed() {
+fn a_region_aspect_is_approved_in_many_seeds_and_its_second_path_cases_probed_in_every_seed() {
     let (mut approved, mut missing) = (0, Vec::new());
     for seed in 0..200 {
         let mut st = State::default();
-        let (mut region, mut probed) = (false, false);
+        let (mut region, mut probed) = (false, [false; 2]);
         for t in dst_sim::run::transitions(seed, dst_sim::SEED_STEPS) {
             match t {
                 Transition::TestApproveAspect { aspect, .. } => {
@@ -102,22 +103,23 @@ fn a_region_aspect_is_approved_in_many_seeds_and_its_duplicate_probed_in_every_s
                         && model::aspect_approval::is_region(aspect);
                 }
                 Transition::ProbeSecondPath { case, .. } => {
-                    probed |= case == model::SecondPathCase::RegionAspectDuplicate;
+                    probed[0] |= case == model::SecondPathCase::RegionAspectDuplicate;
+                    probed[1] |= case == model::SecondPathCase::RegionAspectNameless;
                 }
                 _ => {}
             }
             st = model::step(st, &t);
         }
         approved += u32::from(region);
-        if !probed {
-            missing.push(seed);
+        if probed != [true; 2] {
+            missing.push((seed, probed));
         }
     }
     eprintln!("region aspect approved in {approved}/200 seeds; duplicate unprobed in {missing:?}");
 
     assert!(
         missing.is_empty(),
-        "RegionAspectDuplicate never probed in seeds {missing:?}"
+        "a region aspect case never probed (seed, [duplicate, nameless]): {missing:?}"
     );
     assert!(
         approved >= 1,

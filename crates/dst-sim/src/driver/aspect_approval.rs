@@ -371,3 +371,107 @@ impl Driver {
         Ok(())
     }
 }
+
+impl Driver {
+    /// A world of the probe agent's own: its proposal (a fresh one each time, named by the step)
+    /// submitted and test-approved. `None` when the target refused a step of the way.
+    async fn probe_world(&mut self, who: &api_client::Client) -> Result<Option<String>, Failure> {
+        let mut body =
+            serde_json::to_value(api_client::fixtures::proposal("x")).unwrap_or_default();
+        body["name"] = json!(format!("{} probe world {}", self.prefix, self.step));
+        let r = self
+            .send(who, Method::POST, "/api/proposals", Some(body))
+            .await?;
+        let Some(id) = super::str_at(&r.body, "/id").map(str::to_string) else {
+            return Ok(None);
+        };
+        let submit = format!("/api/proposals/{id}/submit?force=true");
+        let r = self
+            .send(who, Method::POST, &submit, Some(json!({})))
+            .await?;
+        if r.status >= 300 {
+            return Ok(None);
+        }
+        let approve = format!("/api/proposals/{id}/test-approve");
+        let r = self
+            .send(who, Method::POST, &approve, Some(json!({})))
+            .await?;
+        if r.status >= 300 {
+            return Ok(None);
+        }
+        Ok(super::str_at(&r.body, "/world_created/id").map(str::to_string))
+    }
+
+    /// Second-path case `RegionAspectNameless` (`model/probes.rs`): in a world of its own, the
+    /// probe agent creates, submits and test-approves a region aspect whose content has no name,
+    /// then reads that world's regions. Region create requires a name (422), so a listed region
+    /// without one is the approval path skipping create's rules (18). The real platform appends
+    /// such a content as it is, after which every route that reads the world's region names fails
+    /// (a KeyError 500): hence the world of its own, which no later step of the seed uses.
+    pub(super) async fn probe_region_nameless(&mut self) -> Result<(), Failure> {
+        if !self
+            .capabilities
+            .has(crate::capabilities::Capability::TestMode)
+        {
+            return Ok(());
+        }
+        let Some(agent) = self.probe_agent().await? else {
+            return Ok(());
+        };
+        let who = super::probes::closing(&agent.client);
+        self.probe_agent = Some(agent);
+        let Some(wid) = self.probe_world(&who).await? else {
+            return Ok(());
+        };
+        let mut body = serde_json::to_value(api_client::fixtures::aspect("x")).unwrap_or_default();
+        body["title"] = json!(format!("{} probe nameless region", self.prefix));
+        body["aspect_type"] = json!("region");
+        let mut content = region_content("x");
+        if let Some(c) = content.as_object_mut() {
+            c.remove("name");
+        }
+        body["content"] = content;
+        let path = format!("/api/aspects/worlds/{wid}/aspects");
+        let r = self.send(&who, Method::POST, &path, Some(body)).await?;
+        let Some(id) = super::str_at(&r.body, "/aspect/id").map(str::to_string) else {
+            return Ok(());
+        };
+        let submit = format!("/api/aspects/{id}/submit?force=true");
+        let r = self
+            .send(&who, Method::POST, &submit, Some(json!({})))
+            .await?;
+        if r.status >= 300 {
+            return Ok(());
+        }
+        let body = json!({"verdict": "approve", "updated_canon_summary": canon_text(0, 80)});
+        let approve = format!("/api/aspects/{id}/test-approve");
+        let answer = self.send(&who, Method::POST, &approve, Some(body)).await?;
+        let list = self
+            .read(
+                &format!("/api/dwellers/worlds/{wid}/regions"),
+                Invariant::SecondWritePath,
+            )
+            .await?;
+        let nameless = list
+            .get("regions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|r| {
+                r.get("name")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+            })
+            .count();
+        if nameless > 0 {
+            return Err(self.violation(
+                Invariant::SecondWritePath,
+                format!(
+                    "test-approve of a region aspect whose content has no name answered {}; its world {wid} now lists {nameless} region(s) without a name: region create requires a name (422), and the routes that read the world's region names fail on one",
+                    answer.status
+                ),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -292,6 +292,7 @@ impl Driver {
             SecondPathCase::RegionAspectDuplicate => {
                 self.probe_region_duplicate(st, actor, target).await?
             }
+            SecondPathCase::RegionAspectNameless => self.probe_region_nameless().await?,
             SecondPathCase::TestApproveDraft | SecondPathCase::TestApproveApproved => {
                 let path = format!("/api/proposals/{}/test-approve", self.proposals[target]);
                 let r = self

@@ -145,14 +145,15 @@ impl ReferenceStateMachine for Model {
             if rule == Rule::ProbeAuthz && probes::authz_window_open(st) {
                 w = w.max(120);
             }
-            // a second-path case that applies and was never probed: the rule fires a few times a
-            // seed, fewer than its cases, and a case that applies late was left out of 50/200 seeds
-            if rule == Rule::ProbeSecondPath && probes::second_path_pending(st) {
-                w = w.max(120);
-            }
             // probes only watch: once fired, they yield to the game rules (half weight)
             if fired > 0 && probes::is_probe_rule(rule) {
                 w = w / 2 + 1;
+            }
+            // ... except while a second-path case that applies was never probed: the rule fires a
+            // few times a seed, about as often as it has cases, and a case that applies late was
+            // left out of 50/200 seeds (at half this weight, still 2/200)
+            if rule == Rule::ProbeSecondPath && probes::second_path_pending(st) {
+                w = w.max(120);
             }
             // follows, comments, summaries and searches touch one field each: once fired, they
             // weigh an eighth (the other rules keep their share of a seed's steps)

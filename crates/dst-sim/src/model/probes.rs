@@ -206,14 +206,20 @@ pub enum SecondPathCase {
     /// regions, and region create refuses that name (400, case-insensitive), so the approval must
     /// not list it twice. Test mode only (`driver/aspect_approval.rs`).
     RegionAspectDuplicate,
+    /// The probe agent's region aspect whose content has no name, test-approved in a world of the
+    /// probe agent's own (test-approved from its own proposal): region create requires a name, and
+    /// a nameless region breaks every route that reads the world's region names, so it is sent only
+    /// where nothing of the model lives. Test mode only (`driver/aspect_approval.rs`).
+    RegionAspectNameless,
 }
 
 impl SecondPathCase {
-    pub const ALL: [SecondPathCase; 4] = [
+    pub const ALL: [SecondPathCase; 5] = [
         SecondPathCase::StorySelfReview,
         SecondPathCase::TestApproveDraft,
         SecondPathCase::TestApproveApproved,
         SecondPathCase::RegionAspectDuplicate,
+        SecondPathCase::RegionAspectNameless,
     ];
     pub const COUNT: usize = Self::ALL.len();
 }
@@ -540,6 +546,11 @@ fn second_targets(st: &State, case: SecondPathCase) -> Vec<(usize, usize)> {
             .map(|w| (0, w))
             .collect(),
         SecondPathCase::RegionAspectDuplicate => vec![],
+        // actor and target are placeholders: the probe agent sends it in a world of its own
+        SecondPathCase::RegionAspectNameless if !st.test_mode_off && !st.worlds.is_empty() => {
+            vec![(0, 0)]
+        }
+        SecondPathCase::RegionAspectNameless => vec![],
     }
 }
 
