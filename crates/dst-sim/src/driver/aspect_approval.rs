@@ -238,51 +238,71 @@ impl Driver {
 }
 
 impl Driver {
+    /// The probe agent's client (outside the model) for a probe that needs test mode: `None`
+    /// without test mode (test-approve answers 403) or without a probe agent.
+    async fn test_mode_probe_client(&mut self) -> Result<Option<api_client::Client>, Failure> {
+        if !self
+            .capabilities
+            .has(crate::capabilities::Capability::TestMode)
+        {
+            return Ok(None);
+        }
+        let Some(agent) = self.probe_agent().await? else {
+            return Ok(None);
+        };
+        let who = super::probes::closing(&agent.client);
+        self.probe_agent = Some(agent);
+        Ok(Some(who))
+    }
+
+    /// The probe agent's own aspect in world `wid`: `title` and `fields` over the fixture aspect,
+    /// created, submitted (`?force=true`) and test-approved with `approval`. The test-approve's
+    /// answer; `None` when create or submit did not take it (the probe has nothing to check).
+    async fn probe_aspect_test_approved(
+        &mut self,
+        who: &api_client::Client,
+        wid: &str,
+        fields: Value,
+        approval: Value,
+    ) -> Result<Option<RawResponse>, Failure> {
+        let mut body = serde_json::to_value(api_client::fixtures::aspect("x")).unwrap_or_default();
+        if let (Some(b), Value::Object(f)) = (body.as_object_mut(), fields) {
+            b.extend(f);
+        }
+        let path = format!("/api/aspects/worlds/{wid}/aspects");
+        let r = self.send(who, Method::POST, &path, Some(body)).await?;
+        let Some(id) = super::str_at(&r.body, "/aspect/id").map(str::to_string) else {
+            return Ok(None);
+        };
+        let submit = format!("/api/aspects/{id}/submit?force=true");
+        let r = self
+            .send(who, Method::POST, &submit, Some(json!({})))
+            .await?;
+        if r.status >= 300 {
+            return Ok(None);
+        }
+        let approve = format!("/api/aspects/{id}/test-approve");
+        Ok(Some(
+            self.send(who, Method::POST, &approve, Some(approval))
+                .await?,
+        ))
+    }
+
     /// Hostile case `TestApproveYearText`: the probe agent (outside the model) creates and submits
     /// an event aspect of its own in world 0 and test-approves it with a timeline entry whose year
     /// is text (create refuses such a year with 400). Any answer below 500 passes: a platform that
     /// compares the text year with the chain's years fails. Not sent without test mode (403).
     pub(super) async fn probe_timeline_year_text(&mut self) -> Result<(), Failure> {
-        if !self
-            .capabilities
-            .has(crate::capabilities::Capability::TestMode)
-        {
-            return Ok(());
-        }
-        let Some(agent) = self.probe_agent().await? else {
+        let Some(who) = self.test_mode_probe_client().await? else {
             return Ok(());
         };
-        let who = super::probes::closing(&agent.client);
-        self.probe_agent = Some(agent);
-        let mut body = serde_json::to_value(api_client::fixtures::aspect("x")).unwrap_or_default();
-        body["title"] = json!(format!("{} probe event", self.prefix));
-        body["aspect_type"] = json!("event");
-        body["proposed_timeline_entry"] = json!({"year": EVENT_YEAR, "event": "A probe's event", "reasoning": "A hostile probe."});
-        let path = format!("/api/aspects/worlds/{}/aspects", self.world_id(0));
-        let r = self.send(&who, Method::POST, &path, Some(body)).await?;
-        let Some(id) = super::str_at(&r.body, "/aspect/id").map(str::to_string) else {
-            return Ok(());
-        };
-        let r = self
-            .send(
-                &who,
-                Method::POST,
-                &format!("/api/aspects/{id}/submit?force=true"),
-                Some(json!({})),
-            )
-            .await?;
-        if r.status >= 300 {
-            return Ok(());
-        }
-        let body = json!({"verdict": "approve", "updated_canon_summary": canon_text(0, 80),
+        let fields = json!({"title": format!("{} probe event", self.prefix), "aspect_type": "event",
+            "proposed_timeline_entry": {"year": EVENT_YEAR, "event": "A probe's event", "reasoning": "A hostile probe."}});
+        let approval = json!({"verdict": "approve", "updated_canon_summary": canon_text(0, 80),
             "approved_timeline_entry": {"year": "abc", "event": "A probe's event", "reasoning": "A hostile probe."}});
-        self.send(
-            &who,
-            Method::POST,
-            &format!("/api/aspects/{id}/test-approve"),
-            Some(body),
-        )
-        .await?;
+        let wid = self.world_id(0);
+        self.probe_aspect_test_approved(&who, &wid, fields, approval)
+            .await?;
         Ok(())
     }
 }
@@ -310,41 +330,23 @@ impl Driver {
         actor: usize,
         w: usize,
     ) -> Result<(), Failure> {
-        if !self
-            .capabilities
-            .has(crate::capabilities::Capability::TestMode)
-        {
-            return Ok(());
-        }
         let Some(existing) = self.regions.get(w).and_then(|r| r.first()).cloned() else {
             return Ok(());
         };
-        let Some(agent) = self.probe_agent().await? else {
+        let Some(who) = self.test_mode_probe_client().await? else {
             return Ok(());
         };
-        let who = super::probes::closing(&agent.client);
-        self.probe_agent = Some(agent);
         let dup = other_case(&existing);
-        let mut body = serde_json::to_value(api_client::fixtures::aspect("x")).unwrap_or_default();
-        body["title"] = json!(format!("{} probe region", self.prefix));
-        body["aspect_type"] = json!("region");
-        body["content"] = region_content(&dup);
+        let fields = json!({"title": format!("{} probe region", self.prefix), "aspect_type": "region",
+            "content": region_content(&dup)});
+        let approval = json!({"verdict": "approve", "updated_canon_summary": canon_text(0, 80)});
         let wid = self.world_id(w);
-        let path = format!("/api/aspects/worlds/{wid}/aspects");
-        let r = self.send(&who, Method::POST, &path, Some(body)).await?;
-        let Some(id) = super::str_at(&r.body, "/aspect/id").map(str::to_string) else {
+        let Some(answer) = self
+            .probe_aspect_test_approved(&who, &wid, fields, approval)
+            .await?
+        else {
             return Ok(());
         };
-        let submit = format!("/api/aspects/{id}/submit?force=true");
-        let r = self
-            .send(&who, Method::POST, &submit, Some(json!({})))
-            .await?;
-        if r.status >= 300 {
-            return Ok(());
-        }
-        let body = json!({"verdict": "approve", "updated_canon_summary": canon_text(0, 80)});
-        let approve = format!("/api/aspects/{id}/test-approve");
-        let answer = self.send(&who, Method::POST, &approve, Some(body)).await?;
         let (total, names) = self.listed_regions(w, Invariant::SecondWritePath).await?;
         let twins: Vec<String> = names
             .iter()
@@ -409,43 +411,25 @@ impl Driver {
     /// such a content as it is, after which every route that reads the world's region names fails
     /// (a KeyError 500): hence the world of its own, which no later step of the seed uses.
     pub(super) async fn probe_region_nameless(&mut self) -> Result<(), Failure> {
-        if !self
-            .capabilities
-            .has(crate::capabilities::Capability::TestMode)
-        {
-            return Ok(());
-        }
-        let Some(agent) = self.probe_agent().await? else {
+        let Some(who) = self.test_mode_probe_client().await? else {
             return Ok(());
         };
-        let who = super::probes::closing(&agent.client);
-        self.probe_agent = Some(agent);
         let Some(wid) = self.probe_world(&who).await? else {
             return Ok(());
         };
-        let mut body = serde_json::to_value(api_client::fixtures::aspect("x")).unwrap_or_default();
-        body["title"] = json!(format!("{} probe nameless region", self.prefix));
-        body["aspect_type"] = json!("region");
         let mut content = region_content("x");
         if let Some(c) = content.as_object_mut() {
             c.remove("name");
         }
-        body["content"] = content;
-        let path = format!("/api/aspects/worlds/{wid}/aspects");
-        let r = self.send(&who, Method::POST, &path, Some(body)).await?;
-        let Some(id) = super::str_at(&r.body, "/aspect/id").map(str::to_string) else {
+        let fields = json!({"title": format!("{} probe nameless region", self.prefix),
+            "aspect_type": "region", "content": content});
+        let approval = json!({"verdict": "approve", "updated_canon_summary": canon_text(0, 80)});
+        let Some(answer) = self
+            .probe_aspect_test_approved(&who, &wid, fields, approval)
+            .await?
+        else {
             return Ok(());
         };
-        let submit = format!("/api/aspects/{id}/submit?force=true");
-        let r = self
-            .send(&who, Method::POST, &submit, Some(json!({})))
-            .await?;
-        if r.status >= 300 {
-            return Ok(());
-        }
-        let body = json!({"verdict": "approve", "updated_canon_summary": canon_text(0, 80)});
-        let approve = format!("/api/aspects/{id}/test-approve");
-        let answer = self.send(&who, Method::POST, &approve, Some(body)).await?;
         let list = self
             .read(
                 &format!("/api/dwellers/worlds/{wid}/regions"),
