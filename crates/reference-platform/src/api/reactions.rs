@@ -185,7 +185,7 @@ async fn react_world(
 /// reaction and 1 more on the count, as a new reaction through the react routes), nothing when it
 /// has one (a comment never takes a reaction back or changes its kind). With the planted
 /// `comment-reaction-counts-again` every comment's reaction adds 1 to the count and none is kept
-/// as the agent's, as the real platform's comment handler does (api/social.py:484-495).
+/// as the agent's, as the real platform's comment handler does (api/social.py:488-496).
 pub(super) fn comment_reaction(
     st: &crate::state::AppState,
     tx: &rusqlite::Connection,
