@@ -4,7 +4,8 @@
 //! The racers of one race id pass a gate instead of running as the scheduler happens to poll them:
 //!
 //! 1. every racer waits at the door until all N have arrived (or [`ARRIVAL_GRACE`] has passed
-//!    since the first, so a racer that never reaches the platform cannot hang the others);
+//!    since the latest arrival, so a racer that never reaches the platform cannot hang the
+//!    others, while racers that a loaded machine delivers one by one still all get in);
 //! 2. then one racer at a time runs a *segment* of its handler: from the door to its first
 //!    `race_window()` (bug.rs), between two windows, or from its last window to its answer.
 //!    Segments go phase by phase: every racer runs its phase-0 segment (the checks before its
@@ -81,15 +82,20 @@ struct Gate {
     pos: Vec<Pos>,
     /// Whether the door opened: everyone arrived, or the grace passed.
     open: bool,
+    /// When the latest racer arrived. The grace counts from here, not from the first arrival: on
+    /// a machine loaded enough, racers sent together can reach the door more than the grace
+    /// apart, and counted from the first the race would run without the late one (an
+    /// interleaving the seed did not choose). A racer that never comes still costs one grace.
+    last_arrival: Instant,
 }
 
 impl Gate {
     /// Hands the gate to the next racer if nobody holds it: the lowest phase waiting first, within
     /// it the seeded order. Returns whether it changed hands.
-    fn schedule(&mut self, first_arrival: Instant) -> bool {
+    fn schedule(&mut self) -> bool {
         if !self.open {
             self.open =
-                !self.pos.contains(&Pos::Absent) || first_arrival.elapsed() >= ARRIVAL_GRACE;
+                !self.pos.contains(&Pos::Absent) || self.last_arrival.elapsed() >= ARRIVAL_GRACE;
         }
         if !self.open || self.pos.contains(&Pos::Running) {
             return false;
@@ -127,7 +133,6 @@ fn rank(seed: u64, phase: usize, racer: usize) -> u64 {
 struct Race {
     gate: Mutex<Gate>,
     changed: Notify,
-    first_arrival: Instant,
 }
 
 impl Race {
@@ -138,8 +143,11 @@ impl Race {
     /// Moves racer `i` to `pos` and lets the next racer through if the gate is free.
     fn set(&self, i: usize, pos: Pos) {
         let mut g = self.lock();
+        if g.pos[i] == Pos::Absent && pos != Pos::Absent {
+            g.last_arrival = Instant::now();
+        }
         g.pos[i] = pos;
-        g.schedule(self.first_arrival);
+        g.schedule();
         drop(g);
         self.changed.notify_waiters();
     }
@@ -152,7 +160,7 @@ impl Race {
             changed.as_mut().enable();
             let wait = {
                 let mut g = self.lock();
-                if g.schedule(self.first_arrival) {
+                if g.schedule() {
                     self.changed.notify_waiters();
                 }
                 if g.pos[i] == Pos::Running {
@@ -161,7 +169,7 @@ impl Race {
                 if g.open {
                     Duration::from_secs(3600)
                 } else {
-                    ARRIVAL_GRACE.saturating_sub(self.first_arrival.elapsed())
+                    ARRIVAL_GRACE.saturating_sub(g.last_arrival.elapsed())
                 }
             };
             let _ = tokio::time::timeout(wait, changed).await;
@@ -185,9 +193,9 @@ impl Races {
                         seed: tag.seed,
                         pos: vec![Pos::Absent; tag.count],
                         open: false,
+                        last_arrival: Instant::now(),
                     }),
                     changed: Notify::new(),
-                    first_arrival: Instant::now(),
                 })
             })
             .clone()
@@ -298,14 +306,14 @@ mod tests {
 
     /// The order in which `n` racers that all arrived pass phase 0 and then phase 1.
     fn order(seed: u64, n: usize) -> Vec<(usize, usize)> {
-        let t0 = Instant::now();
         let mut g = Gate {
             seed,
             pos: vec![Pos::Waiting(0); n],
             open: false,
+            last_arrival: Instant::now(),
         };
         let mut seen = Vec::new();
-        while g.schedule(t0) {
+        while g.schedule() {
             let i = g.pos.iter().position(|p| *p == Pos::Running).unwrap();
             let phase = seen.iter().filter(|(_, r)| *r == i).count();
             seen.push((phase, i));
@@ -335,9 +343,33 @@ mod tests {
             seed: 1,
             pos: vec![Pos::Waiting(0), Pos::Absent],
             open: false,
+            last_arrival: Instant::now(),
         };
-        assert!(!g.schedule(Instant::now()));
+        assert!(!g.schedule());
         g.pos[1] = Pos::Waiting(0);
-        assert!(g.schedule(Instant::now()));
+        assert!(g.schedule());
+    }
+
+    #[test]
+    fn the_grace_counts_from_the_latest_arrival() {
+        let race = Race {
+            gate: Mutex::new(Gate {
+                seed: 1,
+                pos: vec![Pos::Absent; 3],
+                open: false,
+                last_arrival: Instant::now() - ARRIVAL_GRACE * 2,
+            }),
+            changed: Notify::new(),
+        };
+        // the first racer arrived long ago; a second arriving now restarts the grace
+        race.lock().pos[0] = Pos::Waiting(0);
+        race.set(1, Pos::Waiting(0));
+        assert!(
+            !race.lock().open,
+            "shut: the grace restarted at the second arrival"
+        );
+        // a racer that never comes: once the grace has passed since the latest arrival, it opens
+        race.lock().last_arrival = Instant::now() - ARRIVAL_GRACE;
+        assert!(race.lock().schedule(), "open without the third racer");
     }
 }
