@@ -442,11 +442,22 @@ pub(super) async fn shrink_and_write(
                 .map(|(_, v)| v.clone())
         })
     };
+    // the shrunk run's steps after the trace's violation never ran in a fail-fast recording (and
+    // are not needed to reproduce a class): the trace ends at that step, so a replay, which runs
+    // the whole list, runs what was recorded. Only a violation of the shrunk run itself gives the
+    // step: one taken from the unshrunk run counts the steps of another list.
+    let cut = of_class(&shrunk)
+        .or_else(|| class.is_none().then(|| shrunk.violation.clone()).flatten())
+        .map(|v| v.step + 1);
     let violation = of_class(&shrunk)
         .or_else(|| of_class(ex))
         .or_else(|| shrunk.violation.clone())
         .or_else(|| ex.violation.clone())
         .expect("failing seed");
+    let mut ts = ts;
+    if let Some(n) = cut {
+        ts.truncate(n);
+    }
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| RunError::Io(format!("cannot create {}: {e}", dir.display())))?;
