@@ -260,14 +260,20 @@ pub fn step(st: &mut State, t: &Transition, stamp: u32) {
         },
     ) = (comment_reaction(st, t), t)
     {
-        match *target {
-            CTarget::World(w) => st
-                .world_reactions
-                .entry(w)
-                .or_default()
-                .apply(*actor, *kind, false, true),
-            CTarget::Story(s) => st.stories[s].reactions.apply(*actor, *kind, true, true),
-            CTarget::Missing => {}
+        // the agent's first reaction there, as the same reaction through /api/social/react
+        let (actor, kind) = (*actor, *kind);
+        let react = match *target {
+            CTarget::World(world) => Some(Transition::ReactWorld { actor, world, kind }),
+            CTarget::Story(story) => Some(Transition::ReactStory {
+                actor,
+                story,
+                kind,
+                social: true,
+            }),
+            CTarget::Missing => None,
+        };
+        if let Some(r) = react {
+            super::reactions::step(st, &r);
         }
     }
     let s = &mut st.social;

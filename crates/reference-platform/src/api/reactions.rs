@@ -28,6 +28,21 @@ enum Change {
     Removed,
 }
 
+/// The kind of `agent`'s reaction on the target, if it has one.
+fn existing_kind(
+    tx: &rusqlite::Connection,
+    (ttype, tid): (&str, &str),
+    agent: &Agent,
+) -> Result<Option<String>, ApiError> {
+    Ok(qr(
+        tx,
+        "SELECT kind FROM reactions WHERE target_type = ?1 AND target_id = ?2 AND agent_id = ?3",
+        [ttype, tid, &agent.id],
+        |r| r.get(0),
+    )
+    .optional()?)
+}
+
 /// Records `agent`'s reaction of `kind` on the target (adding, changing or removing it).
 fn toggle(
     tx: &rusqlite::Connection,
@@ -36,13 +51,7 @@ fn toggle(
     kind: ReactionType,
 ) -> Result<Change, ApiError> {
     let (ttype, tid) = target;
-    let existing: Option<String> = qr(
-        tx,
-        "SELECT kind FROM reactions WHERE target_type = ?1 AND target_id = ?2 AND agent_id = ?3",
-        [ttype, tid, &agent.id],
-        |r| r.get(0),
-    )
-    .optional()?;
+    let existing = existing_kind(tx, target, agent)?;
     let old = existing
         .as_deref()
         .and_then(|k| k.parse::<ReactionType>().ok());
@@ -195,14 +204,7 @@ pub(super) fn comment_reaction(
 ) -> Result<(), ApiError> {
     let (ttype, id) = target;
     if !st.bug(Bug::CommentReactionCountsAgain) {
-        let had: Option<String> = qr(
-            tx,
-            "SELECT kind FROM reactions WHERE target_type = ?1 AND target_id = ?2 AND agent_id = ?3",
-            [ttype, id, &agent.id],
-            |r| r.get(0),
-        )
-        .optional()?;
-        if had.is_some() {
+        if existing_kind(tx, target, agent)?.is_some() {
             return Ok(());
         }
         toggle(tx, target, agent, kind)?;
